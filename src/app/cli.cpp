@@ -1,0 +1,93 @@
+// Options, their help, and their defaults (taken from Config, the one place defaults live).
+#include "app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "core/config_text.hpp"
+#include "version.hpp"
+
+namespace clockbench {
+
+namespace {
+
+const char* kBanner =
+    "clockbench: logical clocks on machines of different speeds. Each MPI rank is one machine\n"
+    "with its own tick rate, Lamport clock and network queue; every event goes into one HDF5 file.\n"
+    "Run with: mpirun -np N clockbench [options]   (N >= 2; N = 3 is the classic experiment)\n";
+
+// CLI11 messages can span lines; the user gets one.
+std::string one_line(std::string s) {
+  for (auto& c : s)
+    if (c == '\n') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+CliOutcome parse_cli(int argc, char** argv, int n_machines) {
+  CliOutcome out;
+  Config& c = out.config;
+  const Config defaults;
+  CLI::App app{kBanner, "clockbench"};
+  app.set_version_flag("--version", std::string("clockbench ") + kVersion);
+  app.set_config("--config", "", "read options from a CLI11 config file (key=value lines); the /config text "
+                                 "stored in every output file reruns that experiment");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.get_formatter()->column_width(34);
+
+  std::string topology = topology_name(defaults.topology);
+  std::uint64_t seed = 0;
+  app.add_option("--duration", c.duration_s, "experiment length, model seconds")->capture_default_str();
+  app.add_option("--rates", c.rates, "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
+                                     "default: drawn from --rate-min..--rate-max")
+      ->delimiter(',');
+  app.add_option("--rate-min", c.rate_min, "lowest rate to draw")->capture_default_str();
+  app.add_option("--rate-max", c.rate_max, "highest rate to draw")->capture_default_str();
+  app.add_flag("--fractional-rates", c.fractional_rates,
+               "draw real rates uniformly in [rate-min, rate-max] (default: integers, as the exercise)");
+  app.add_option("--p-internal", c.p_internal, "probability that a free tick is an internal event")
+      ->capture_default_str();
+  auto* seed_opt = app.add_option("--seed", seed, "run seed (default: random, printed and recorded)");
+  app.add_option("--topology", topology, "who may send to whom: full or ring")->capture_default_str();
+  app.add_option("--speedup", c.speedup, "run S times faster than model time (rates x S, duration / S)")
+      ->capture_default_str();
+  app.add_option("-o,--output", c.output, "output HDF5 file (default: clockbench-<time>-<seed>.h5 here)");
+  app.add_flag("--force", c.force, "overwrite the output file if it exists");
+  app.add_flag("-q,--quiet", c.quiet, "print only errors and the CLOCKBENCH_RESULT line");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out.status = CliStatus::exit_ok;
+    out.message = app.help();
+    return out;
+  } catch (const CLI::CallForAllHelp&) {
+    out.status = CliStatus::exit_ok;
+    out.message = app.help("", CLI::AppFormatMode::All);
+    return out;
+  } catch (const CLI::CallForVersion& e) {
+    out.status = CliStatus::exit_ok;
+    out.message = std::string(e.what()) + "\n";
+    return out;
+  } catch (const CLI::ParseError& e) {
+    out.status = CliStatus::error;
+    out.message = one_line(e.what()) + " (see clockbench --help)";
+    return out;
+  }
+  if (*seed_opt) c.seed = seed;
+  if (const auto t = parse_topology(topology)) {
+    c.topology = *t;
+  } else {
+    out.status = CliStatus::error;
+    out.message = "--topology must be full or ring, got '" + topology + "'";
+    return out;
+  }
+  if (std::string err = validate(c, n_machines); !err.empty()) {
+    out.status = CliStatus::error;
+    out.message = err;
+  }
+  return out;
+}
+
+}  // namespace clockbench

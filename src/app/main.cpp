@@ -1,0 +1,207 @@
+// clockbench: every MPI rank is one machine of the scale model. Rank 0 reads the options and
+// checks the output path; all ranks run the engine, then write one HDF5 file together.
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <random>
+
+#include "app/cli.hpp"
+#include "app/output_path.hpp"
+#include "app/report.hpp"
+#include "core/config_text.hpp"
+#include "core/rates.hpp"
+#include "git_sha.hpp"
+#include "io/h5_handles.hpp"
+#include "io/run_writer.hpp"
+#include "mpi/engine.hpp"
+#include "mpi/mpi_env.hpp"
+#include "mpi/stop_control.hpp"
+#include "version.hpp"
+
+namespace clockbench {
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@") ==
+                        std::string::npos)
+    return s;
+  std::string q = "'";
+  for (const char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + shell_quote(argv[i]);
+  return s;
+}
+
+std::string utc_now_iso() {
+  char buf[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What every rank needs to run, decided on rank 0.
+struct Setup {
+  CliStatus status = CliStatus::run;
+  std::string message;
+  Config config;
+  std::vector<double> rates;
+  std::uint64_t seed = 0;
+  OutputPlan output;
+};
+
+Setup decide_on_rank0(int argc, char** argv, int n) {
+  Setup s;
+  CliOutcome cli = parse_cli(argc, argv, n);
+  s.status = cli.status;
+  s.message = cli.message;
+  s.config = cli.config;
+  if (s.status != CliStatus::run) return s;
+  s.seed = s.config.seed ? *s.config.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  s.rates = resolve_rates(s.config, n, s.seed);
+  if (std::string err = plan_output(s.config.output, s.config.force, s.seed, s.output); !err.empty()) {
+    s.status = CliStatus::error;
+    s.message = err;
+  }
+  return s;
+}
+
+Setup share_setup(Setup s, MPI_Comm comm) {
+  s.status = static_cast<CliStatus>(bcast_value<int>(static_cast<int>(s.status), 0, comm));
+  s.message = bcast_string(s.message, 0, comm);
+  if (s.status != CliStatus::run) return s;
+  Config& c = s.config;
+  c.duration_s = bcast_value(c.duration_s, 0, comm);
+  c.speedup = bcast_value(c.speedup, 0, comm);
+  c.p_internal = bcast_value(c.p_internal, 0, comm);
+  c.topology = bcast_value(c.topology, 0, comm);
+  c.quiet = bcast_value(c.quiet, 0, comm);
+  c.force = bcast_value(c.force, 0, comm);
+  s.seed = bcast_value(s.seed, 0, comm);
+  s.rates = bcast_doubles(s.rates, 0, comm);
+  s.output.final_path = bcast_string(s.output.final_path, 0, comm);
+  s.output.partial_path = bcast_string(s.output.partial_path, 0, comm);
+  return s;
+}
+
+std::vector<MachineSummary> gather_summaries(const MachineSummary& mine, int n, MPI_Comm comm) {
+  std::vector<MachineSummary> all(static_cast<std::size_t>(n));
+  check_mpi(MPI_Gather(&mine, sizeof(MachineSummary), MPI_BYTE, all.data(), sizeof(MachineSummary), MPI_BYTE, 0, comm),
+            "MPI_Gather");
+  return all;
+}
+
+int run(const MpiEnvironment& mpi, int argc, char** argv) {
+  const MPI_Comm comm = mpi.world();
+  const bool root = mpi.rank() == 0;
+  Setup setup = share_setup(root ? decide_on_rank0(argc, argv, mpi.size()) : Setup{}, comm);
+  if (setup.status == CliStatus::exit_ok) {
+    if (root) std::fputs(setup.message.c_str(), stdout);
+    return 0;
+  }
+  if (setup.status == CliStatus::error) {
+    if (root) std::fprintf(stderr, "clockbench: error: %s\n", setup.message.c_str());
+    return kExitUsage;
+  }
+  install_stop_signals();
+  const Config& c = setup.config;
+
+  RunFacts facts;
+  facts.version = kVersion;
+  facts.git_sha = kGitSha;
+  facts.mpi_library = MpiEnvironment::library_version();
+  facts.hdf5_version = h5_library_version();
+  facts.n_machines = mpi.size();
+  facts.rates = setup.rates;
+  facts.rates_drawn = root && setup.config.rates.empty();
+  facts.config = c;
+  facts.seed = setup.seed;
+  facts.output = setup.output.final_path;
+  if (root && !c.quiet) print_header(facts);
+
+  EnginePlan plan;
+  plan.rates = setup.rates;
+  plan.duration_s = c.duration_s;
+  plan.speedup = c.speedup;
+  plan.p_internal = c.p_internal;
+  plan.seed = setup.seed;
+  plan.topology = c.topology;
+  plan.force_clock_estimate = std::getenv("CLOCKBENCH_FORCE_CLOCK_ESTIMATE") != nullptr;
+
+  LiveStatus live;
+  MachineResult result;
+  {
+    ProgressPrinter progress(live, c.duration_s, c.speedup, root && !c.quiet);
+    result = run_engine(plan, comm, root ? &live : nullptr);
+  }
+  if (root && !c.quiet && !result.completed)
+    std::printf("stopped early at model t %.3f s: %s\n", result.end_s, result.stop_reason.c_str());
+
+  RunMetadata meta;
+  meta.clockbench_version = kVersion;
+  meta.git_sha = kGitSha;
+  meta.created_utc = bcast_string(utc_now_iso(), 0, comm);
+  meta.command_line = bcast_string(command_line(argc, argv), 0, comm);
+  meta.mpi_library_version = facts.mpi_library;
+  meta.hdf5_version = facts.hdf5_version;
+  meta.topology = topology_name(c.topology);
+  meta.stop_reason = result.stop_reason;
+  meta.n_machines = mpi.size();
+  meta.duration_s = c.duration_s;
+  meta.speedup = c.speedup;
+  meta.p_internal = c.p_internal;
+  meta.end_s = result.end_s;
+  meta.seed = setup.seed;
+  meta.completed = result.completed ? 1 : 0;
+  const std::string config_text =
+      to_config_text(c, setup.rates, setup.seed,
+                     std::string("clockbench ") + kVersion + " configuration; rerun with: mpirun -np " +
+                         std::to_string(mpi.size()) + " clockbench --config FILE");
+  write_run_file(setup.output.partial_path, meta, config_text, result, MpiEnvironment::processor_name(), comm);
+  check_mpi(MPI_Barrier(comm), "MPI_Barrier");  // every rank has closed the file
+  const std::string publish_error = bcast_string(root ? publish_output(setup.output, c.force) : "", 0, comm);
+
+  const auto machines = gather_summaries(result.summary, mpi.size(), comm);
+  if (root) {
+    if (!c.quiet) print_table(machines);
+    if (!publish_error.empty()) std::fprintf(stderr, "clockbench: error: %s\n", publish_error.c_str());
+    const std::string status = !publish_error.empty() ? "error" : result.completed ? "ok" : "stopped";
+    std::printf("%s\n", result_line(facts, result, machines, status).c_str());
+    std::fflush(stdout);
+  }
+  if (!publish_error.empty()) return 1;
+  return result.completed ? 0 : 128 + result.stop_signal;
+}
+
+}  // namespace
+
+}  // namespace clockbench
+
+int main(int argc, char** argv) {
+  std::optional<clockbench::MpiEnvironment> mpi;
+  try {
+    mpi.emplace(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "clockbench: error: %s\n", e.what());
+    return 1;
+  }
+  try {
+    return clockbench::run(*mpi, argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "clockbench: error on rank %d: %s\n", mpi->rank(), e.what());
+    std::fflush(stderr);
+    // Other ranks may be waiting inside a collective call: only an abort frees them.
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+// Output path checks with POSIX calls: the probe file proves the folder is writable (as root,
+// access(2) says yes even where writing fails, e.g. on a read-only file system).
+#include "app/output_path.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace clockbench {
+
+namespace {
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return lstat(p.c_str(), &st) == 0;
+}
+
+std::string folder_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string default_name(std::uint64_t seed) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  const std::string base = std::string("clockbench-") + stamp + "-s" + std::to_string(seed);
+  std::string name = base + ".h5";
+  for (int i = 2; exists(name); ++i) name = base + "-" + std::to_string(i) + ".h5";
+  return name;
+}
+
+}  // namespace
+
+std::string plan_output(const std::string& requested, bool force, std::uint64_t seed, OutputPlan& plan) {
+  plan.final_path = requested.empty() ? default_name(seed) : requested;
+  const std::string& path = plan.final_path;
+  if (path.back() == '/') return "output '" + path + "' names a folder: give a file name, e.g. " + path + "run.h5";
+  const std::string folder = folder_of(path);
+  struct stat st;
+  if (stat(folder.c_str(), &st) != 0)
+    return "output folder '" + folder + "' does not exist: create it first (mkdir -p " + folder + ")";
+  if (!S_ISDIR(st.st_mode)) return "output folder '" + folder + "' is not a folder";
+  if (lstat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return "output '" + path + "' is a folder: give a file name";
+    if (!force) return "output file '" + path + "' exists: choose another -o, or add --force to overwrite it";
+  }
+  plan.partial_path = path + "." + std::to_string(getpid()) + ".partial";
+  const int fd = open(plan.partial_path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return "cannot write in output folder '" + folder + "': " + std::strerror(errno);
+  close(fd);
+  unlink(plan.partial_path.c_str());
+  return {};
+}
+
+std::string publish_output(const OutputPlan& plan, bool force) {
+  const char* from = plan.partial_path.c_str();
+  const char* to = plan.final_path.c_str();
+  if (force) {
+    if (std::rename(from, to) == 0) return {};
+  } else {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return {};
+    if (errno == EINVAL) {  // file system without RENAME_NOREPLACE: link() also refuses to replace
+      if (link(from, to) == 0) {
+        unlink(from);
+        return {};
+      }
+    }
+    if (errno == EEXIST)
+      return "output file '" + plan.final_path + "' appeared during the run; the run is kept in '" +
+             plan.partial_path + "'";
+  }
+  return "cannot move '" + plan.partial_path + "' to '" + plan.final_path + "': " + std::strerror(errno);
+}
+
+}  // namespace clockbench

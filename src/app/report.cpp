@@ -1,0 +1,116 @@
+// Formatting of rank 0's output. Figures are printed with their units in the column names.
+#include "app/report.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "core/config_text.hpp"
+#include "mpi/monotonic.hpp"
+
+namespace clockbench {
+
+namespace {
+
+std::string join_rates(const std::vector<double>& rates) {
+  std::string s;
+  for (std::size_t i = 0; i < rates.size(); ++i) s += (i ? "," : "") + format_number(rates[i]);
+  return s;
+}
+
+}  // namespace
+
+void print_header(const RunFacts& f) {
+  const Config& c = f.config;
+  std::printf("clockbench %s (git %s): logical clocks on machines of different speeds\n", f.version.c_str(),
+              f.git_sha.c_str());
+  std::printf("  MPI:       %s; HDF5 %s\n", f.mpi_library.c_str(), f.hdf5_version.c_str());
+  std::printf("  machines:  %d, topology %s, p_internal %s\n", f.n_machines, topology_name(c.topology),
+              format_number(c.p_internal).c_str());
+  std::printf("  rates:     %s Hz (model)%s\n", join_rates(f.rates).c_str(),
+              f.rates_drawn ? (" drawn from " + format_number(c.rate_min) + ".." + format_number(c.rate_max) +
+                               (c.fractional_rates ? " (real)" : " (integers)"))
+                                  .c_str()
+                            : "");
+  std::printf("  seed:      %llu\n", static_cast<unsigned long long>(f.seed));
+  std::printf("  duration:  %s model s at speedup %s = %s wall s\n", format_number(c.duration_s).c_str(),
+              format_number(c.speedup).c_str(), format_number(c.duration_s / c.speedup).c_str());
+  std::printf("  output:    %s\n", f.output.c_str());
+  std::fflush(stdout);
+}
+
+ProgressPrinter::ProgressPrinter(const LiveStatus& status, double duration_s, double speedup, bool enabled)
+    : status_(status), duration_s_(duration_s), speedup_(speedup), tty_(isatty(STDOUT_FILENO) != 0) {
+  if (enabled) thread_ = std::thread([this] { loop(); });
+}
+
+ProgressPrinter::~ProgressPrinter() {
+  done_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProgressPrinter::loop() {
+  using namespace std::chrono_literals;
+  const double every = tty_ ? 0.25 : 5.0;  // wall seconds between lines
+  double next = monotonic_now() + every;
+  bool printed = false;
+  while (!done_ && !status_.stopping.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_for(50ms);
+    const double now = monotonic_now();
+    const double t0 = status_.wall_t0.load(std::memory_order_relaxed);
+    if (now < next || t0 == 0.0 || now < t0) continue;
+    next = now + every;
+    const double model = std::min(duration_s_, (now - t0) * speedup_);
+    const double left = (duration_s_ - model) / speedup_;
+    std::printf("%s  running: model t %.1f / %.1f s (%3.0f%%), %.1f wall s left; rank 0: %lld ticks, queue %d%s",
+                tty_ ? "\r" : "", model, duration_s_, 100.0 * model / duration_s_, left,
+                static_cast<long long>(status_.ticks.load(std::memory_order_relaxed)),
+                status_.queue.load(std::memory_order_relaxed), tty_ ? "   " : "\n");
+    std::fflush(stdout);
+    printed = true;
+  }
+  if (printed && tty_) std::printf("\n");
+}
+
+void print_table(const std::vector<MachineSummary>& machines) {
+  std::printf("\n%7s %8s %11s %8s %8s %8s %6s %9s %8s %12s\n", "machine", "rate_hz", "achieved_hz", "ticks", "sent",
+              "received", "left", "max_queue", "max_jump", "late_p99_ms");
+  for (const auto& m : machines) {
+    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f\n", m.rank,
+                format_number(m.rate_hz).c_str(), m.achieved_hz, static_cast<long long>(m.ticks),
+                static_cast<long long>(m.sent), static_cast<long long>(m.received),
+                static_cast<long long>(m.left_in_queue), static_cast<long long>(m.max_queue),
+                static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s);
+  }
+  std::fflush(stdout);
+}
+
+std::string result_line(const RunFacts& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
+                        const std::string& status) {
+  std::int64_t events = 0, sent = 0, received = 0, left = 0;
+  double worst_rate_error = 0.0, worst_p99 = 0.0;
+  for (const auto& m : machines) {
+    events += m.ticks;
+    sent += m.sent;
+    received += m.received;
+    left += m.left_in_queue;
+    if (std::isfinite(m.achieved_hz))
+      worst_rate_error = std::max(worst_rate_error, std::fabs(m.achieved_hz / m.rate_hz - 1.0));
+    worst_p99 = std::max(worst_p99, m.lateness_p99_s);
+  }
+  std::ostringstream s;
+  s << "CLOCKBENCH_RESULT status=" << status << " completed=" << (run.completed ? 1 : 0)
+    << " machines=" << f.n_machines << " topology=" << topology_name(f.config.topology) << " seed=" << f.seed
+    << " rates=" << join_rates(f.rates) << " p_internal=" << format_number(f.config.p_internal)
+    << " duration_s=" << format_number(f.config.duration_s) << " end_s=" << format_number(run.end_s)
+    << " speedup=" << format_number(f.config.speedup) << " events=" << events << " messages_sent=" << sent
+    << " messages_received=" << received << " left_in_queue=" << left
+    << " max_rate_error=" << format_number(worst_rate_error) << " max_lateness_p99_s=" << format_number(worst_p99)
+    << " wall_s=" << format_number(run.wall_s) << " output=" << f.output;
+  return s.str();
+}
+
+}  // namespace clockbench

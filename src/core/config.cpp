@@ -1,0 +1,81 @@
+// Validation of a configuration: every rule a user can break, with a message naming the fix.
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "core/schedule.hpp"
+
+namespace clockbench {
+
+std::optional<Topology> parse_topology(std::string_view name) {
+  if (name == "full") return Topology::full;
+  if (name == "ring") return Topology::ring;
+  return std::nullopt;
+}
+
+const char* topology_name(Topology t) { return t == Topology::ring ? "ring" : "full"; }
+
+namespace {
+
+bool positive_finite(double x) { return std::isfinite(x) && x > 0.0; }
+
+}  // namespace
+
+std::string validate(const Config& c, int n_machines) {
+  std::ostringstream err;
+  if (n_machines < 2) {
+    err << "clockbench needs at least 2 machines (MPI ranks), got " << n_machines
+        << ": run it with mpirun -np N, N >= 2";
+    return err.str();
+  }
+  if (!positive_finite(c.duration_s)) {
+    err << "--duration must be a positive number of model seconds, got " << c.duration_s;
+    return err.str();
+  }
+  if (!positive_finite(c.speedup)) {
+    err << "--speedup must be a positive number, got " << c.speedup;
+    return err.str();
+  }
+  if (!(c.p_internal >= 0.0 && c.p_internal <= 1.0)) {
+    err << "--p-internal must be a probability in [0, 1], got " << c.p_internal;
+    return err.str();
+  }
+  if (!c.rates.empty()) {
+    if (static_cast<int>(c.rates.size()) != n_machines) {
+      err << "--rates lists " << c.rates.size() << " rates but there are " << n_machines
+          << " machines (MPI ranks): give one rate per rank";
+      return err.str();
+    }
+    for (std::size_t i = 0; i < c.rates.size(); ++i) {
+      if (!positive_finite(c.rates[i])) {
+        err << "--rates: rate " << i << " is " << c.rates[i] << "; every rate must be a positive number";
+        return err.str();
+      }
+    }
+  } else {
+    if (!positive_finite(c.rate_min) || !positive_finite(c.rate_max)) {
+      err << "--rate-min and --rate-max must be positive, got " << c.rate_min << " and " << c.rate_max;
+      return err.str();
+    }
+    if (c.rate_min > c.rate_max) {
+      err << "--rate-min (" << c.rate_min << ") is greater than --rate-max (" << c.rate_max << ")";
+      return err.str();
+    }
+    if (!c.fractional_rates && std::ceil(c.rate_min) > std::floor(c.rate_max)) {
+      err << "no integer rate lies in [" << c.rate_min << ", " << c.rate_max
+          << "]: widen the range or add --fractional-rates";
+      return err.str();
+    }
+  }
+  const double fastest = c.rates.empty() ? c.rate_max : *std::max_element(c.rates.begin(), c.rates.end());
+  if (fastest * c.duration_s > static_cast<double>(kMaxTicksPerMachine)) {
+    err << "rate " << fastest << " Hz for " << c.duration_s << " s is more than "
+        << kMaxTicksPerMachine << " ticks on one machine: shorten --duration";
+    return err.str();
+  }
+  return {};
+}
+
+}  // namespace clockbench

@@ -1,0 +1,39 @@
+// The tick rule of SPEC §1.
+#include "core/machine.hpp"
+
+#include <utility>
+
+namespace clockbench {
+
+Machine::Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal,
+                 std::uint64_t stream_seed, std::size_t queue_capacity)
+    : rank_(rank),
+      peers_(std::move(peers)),
+      draw_(p_internal, peers_.size()),
+      rng_(stream_seed),
+      queue_(queue_capacity) {}
+
+EventRecord Machine::tick(std::int64_t index, double t) {
+  EventRecord e;
+  e.tick = index;
+  e.t = t;
+  const std::int64_t before = clock_.value();
+  if (!queue_.empty()) {
+    const Message m = queue_.pop();
+    e.kind = EventKind::receive;
+    e.lamport = clock_.merge(m.clock);
+    e.peer = m.source;
+    e.msg_tick = m.tick;
+    e.msg_clock = m.clock;
+  } else {
+    const Action a = draw_.draw(rng_);
+    e.kind = a.kind;
+    e.lamport = clock_.advance();
+    if (a.kind == EventKind::send_one) e.peer = peers_[static_cast<std::size_t>(a.peer_index)];
+  }
+  e.jump = e.lamport - before;
+  e.queue = static_cast<std::int32_t>(queue_.size());
+  return e;
+}
+
+}  // namespace clockbench

@@ -1,0 +1,33 @@
+// One machine's numbers at the end of a run: a plain struct, so ranks can gather it as bytes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "core/event.hpp"
+
+namespace clockbench {
+
+struct MachineSummary {
+  std::int32_t rank = 0;
+  std::int64_t pid = 0;
+  double rate_hz = 0.0;
+  double achieved_hz = 0.0;  // (ticks - 1) / (t_last - t_first); NaN below 2 ticks
+  std::int64_t ticks = 0;
+  std::int64_t sent = 0;
+  std::int64_t received = 0;
+  std::int64_t left_in_queue = 0;
+  std::int64_t max_queue = 0;
+  std::int64_t max_jump = 0;
+  std::array<std::int64_t, 4> events_by_kind{};  // indexed by EventKind
+  double clock_offset_s = 0.0;
+  double clock_offset_uncertainty_s = 0.0;
+  double lateness_p50_s = 0.0;
+  double lateness_p99_s = 0.0;
+  double lateness_max_s = 0.0;
+};
+
+// Fills the fields that follow from the event log: ticks, achieved rate, maxima, event mix.
+void summarize_events(const EventLog& events, MachineSummary& s);
+
+}  // namespace clockbench

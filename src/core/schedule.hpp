@@ -1,0 +1,22 @@
+// When ticks happen: tick k of a machine at rate r is due at model time k / r. The engine's loop
+// and the memory reserved for it use these same functions, so they cannot disagree.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace clockbench {
+
+inline double tick_due(std::int64_t k, double rate) { return static_cast<double>(k) / rate; }
+
+// Number of ticks due strictly before model time `end` (ticks k = 0, 1, ... with k / r < end).
+inline std::int64_t ticks_before(double end, double rate) {
+  if (!(end > 0.0)) return 0;
+  auto k = static_cast<std::int64_t>(std::floor(end * rate));
+  if (k < 0) k = 0;
+  while (k > 0 && tick_due(k - 1, rate) >= end) --k;
+  while (tick_due(k, rate) < end) ++k;
+  return k;
+}
+
+}  // namespace clockbench

@@ -1,0 +1,255 @@
+// The parallel HDF5 writer. Collective rule (SPEC §2): every rank creates every object with the
+// same arguments, and takes part in every write, selecting none where it has nothing to write.
+#include "io/run_writer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "io/h5_handles.hpp"
+#include "io/schema.hpp"
+#include "mpi/mpi_env.hpp"
+
+namespace clockbench {
+
+namespace {
+
+template <typename T>
+struct H5Type;
+template <>
+struct H5Type<std::int32_t> {
+  static hid_t mem() { return H5T_NATIVE_INT32; }
+  static hid_t file() { return H5T_STD_I32LE; }
+};
+template <>
+struct H5Type<std::int64_t> {
+  static hid_t mem() { return H5T_NATIVE_INT64; }
+  static hid_t file() { return H5T_STD_I64LE; }
+};
+template <>
+struct H5Type<std::uint64_t> {
+  static hid_t mem() { return H5T_NATIVE_UINT64; }
+  static hid_t file() { return H5T_STD_U64LE; }
+};
+template <>
+struct H5Type<std::uint8_t> {
+  static hid_t mem() { return H5T_NATIVE_UINT8; }
+  static hid_t file() { return H5T_STD_U8LE; }
+};
+template <>
+struct H5Type<double> {
+  static hid_t mem() { return H5T_NATIVE_DOUBLE; }
+  static hid_t file() { return H5T_IEEE_F64LE; }
+};
+
+H5Id string_type(std::size_t length) {
+  H5Id t = owned_type(H5Tcopy(H5T_C_S1), "H5Tcopy");
+  check_h5_status(H5Tset_size(t, std::max<std::size_t>(length, 1)), "H5Tset_size");
+  check_h5_status(H5Tset_strpad(t, H5T_STR_NULLPAD), "H5Tset_strpad");
+  return t;
+}
+
+// Attributes are variable-length UTF-8 strings, which h5py reads as str.
+void set_text_attr(hid_t obj, const char* name, const std::string& value) {
+  const H5Id type = owned_type(H5Tcopy(H5T_C_S1), "H5Tcopy");
+  check_h5_status(H5Tset_size(type, H5T_VARIABLE), "H5Tset_size");
+  check_h5_status(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset");
+  const H5Id space = owned_space(H5Screate(H5S_SCALAR), "H5Screate");
+  const H5Id attr = owned_attribute(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+  const char* text = value.c_str();
+  check_h5_status(H5Awrite(attr, type, &text), "H5Awrite");
+}
+
+template <typename T>
+void set_number_attr(hid_t obj, const char* name, T value) {
+  const H5Id space = owned_space(H5Screate(H5S_SCALAR), "H5Screate");
+  const H5Id attr =
+      owned_attribute(H5Acreate2(obj, name, H5Type<T>::file(), space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+  check_h5_status(H5Awrite(attr, H5Type<T>::mem(), &value), "H5Awrite");
+}
+
+void describe(hid_t obj, const schema::Field& f) {
+  set_text_attr(obj, "units", f.units);
+  set_text_attr(obj, "description", f.description);
+}
+
+// One dataset: created collectively with shape `dims` (empty = scalar); this rank writes
+// `data` into the block at `start` of size `count` (all-zero count = writes nothing).
+struct Block {
+  std::vector<hsize_t> start;
+  std::vector<hsize_t> count;
+  bool empty() const {
+    return std::any_of(count.begin(), count.end(), [](hsize_t c) { return c == 0; });
+  }
+};
+
+class Writer {
+ public:
+  Writer(const std::string& path, MPI_Comm comm) : comm_(comm) {
+    quiet_h5_errors();
+    const H5Id fapl = owned_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+    check_h5_status(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+    file_ = owned_file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), "H5Fcreate");
+    dxpl_ = owned_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
+    check_h5_status(H5Pset_dxpl_mpio(dxpl_, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  }
+
+  hid_t file() const { return file_; }
+
+  H5Id group(const char* name, const char* description) {
+    H5Id g = owned_group(H5Gcreate2(file_, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2");
+    set_text_attr(g, "description", description);
+    return g;
+  }
+
+  void dataset(hid_t loc, const schema::Field& f, hid_t file_type, hid_t mem_type, const std::vector<hsize_t>& dims,
+               const Block& block, const void* data) {
+    const H5Id fspace = dims.empty() ? owned_space(H5Screate(H5S_SCALAR), "H5Screate")
+                                     : owned_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                                                   "H5Screate_simple");
+    const H5Id dset =
+        owned_dataset(H5Dcreate2(loc, f.name, file_type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate2");
+    describe(dset, f);
+    const hsize_t one = 1;
+    const H5Id mspace = owned_space(H5Screate_simple(1, &one, nullptr), "H5Screate_simple");
+    if (block.empty()) {
+      check_h5_status(H5Sselect_none(fspace), "H5Sselect_none");
+      check_h5_status(H5Sselect_none(mspace), "H5Sselect_none");
+      check_h5_status(H5Dwrite(dset, mem_type, mspace, fspace, dxpl_, nullptr), "H5Dwrite");
+      return;
+    }
+    const hsize_t elems = std::accumulate(block.count.begin(), block.count.end(), hsize_t{1}, std::multiplies<>());
+    const H5Id mem = owned_space(H5Screate_simple(1, &elems, nullptr), "H5Screate_simple");
+    if (!dims.empty())
+      check_h5_status(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, block.start.data(), nullptr, block.count.data(), nullptr),
+                      "H5Sselect_hyperslab");
+    check_h5_status(H5Dwrite(dset, mem_type, dims.empty() ? H5S_ALL : mem.get(), dims.empty() ? H5S_ALL : fspace.get(),
+                             dxpl_, data),
+                    "H5Dwrite");
+  }
+
+  template <typename T>
+  void column(hid_t loc, const schema::Field& f, hsize_t total, hsize_t offset, const std::vector<T>& rows) {
+    dataset(loc, f, H5Type<T>::file(), H5Type<T>::mem(), {total}, {{offset}, {rows.size()}}, rows.data());
+  }
+
+  void close() {
+    dxpl_.close("H5Pclose");
+    file_.close("H5Fclose");
+  }
+
+ private:
+  MPI_Comm comm_;
+  H5Id file_;
+  H5Id dxpl_;
+};
+
+void write_root_attributes(hid_t file, const RunMetadata& m) {
+  set_text_attr(file, "schema", schema::kSchema);
+  set_text_attr(file, "clockbench_version", m.clockbench_version);
+  set_text_attr(file, "git_sha", m.git_sha);
+  set_text_attr(file, "created_utc", m.created_utc);
+  set_text_attr(file, "command_line", m.command_line);
+  set_text_attr(file, "mpi_library_version", m.mpi_library_version);
+  set_text_attr(file, "hdf5_version", m.hdf5_version);
+  set_number_attr<std::int32_t>(file, "n_machines", m.n_machines);
+  set_number_attr<double>(file, "duration_s", m.duration_s);
+  set_number_attr<double>(file, "speedup", m.speedup);
+  set_number_attr<std::uint64_t>(file, "seed", m.seed);
+  set_number_attr<double>(file, "p_internal", m.p_internal);
+  set_text_attr(file, "topology", m.topology);
+  set_number_attr<std::int32_t>(file, "completed", m.completed);
+  set_text_attr(file, "stop_reason", m.stop_reason);
+  set_number_attr<double>(file, "end_s", m.end_s);
+}
+
+}  // namespace
+
+void write_run_file(const std::string& path, const RunMetadata& meta, const std::string& config_text,
+                    const MachineResult& local, const std::string& hostname, MPI_Comm comm) {
+  int rank = 0, n = 1;
+  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
+  const auto un = static_cast<hsize_t>(n);
+  const auto me = static_cast<hsize_t>(rank);
+  const MachineSummary& s = local.summary;
+
+  // Where this rank's events go: after the events of every lower rank.
+  auto count = static_cast<std::int64_t>(local.events.size());
+  std::int64_t offset = 0, total = 0;
+  check_mpi(MPI_Exscan(&count, &offset, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Exscan");
+  if (rank == 0) offset = 0;  // MPI_Exscan leaves rank 0's result undefined
+  check_mpi(MPI_Allreduce(&count, &total, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Allreduce");
+  std::uint64_t host_len = hostname.size(), max_host_len = 0;
+  check_mpi(MPI_Allreduce(&host_len, &max_host_len, 1, MPI_UINT64_T, MPI_MAX, comm), "MPI_Allreduce");
+
+  Writer w(path, comm);
+  write_root_attributes(w.file(), meta);
+
+  {
+    const H5Id type = string_type(config_text.size());
+    const Block block = rank == 0 ? Block{{}, {1}} : Block{{}, {0}};
+    w.dataset(w.file(), schema::kConfig, type, type, {}, block, config_text.data());
+  }
+
+  {
+    const H5Id g = w.group("machines", "one row per machine (MPI rank)");
+    auto row = [&](const schema::Field& f, auto value) {
+      w.column(g, f, un, me, std::vector<decltype(value)>{value});
+    };
+    row(schema::kRank, s.rank);
+    {
+      const H5Id type = string_type(max_host_len);
+      std::vector<char> buf(std::max<std::uint64_t>(max_host_len, 1), '\0');
+      std::memcpy(buf.data(), hostname.data(), hostname.size());
+      w.dataset(g, schema::kHostname, type, type, {un}, {{me}, {1}}, buf.data());
+    }
+    row(schema::kPid, s.pid);
+    row(schema::kRateHz, s.rate_hz);
+    row(schema::kAchievedHz, s.achieved_hz);
+    row(schema::kTicks, s.ticks);
+    row(schema::kSent, s.sent);
+    row(schema::kReceived, s.received);
+    row(schema::kLeftInQueue, s.left_in_queue);
+    row(schema::kClockOffset, s.clock_offset_s);
+    row(schema::kClockOffsetUnc, s.clock_offset_uncertainty_s);
+    row(schema::kLateP50, s.lateness_p50_s);
+    row(schema::kLateP99, s.lateness_p99_s);
+    row(schema::kLateMax, s.lateness_max_s);
+  }
+
+  {
+    const H5Id g = w.group("events", "one row per event (one per tick), ordered by rank then tick");
+    const auto tot = static_cast<hsize_t>(total);
+    const auto off = static_cast<hsize_t>(offset);
+    const EventLog& e = local.events;
+    w.column(g, schema::kEvRank, tot, off, std::vector<std::int32_t>(e.size(), rank));
+    w.column(g, schema::kEvTick, tot, off, e.tick);
+    w.column(g, schema::kEvT, tot, off, e.t);
+    w.column(g, schema::kEvKind, tot, off, e.kind);
+    w.column(g, schema::kEvLamport, tot, off, e.lamport);
+    w.column(g, schema::kEvJump, tot, off, e.jump);
+    w.column(g, schema::kEvQueue, tot, off, e.queue);
+    w.column(g, schema::kEvPeer, tot, off, e.peer);
+    w.column(g, schema::kEvMsgTick, tot, off, e.msg_tick);
+    w.column(g, schema::kEvMsgClock, tot, off, e.msg_clock);
+  }
+
+  {
+    const H5Id g = w.group("network", "N x N matrices: row = sending machine, column = receiving machine");
+    std::vector<std::uint8_t> adjacency(static_cast<std::size_t>(n), 0);
+    for (const int p : local.peers) adjacency[static_cast<std::size_t>(p)] = 1;
+    const Block my_row{{me, 0}, {1, un}};
+    const Block my_column{{0, me}, {un, 1}};
+    w.dataset(g, schema::kAdjacency, H5T_STD_U8LE, H5T_NATIVE_UINT8, {un, un}, my_row, adjacency.data());
+    w.dataset(g, schema::kNetSent, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_row, local.sent_to.data());
+    w.dataset(g, schema::kNetReceived, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_column,
+              local.received_from.data());
+    w.dataset(g, schema::kNetLeft, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_column, local.left_from.data());
+  }
+
+  w.close();
+}
+
+}  // namespace clockbench

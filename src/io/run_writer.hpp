@@ -1,0 +1,36 @@
+// Writes one run into one HDF5 file with parallel HDF5: every rank its own rows, collectively.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "mpi/engine.hpp"
+
+namespace clockbench {
+
+// Root attributes; identical on every rank (broadcast from rank 0 before writing).
+struct RunMetadata {
+  std::string clockbench_version;
+  std::string git_sha;
+  std::string created_utc;
+  std::string command_line;
+  std::string mpi_library_version;
+  std::string hdf5_version;
+  std::string topology;
+  std::string stop_reason;
+  std::int32_t n_machines = 0;
+  double duration_s = 0.0;
+  double speedup = 1.0;
+  double p_internal = 0.0;
+  double end_s = 0.0;
+  std::uint64_t seed = 0;
+  std::int32_t completed = 0;
+};
+
+// Collective. Creates `path` (which must not exist), writes everything, closes it.
+void write_run_file(const std::string& path, const RunMetadata& meta, const std::string& config_text,
+                    const MachineResult& local, const std::string& hostname, MPI_Comm comm);
+
+}  // namespace clockbench

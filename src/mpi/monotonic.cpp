@@ -1,0 +1,29 @@
+// clock_nanosleep on CLOCK_MONOTONIC with TIMER_ABSTIME: absolute deadlines, no drift.
+#include <sys/prctl.h>
+
+#include <cerrno>
+#include <cmath>
+#include <ctime>
+
+#include "mpi/monotonic.hpp"
+
+namespace clockbench {
+
+double monotonic_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+void sleep_until(double monotonic_t) {
+  timespec ts{};
+  const double whole = std::floor(monotonic_t);
+  ts.tv_sec = static_cast<time_t>(whole);
+  ts.tv_nsec = static_cast<long>((monotonic_t - whole) * 1e9);
+  if (ts.tv_nsec >= 1'000'000'000L) ts.tv_nsec = 999'999'999L;
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+void lower_timer_slack() { prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL); }
+
+}  // namespace clockbench

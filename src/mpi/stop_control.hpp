@@ -1,0 +1,65 @@
+// Coordinated early stop. A rank that catches SIGINT/SIGTERM asks rank 0; rank 0 picks one model
+// time a little ahead and tells every rank, so all ranks stop ticking at the same model time.
+// Everything is nonblocking while ticking; finish() settles the messages collectively after.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace clockbench {
+
+// Installs the SIGINT/SIGTERM handlers (they only record the signal number).
+void install_stop_signals();
+int caught_signal();  // 0 if none
+
+class StopControl {
+ public:
+  // `lead_model_s`: how far ahead of now rank 0 sets the stop, in model seconds.
+  StopControl(MPI_Comm comm, double lead_model_s);
+  ~StopControl();
+  StopControl(const StopControl&) = delete;
+  StopControl& operator=(const StopControl&) = delete;
+
+  // Checks for a local signal and for stop messages. Cheap; call between ticks.
+  void poll(double model_now);
+
+  // The model time to stop at, once decided (and known to this rank).
+  std::optional<double> stop_at() const { return stop_at_; }
+
+  // Collective, after the tick loop: completes or cancels every stop message and returns what
+  // rank 0 decided, identical on every rank.
+  struct Outcome {
+    std::string reason;  // "" when nobody asked to stop
+    double at = 0.0;     // model time, +inf when nobody asked
+    int signal = 0;
+  };
+  Outcome finish();
+
+ private:
+  void decide(double model_now, int signal, int origin);
+
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int size_ = 1;
+  double lead_;
+  std::optional<double> stop_at_;
+  bool requested_ = false;  // this rank asked rank 0
+  // rank 0: the posted request receive and how many requests it took
+  std::array<int, 2> request_in_{};
+  MPI_Request request_recv_ = MPI_REQUEST_NULL;
+  int requests_taken_ = 0;
+  // the request this rank sent, and (rank 0) the decisions it sent
+  std::array<int, 2> request_out_{};
+  MPI_Request request_send_ = MPI_REQUEST_NULL;
+  std::array<double, 3> decision_{};  // stop model time, signal, origin rank
+  std::vector<MPI_Request> decision_sends_;
+  MPI_Request decision_recv_ = MPI_REQUEST_NULL;  // ranks other than 0
+  std::string reason_;
+  int signal_ = 0;
+};
+
+}  // namespace clockbench

@@ -1,0 +1,63 @@
+// Clock messages over MPI: a ring of pre-posted MPI_Irecv (any source) taken in posting order,
+// which is MPI's matching order, so arrivals keep their order; and a pool of MPI_Isend slots.
+// All buffers are allocated at construction: nothing here allocates in the timed loop.
+#pragma once
+
+#include <mpi.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace clockbench {
+
+class Transport {
+ public:
+  static constexpr int kTag = 17;
+
+  Transport(MPI_Comm comm, int recv_slots = 64, int send_slots = 256);
+  ~Transport();  // cancels the receives still posted; never throws
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Sends (tick, clock) to `dest`. Reuses the oldest send slot, waiting for it if still busy.
+  void send(int dest, std::int64_t tick, std::int64_t clock);
+
+  // Takes every message that has arrived, in arrival order, calling on_message(const Message&).
+  template <typename F>
+  int poll(F&& on_message) {
+    int taken = 0;
+    Message m;
+    while (take_one(/*block=*/false, m)) {
+      on_message(m);
+      ++taken;
+    }
+    return taken;
+  }
+
+  // Blocks for the next message.
+  Message receive_blocking() {
+    Message m;
+    take_one(/*block=*/true, m);
+    return m;
+  }
+
+  void complete_sends();   // waits for every send to complete
+  void cancel_receives();  // after the end-of-run drain: no message can still come
+
+ private:
+  bool take_one(bool block, Message& m);
+
+  MPI_Comm comm_;
+  std::vector<MPI_Request> recv_req_;
+  std::vector<std::array<std::int64_t, 2>> recv_buf_;
+  std::size_t recv_head_ = 0;  // the oldest posted receive: the next to match
+  std::vector<MPI_Request> send_req_;
+  std::vector<std::array<std::int64_t, 2>> send_buf_;
+  std::size_t send_next_ = 0;
+  bool receives_posted_ = false;
+};
+
+}  // namespace clockbench
