@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <string>
 
 #include "core/config_text.hpp"
 #include "mpi/monotonic.hpp"
@@ -19,6 +20,18 @@ std::string join_rates(const std::vector<double>& rates) {
   std::string s;
   for (std::size_t i = 0; i < rates.size(); ++i) s += (i ? "," : "") + format_number(rates[i]);
   return s;
+}
+
+// Under mpirun a rank's stdout is a pseudo-terminal even when mpirun's own output goes to a
+// file or a pipe, so ask about the launcher's (our parent's) stdout as well.
+bool output_is_terminal() {
+  if (!isatty(STDOUT_FILENO)) return false;
+  char link[256];
+  const std::string fd = "/proc/" + std::to_string(getppid()) + "/fd/1";
+  const ssize_t n = readlink(fd.c_str(), link, sizeof link - 1);
+  if (n <= 0) return false;
+  const std::string target(link, static_cast<std::size_t>(n));
+  return target.rfind("/dev/pts/", 0) == 0 || target.rfind("/dev/tty", 0) == 0;
 }
 
 }  // namespace
@@ -43,7 +56,7 @@ void print_header(const RunFacts& f) {
 }
 
 ProgressPrinter::ProgressPrinter(const LiveStatus& status, double duration_s, double speedup, bool enabled)
-    : status_(status), duration_s_(duration_s), speedup_(speedup), tty_(isatty(STDOUT_FILENO) != 0) {
+    : status_(status), duration_s_(duration_s), speedup_(speedup), tty_(output_is_terminal()) {
   if (enabled) thread_ = std::thread([this] { loop(); });
 }
 

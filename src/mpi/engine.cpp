@@ -26,7 +26,7 @@ namespace {
 constexpr double kPollSliceWall = 1e-3;
 // An early stop takes effect this long (wall) after rank 0 decides it: time for every rank,
 // even oversubscribed, to hear of it before the stop time passes.
-constexpr double kStopLeadWall = 0.25;
+constexpr double kStopLeadWall = 0.1;
 // Model time 0 lies this far (wall) after the start is agreed, plus a little per rank.
 constexpr double kStartLeadWall = 0.05;
 

@@ -1,0 +1,116 @@
+// The command line: syntax errors from CLI11 and semantic ones from validation, each one line;
+// and the /config text round trip through --config.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "core/config_text.hpp"
+
+namespace clockbench {
+
+namespace {
+
+CliOutcome parse(std::vector<std::string> args, int n = 3) {
+  args.insert(args.begin(), "clockbench");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_cli(static_cast<int>(argv.size()), argv.data(), n);
+}
+
+void expect_error(const std::vector<std::string>& args, const std::string& words, int n = 3) {
+  const CliOutcome o = parse(args, n);
+  EXPECT_EQ(o.status, CliStatus::error) << "accepted: " << ::testing::PrintToString(args);
+  EXPECT_NE(o.message.find(words), std::string::npos) << "message: '" << o.message << "' lacks '" << words << "'";
+  EXPECT_EQ(o.message.find('\n'), std::string::npos) << "one line: '" << o.message << "'";
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST(Cli, NoOptionsIsTheClassicExperiment) {
+  const CliOutcome o = parse({});
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_EQ(o.config.duration_s, 60);
+  EXPECT_TRUE(o.config.rates.empty());
+  EXPECT_FALSE(o.config.seed.has_value());
+}
+
+TEST(Cli, HelpShowsEveryOptionWithItsDefault) {
+  const CliOutcome o = parse({"--help"});
+  ASSERT_EQ(o.status, CliStatus::exit_ok);
+  for (const char* opt : {"--duration", "--rates", "--rate-min", "--rate-max", "--p-internal", "--seed", "--topology",
+                          "--speedup", "--output", "--force", "--config", "--quiet", "--version"})
+    EXPECT_NE(o.message.find(opt), std::string::npos) << opt;
+  EXPECT_NE(o.message.find("0.7"), std::string::npos);
+  EXPECT_NE(o.message.find("60"), std::string::npos);
+}
+
+TEST(Cli, VersionComesFromTheBuild) {
+  const CliOutcome o = parse({"--version"});
+  ASSERT_EQ(o.status, CliStatus::exit_ok);
+  EXPECT_EQ(o.message.rfind("clockbench ", 0), 0u);
+}
+
+TEST(Cli, ParsesEveryOption) {
+  const CliOutcome o = parse({"--duration", "20", "--rates", "1,2.5,6", "--p-internal", "0.4", "--seed", "9",
+                              "--topology", "ring", "--speedup", "20", "-o", "x.h5", "--force", "--quiet"});
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_EQ(o.config.rates, (std::vector<double>{1, 2.5, 6}));
+  EXPECT_EQ(o.config.p_internal, 0.4);
+  EXPECT_EQ(o.config.seed, 9u);
+  EXPECT_EQ(o.config.topology, Topology::ring);
+  EXPECT_EQ(o.config.output, "x.h5");
+  EXPECT_TRUE(o.config.force && o.config.quiet);
+}
+
+TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
+  expect_error({}, "at least 2 machines", 1);
+  expect_error({"--rates", "1,2"}, "lists 2 rates but there are 3 machines");
+  expect_error({"--rates", "1,0,2"}, "every rate must be a positive number");
+  expect_error({"--rates", "1,-2,2"}, "every rate must be a positive number");
+  expect_error({"--rates", "1,fast,2"}, "--rates");
+  expect_error({"--rate-min", "4", "--rate-max", "2"}, "greater than --rate-max");
+  expect_error({"--p-internal", "1.5"}, "--p-internal must be a probability");
+  expect_error({"--p-internal", "-0.1"}, "--p-internal must be a probability");
+  expect_error({"--duration", "0"}, "--duration must be a positive");
+  expect_error({"--duration", "-5"}, "--duration must be a positive");
+  expect_error({"--duration", "long"}, "--duration");
+  expect_error({"--speedup", "0"}, "--speedup must be a positive");
+  expect_error({"--speedup", "x"}, "--speedup");
+  expect_error({"--topology", "star"}, "--topology must be full or ring, got 'star'");
+  expect_error({"--bogus"}, "--bogus");
+  expect_error({"--config", "/nonexistent/clockbench.toml"}, "/nonexistent/clockbench.toml");
+  expect_error({"--config", write_temp("bad_key.toml", "durashun=5\n")}, "durashun");
+  expect_error({"--config", write_temp("bad_value.toml", "duration=soon\n")}, "duration");
+}
+
+TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
+  Config c;
+  c.duration_s = 12.5;
+  c.p_internal = 0.3;
+  c.topology = Topology::ring;
+  c.speedup = 20;
+  const std::vector<double> rates{1, 2.25, 6, 0.1};
+  const std::string text = to_config_text(c, rates, 1234567890123ULL, "test");
+  const CliOutcome o = parse({"--config", write_temp("roundtrip.toml", text)}, 4);
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_EQ(o.config.duration_s, 12.5);
+  EXPECT_EQ(o.config.p_internal, 0.3);
+  EXPECT_EQ(o.config.topology, Topology::ring);
+  EXPECT_EQ(o.config.speedup, 20);
+  EXPECT_EQ(o.config.rates, rates);
+  EXPECT_EQ(o.config.seed, 1234567890123ULL);
+  // And the text of the parsed config is the text it came from.
+  EXPECT_EQ(to_config_text(o.config, o.config.rates, *o.config.seed, "test"), text);
+}
+
+}  // namespace clockbench

@@ -1,0 +1,105 @@
+"""Every bad input of the core issue: a one-line error naming the problem, printed once, a
+non-zero exit from every rank, no hang, and no file written or overwritten."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import List, Sequence
+
+import pytest
+
+from runs import run
+
+# Each case: ranks, arguments, words the error must contain.
+CASES = [
+    ("one rank", 1, [], "needs at least 2 machines"),
+    ("rates count", 3, ["--rates", "1,2"], "lists 2 rates but there are 3 machines"),
+    ("zero rate", 3, ["--rates", "1,0,2"], "every rate must be a positive number"),
+    ("negative rate", 3, ["--rates", "1,-2,2"], "every rate must be a positive number"),
+    ("non-numeric rate", 3, ["--rates", "1,fast,2"], "--rates"),
+    ("inverted range", 3, ["--rate-min", "5", "--rate-max", "2"], "greater than --rate-max"),
+    ("p above 1", 3, ["--p-internal", "1.5"], "--p-internal must be a probability in [0, 1]"),
+    ("p below 0", 3, ["--p-internal", "-0.2"], "--p-internal must be a probability in [0, 1]"),
+    ("zero duration", 3, ["--duration", "0"], "--duration must be a positive number"),
+    ("negative duration", 3, ["--duration", "-4"], "--duration must be a positive number"),
+    ("non-numeric duration", 3, ["--duration", "soon"], "--duration"),
+    ("zero speedup", 3, ["--speedup", "0"], "--speedup must be a positive number"),
+    ("non-numeric speedup", 3, ["--speedup", "fast"], "--speedup"),
+    ("unknown topology", 3, ["--topology", "star"], "--topology must be full or ring, got 'star'"),
+    ("unknown option", 3, ["--bogus"], "--bogus"),
+    ("missing config", 3, ["--config", "/nonexistent/run.toml"], "/nonexistent/run.toml"),
+    ("missing output folder", 3, ["-o", "no/such/folder/run.h5"], "output folder 'no/such/folder' does not exist"),
+    ("output is a folder", 3, ["-o", "."], "is a folder"),
+]
+
+
+def files_in(folder: Path) -> List[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def expect_refusal(np_: int, args: Sequence[str], words: str, cwd: Path) -> None:
+    before = files_in(cwd)
+    started = time.monotonic()
+    proc = run(np_, args, cwd, timeout=60)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    errors = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(errors) == 1, f"expected one line, printed once:\n{proc.stderr}"
+    assert errors[0].startswith("clockbench: error: ") and words in errors[0], errors[0]
+    assert "CLOCKBENCH_RESULT" not in proc.stdout
+    assert files_in(cwd) == before, "a refused run must not write anything"
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize("name,np_,args,words", CASES, ids=[c[0] for c in CASES])
+def test_bad_option(name: str, np_: int, args: List[str], words: str, tmp_path: Path) -> None:
+    expect_refusal(np_, args, words, tmp_path)
+
+
+def test_malformed_config(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("duration=20\nthis line is not an option\n")
+    expect_refusal(3, ["--config", "bad.toml"], "this line is not an option", tmp_path)
+    (tmp_path / "typo.toml").write_text("durashun=20\n")
+    expect_refusal(3, ["--config", "typo.toml"], "durashun", tmp_path)
+
+
+def test_unreadable_config(tmp_path: Path) -> None:
+    (tmp_path / "dir.toml").mkdir()
+    expect_refusal(3, ["--config", "dir.toml"], "dir.toml", tmp_path)
+
+
+def test_existing_output_is_kept_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "keep.h5"
+    target.write_bytes(b"precious results")
+    expect_refusal(3, ["-o", "keep.h5", "--duration", "1", "--speedup", "20"],
+                   "output file 'keep.h5' exists: choose another -o, or add --force", tmp_path)
+    assert target.read_bytes() == b"precious results"
+
+
+def test_force_replaces_existing_output(tmp_path: Path) -> None:
+    target = tmp_path / "old.h5"
+    target.write_bytes(b"old")
+    proc = run(2, ["-o", "old.h5", "--force", "--duration", "1", "--speedup", "20", "-q"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+    assert files_in(tmp_path) == ["old.h5"]
+
+
+def test_read_only_output_folder_is_found_before_the_run(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    # As root, permission bits do not stop writes; a read-only mount does.
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here: " + mounted.stderr.decode().strip())
+    try:
+        started = time.monotonic()
+        # 600 model seconds: were the folder found unwritable only at the end, this would time out.
+        expect_refusal(3, ["-o", "ro/run.h5", "--duration", "600"], "cannot write in output folder 'ro'",
+                       tmp_path)
+        assert time.monotonic() - started < 30
+    finally:
+        subprocess.run(["umount", str(ro)], check=False)

@@ -1,0 +1,92 @@
+"""Running clockbench under mpiexec from the Python tests, with the settings every run here needs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import h5py
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(os.environ.get("CLOCKBENCH_BIN", ROOT / "build" / "clockbench"))
+ANALYZE = Path(os.environ.get("CLOCKBENCH_ANALYZE", ROOT / "analysis" / "clockbench-analyze"))
+
+# As root in a container and with more ranks than cores (SPEC §6); -q keeps mpirun's own
+# banner out of the way so that clockbench's one-line errors are what a user sees.
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+}
+
+
+def mpi_command(np_: int, args: Sequence[str]) -> List[str]:
+    return ["mpiexec", "-q", "-n", str(np_), str(BIN), *map(str, args)]
+
+
+def run(np_: int, args: Sequence[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Runs clockbench on np_ ranks and waits for it, within `timeout` seconds."""
+    env = {**os.environ, **MPI_ENV}
+    return subprocess.run(mpi_command(np_, args), cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start(np_: int, args: Sequence[str], cwd: Path) -> subprocess.Popen:
+    """Starts clockbench on np_ ranks in its own process group, for the signal tests."""
+    env = {**os.environ, **MPI_ENV}
+    return subprocess.Popen(mpi_command(np_, args), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def result_fields(stdout: str) -> Dict[str, str]:
+    """The key=value pairs of the CLOCKBENCH_RESULT line (exactly one must be printed)."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("CLOCKBENCH_RESULT ")]
+    assert len(lines) == 1, f"expected one CLOCKBENCH_RESULT line, got {len(lines)}:\n{stdout}"
+    return dict(kv.split("=", 1) for kv in lines[0].split()[1:])
+
+
+def verify(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["/usr/bin/python3", str(ANALYZE), "verify", str(path)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def rank_pids(mpirun_pid: int, n: int, timeout: float = 20) -> Dict[int, int]:
+    """Rank -> pid of the clockbench processes that one mpirun started (its children)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found: Dict[int, int] = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                status = (proc / "status").read_text()
+                env = (proc / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            if fields.get("Name") != BIN.name[:15] or int(fields.get("PPid", "0")) != mpirun_pid:
+                continue
+            vars_ = dict(e.split(b"=", 1) for e in env if b"=" in e)
+            if b"OMPI_COMM_WORLD_RANK" in vars_:
+                found[int(vars_[b"OMPI_COMM_WORLD_RANK"])] = int(proc.name)
+        if len(found) == n:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"could not find the {n} clockbench ranks of mpirun {mpirun_pid}")
+
+
+def attrs(path: Path) -> Dict[str, object]:
+    with h5py.File(path, "r") as f:
+        return dict(f.attrs)
+
+
+def wait_for(proc: subprocess.Popen, timeout: float) -> Optional[int]:
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return None
