@@ -39,11 +39,11 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   std::string topology = topology_name(defaults.topology);
   std::uint64_t seed = 0;
   app.add_option("--duration", c.duration_s, "experiment length, model seconds")->capture_default_str();
-  app.add_option("--rates", c.rates, "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
+  auto* rates_opt = app.add_option("--rates", c.rates, "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
                                      "default: drawn from --rate-min..--rate-max")
       ->delimiter(',');
-  app.add_option("--rate-min", c.rate_min, "lowest rate to draw")->capture_default_str();
-  app.add_option("--rate-max", c.rate_max, "highest rate to draw")->capture_default_str();
+  app.add_option("--rate-min", c.rate_min, "lowest rate to draw")->capture_default_str()->excludes(rates_opt);
+  app.add_option("--rate-max", c.rate_max, "highest rate to draw")->capture_default_str()->excludes(rates_opt);
   app.add_flag("--fractional-rates", c.fractional_rates,
                "draw real rates uniformly in [rate-min, rate-max] (default: integers, as the exercise)");
   app.add_option("--p-internal", c.p_internal, "probability that a free tick is an internal event")

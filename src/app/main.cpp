@@ -11,6 +11,7 @@
 #include "app/output_path.hpp"
 #include "app/report.hpp"
 #include "core/config_text.hpp"
+#include "core/footprint.hpp"
 #include "core/rates.hpp"
 #include "git_sha.hpp"
 #include "io/h5_handles.hpp"
@@ -60,6 +61,20 @@ struct Setup {
   OutputPlan output;
 };
 
+// Refuses a run whose reserved memory would not fit in this host's memory (all ranks counted,
+// as when every rank runs here).
+std::string check_memory(const std::vector<double>& rates, const Config& c) {
+  const double need = static_cast<double>(run_footprint_bytes(rates, c.duration_s, c.topology));
+  const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (have <= 0 || need <= 0.8 * have) return {};
+  char msg[256];
+  std::snprintf(msg, sizeof msg,
+                "this run would reserve %.1f GB for its events and queues, more than 80%% of this host's %.1f GB: "
+                "shorten --duration or lower the rates",
+                need / 1e9, have / 1e9);
+  return msg;
+}
+
 Setup decide_on_rank0(int argc, char** argv, int n) {
   Setup s;
   CliOutcome cli = parse_cli(argc, argv, n);
@@ -69,6 +84,11 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
   if (s.status != CliStatus::run) return s;
   s.seed = s.config.seed ? *s.config.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
   s.rates = resolve_rates(s.config, n, s.seed);
+  if (std::string err = check_memory(s.rates, s.config); !err.empty()) {
+    s.status = CliStatus::error;
+    s.message = err;
+    return s;
+  }
   if (std::string err = plan_output(s.config.output, s.config.force, s.seed, s.output); !err.empty()) {
     s.status = CliStatus::error;
     s.message = err;

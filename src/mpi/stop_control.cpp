@@ -39,6 +39,7 @@ int caught_signal() { return static_cast<int>(g_signal); }
 StopControl::StopControl(MPI_Comm comm, double lead_model_s) : comm_(comm), lead_(lead_model_s) {
   check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  decision_sends_.assign(static_cast<std::size_t>(size_ > 0 ? size_ - 1 : 0), MPI_REQUEST_NULL);
   if (rank_ == 0) {
     check_mpi(MPI_Irecv(request_in_.data(), 2, MPI_INT, MPI_ANY_SOURCE, kRequest, comm_, &request_recv_),
               "MPI_Irecv (stop request)");
@@ -58,12 +59,12 @@ StopControl::~StopControl() {
   }
 }
 
+// Runs inside the timed loop: no allocation (the request slots exist; the reason is spelt later).
 void StopControl::decide(double model_now, int signal, int origin) {
   stop_at_ = model_now + lead_;
   decision_ = {*stop_at_, static_cast<double>(signal), static_cast<double>(origin)};
-  reason_ = signal_label(signal) + " on rank " + std::to_string(origin);
   signal_ = signal;
-  decision_sends_.assign(static_cast<std::size_t>(size_ - 1), MPI_REQUEST_NULL);
+  origin_ = origin;
   for (int r = 1; r < size_; ++r)
     check_mpi(MPI_Isend(decision_.data(), 3, MPI_DOUBLE, r, kDecision, comm_,
                         &decision_sends_[static_cast<std::size_t>(r - 1)]),
@@ -126,11 +127,12 @@ StopControl::Outcome StopControl::finish() {
   }
   if (request_send_ != MPI_REQUEST_NULL)
     check_mpi(MPI_Wait(&request_send_, MPI_STATUS_IGNORE), "MPI_Wait (stop request send)");
-  if (!decision_sends_.empty())
+  if (rank_ == 0)
     check_mpi(MPI_Waitall(static_cast<int>(decision_sends_.size()), decision_sends_.data(), MPI_STATUSES_IGNORE),
               "MPI_Waitall (stop decisions)");
   Outcome out;
-  out.reason = bcast_string(reason_, 0, comm_);
+  const std::string reason = signal_ ? signal_label(signal_) + " on rank " + std::to_string(origin_) : "";
+  out.reason = bcast_string(reason, 0, comm_);
   out.at = bcast_value<double>(stop_at_.value_or(std::numeric_limits<double>::infinity()), 0, comm_);
   out.signal = bcast_value<int>(signal_, 0, comm_);
   return out;

@@ -58,8 +58,8 @@ class StopControl {
   std::array<double, 3> decision_{};  // stop model time, signal, origin rank
   std::vector<MPI_Request> decision_sends_;
   MPI_Request decision_recv_ = MPI_REQUEST_NULL;  // ranks other than 0
-  std::string reason_;
-  int signal_ = 0;
+  int signal_ = 0;  // rank 0: the signal that decided the stop, and the rank that caught it
+  int origin_ = -1;
 };
 
 }  // namespace clockbench

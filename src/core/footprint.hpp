@@ -1,0 +1,20 @@
+// Memory a run reserves before its first tick (event log, lateness samples, queues), so that a
+// run too big for the machine is refused up front rather than failing after minutes of running.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace clockbench {
+
+// Bytes reserved per tick: the event log's columns, one lateness sample, and the rank column
+// the writer builds.
+inline constexpr std::uint64_t kBytesPerTick = 57 + 8 + 4;
+inline constexpr std::uint64_t kBytesPerQueuedMessage = 24;
+
+// Total over all machines, as if they all ran on one host.
+std::uint64_t run_footprint_bytes(const std::vector<double>& rates, double duration_s, Topology topology);
+
+}  // namespace clockbench
