@@ -133,7 +133,6 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
     if (root) std::fprintf(stderr, "clockbench: error: %s\n", setup.message.c_str());
     return kExitUsage;
   }
-  install_stop_signals();
   const Config& c = setup.config;
 
   RunFacts facts;
@@ -211,6 +210,8 @@ int main(int argc, char** argv) {
   std::optional<clockbench::MpiEnvironment> mpi;
   try {
     mpi.emplace(argc, argv);
+    // From here on a SIGINT/SIGTERM is a request to stop cleanly, even during set-up.
+    clockbench::install_stop_signals();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clockbench: error: %s\n", e.what());
     return 1;

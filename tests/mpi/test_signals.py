@@ -26,7 +26,12 @@ def run_and_signal(tmp_path: Path, target: str, sig: int, n: int = 3):
     out = tmp_path / "stopped.h5"
     proc = start(n, ["--duration", 60, "--speedup", 10, "--seed", 5, "-o", out], tmp_path)
     pids = rank_pids(proc.pid, n)
-    time.sleep(1.5)  # well inside the 6 s of wall time the run would take
+    header = []
+    for line in proc.stdout:  # the header is printed when every rank is set up
+        header.append(line)
+        if line.startswith("  output:"):
+            break
+    time.sleep(1.0)  # well inside the 6 s of wall time the run would take
     sent_at = time.monotonic()
     os.kill(pids[2] if target == "rank2" else proc.pid, sig)
     # The stop is over when the complete file is moved into place (mpirun itself lingers longer).
@@ -35,6 +40,7 @@ def run_and_signal(tmp_path: Path, target: str, sig: int, n: int = 3):
     stop_s = time.monotonic() - sent_at
     code = wait_for(proc, timeout=30)
     stdout, stderr = proc.communicate()
+    stdout = "".join(header) + stdout
     assert code is not None, "clockbench did not stop"
     return out, code, stop_s, stdout, stderr
 
