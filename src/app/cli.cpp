@@ -31,17 +31,19 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   const Config defaults;
   CLI::App app{kBanner, "clockbench"};
   app.set_version_flag("--version", std::string("clockbench ") + kVersion);
-  app.set_config("--config", "", "read options from a CLI11 config file (key=value lines); the /config text "
-                                 "stored in every output file reruns that experiment");
+  app.set_config("--config", "",
+                 "read options from a CLI11 config file (key=value lines); the /config text "
+                 "stored in every output file reruns that experiment");
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(34);
 
   std::string topology = topology_name(defaults.topology);
   std::uint64_t seed = 0;
   app.add_option("--duration", c.duration_s, "experiment length, model seconds")->capture_default_str();
-  auto* rates_opt = app.add_option("--rates", c.rates, "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
-                                     "default: drawn from --rate-min..--rate-max")
-      ->delimiter(',');
+  auto* rates_opt = app.add_option("--rates", c.rates,
+                                   "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
+                                   "default: drawn from --rate-min..--rate-max")
+                        ->delimiter(',');
   app.add_option("--rate-min", c.rate_min, "lowest rate to draw")->capture_default_str()->excludes(rates_opt);
   app.add_option("--rate-max", c.rate_max, "highest rate to draw")->capture_default_str()->excludes(rates_opt);
   app.add_flag("--fractional-rates", c.fractional_rates,

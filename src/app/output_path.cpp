@@ -56,8 +56,7 @@ std::string plan_output(const std::string& requested, bool force, std::uint64_t 
   }
   plan.partial_path = path + "." + std::to_string(getpid()) + ".partial";
   const int fd = open(plan.partial_path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return "cannot write in output folder '" + folder + "': " + std::strerror(errno);
+  if (fd < 0) return "cannot write in output folder '" + folder + "': " + std::strerror(errno);
   close(fd);
   unlink(plan.partial_path.c_str());
   return {};
@@ -77,8 +76,8 @@ std::string publish_output(const OutputPlan& plan, bool force) {
       }
     }
     if (errno == EEXIST)
-      return "output file '" + plan.final_path + "' appeared during the run; the run is kept in '" +
-             plan.partial_path + "'";
+      return "output file '" + plan.final_path + "' appeared during the run; the run is kept in '" + plan.partial_path +
+             "'";
   }
   return "cannot move '" + plan.partial_path + "' to '" + plan.final_path + "': " + std::strerror(errno);
 }

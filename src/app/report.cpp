@@ -92,11 +92,10 @@ void print_table(const std::vector<MachineSummary>& machines) {
   std::printf("\n%7s %8s %11s %8s %8s %8s %6s %9s %8s %12s\n", "machine", "rate_hz", "achieved_hz", "ticks", "sent",
               "received", "left", "max_queue", "max_jump", "late_p99_ms");
   for (const auto& m : machines) {
-    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f\n", m.rank,
-                format_number(m.rate_hz).c_str(), m.achieved_hz, static_cast<long long>(m.ticks),
-                static_cast<long long>(m.sent), static_cast<long long>(m.received),
-                static_cast<long long>(m.left_in_queue), static_cast<long long>(m.max_queue),
-                static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s);
+    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f\n", m.rank, format_number(m.rate_hz).c_str(),
+                m.achieved_hz, static_cast<long long>(m.ticks), static_cast<long long>(m.sent),
+                static_cast<long long>(m.received), static_cast<long long>(m.left_in_queue),
+                static_cast<long long>(m.max_queue), static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s);
   }
   std::fflush(stdout);
 }
@@ -115,12 +114,11 @@ std::string result_line(const RunFacts& f, const MachineResult& run, const std::
     worst_p99 = std::max(worst_p99, m.lateness_p99_s);
   }
   std::ostringstream s;
-  s << "CLOCKBENCH_RESULT status=" << status << " completed=" << (run.completed ? 1 : 0)
-    << " machines=" << f.n_machines << " topology=" << topology_name(f.config.topology) << " seed=" << f.seed
-    << " rates=" << join_rates(f.rates) << " p_internal=" << format_number(f.config.p_internal)
-    << " duration_s=" << format_number(f.config.duration_s) << " end_s=" << format_number(run.end_s)
-    << " speedup=" << format_number(f.config.speedup) << " events=" << events << " messages_sent=" << sent
-    << " messages_received=" << received << " left_in_queue=" << left
+  s << "CLOCKBENCH_RESULT status=" << status << " completed=" << (run.completed ? 1 : 0) << " machines=" << f.n_machines
+    << " topology=" << topology_name(f.config.topology) << " seed=" << f.seed << " rates=" << join_rates(f.rates)
+    << " p_internal=" << format_number(f.config.p_internal) << " duration_s=" << format_number(f.config.duration_s)
+    << " end_s=" << format_number(run.end_s) << " speedup=" << format_number(f.config.speedup) << " events=" << events
+    << " messages_sent=" << sent << " messages_received=" << received << " left_in_queue=" << left
     << " max_rate_error=" << format_number(worst_rate_error) << " max_lateness_p99_s=" << format_number(worst_p99)
     << " wall_s=" << format_number(run.wall_s) << " output=" << f.output;
   return s.str();

@@ -71,8 +71,8 @@ std::string validate(const Config& c, int n_machines) {
   }
   const double fastest = c.rates.empty() ? c.rate_max : *std::max_element(c.rates.begin(), c.rates.end());
   if (fastest * c.duration_s > static_cast<double>(kMaxTicksPerMachine)) {
-    err << "rate " << fastest << " Hz for " << c.duration_s << " s is more than "
-        << kMaxTicksPerMachine << " ticks on one machine: shorten --duration";
+    err << "rate " << fastest << " Hz for " << c.duration_s << " s is more than " << kMaxTicksPerMachine
+        << " ticks on one machine: shorten --duration";
     return err.str();
   }
   return {};

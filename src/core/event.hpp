@@ -12,14 +12,14 @@ enum class EventKind : std::uint8_t { internal = 0, send_one = 1, send_all = 2, 
 
 struct EventRecord {
   std::int64_t tick = 0;
-  double t = 0.0;             // god's-eye model time the tick ran at
+  double t = 0.0;  // god's-eye model time the tick ran at
   EventKind kind = EventKind::internal;
-  std::int64_t lamport = 0;   // after the event
-  std::int64_t jump = 0;      // lamport after - lamport before
-  std::int32_t queue = 0;     // messages still waiting after the event
-  std::int32_t peer = -1;     // destination of send_one, source of receive
-  std::int64_t msg_tick = -1; // receive: sender's tick
-  std::int64_t msg_clock = -1;// receive: clock carried by the message
+  std::int64_t lamport = 0;     // after the event
+  std::int64_t jump = 0;        // lamport after - lamport before
+  std::int32_t queue = 0;       // messages still waiting after the event
+  std::int32_t peer = -1;       // destination of send_one, source of receive
+  std::int64_t msg_tick = -1;   // receive: sender's tick
+  std::int64_t msg_clock = -1;  // receive: clock carried by the message
 };
 
 // Column-wise storage, as the file stores it. Capacity is fixed by reserve(); append() past it
@@ -27,8 +27,15 @@ struct EventRecord {
 class EventLog {
  public:
   void reserve(std::size_t n) {
-    tick.reserve(n); t.reserve(n); kind.reserve(n); lamport.reserve(n); jump.reserve(n);
-    queue.reserve(n); peer.reserve(n); msg_tick.reserve(n); msg_clock.reserve(n);
+    tick.reserve(n);
+    t.reserve(n);
+    kind.reserve(n);
+    lamport.reserve(n);
+    jump.reserve(n);
+    queue.reserve(n);
+    peer.reserve(n);
+    msg_tick.reserve(n);
+    msg_clock.reserve(n);
   }
 
   std::size_t size() const { return tick.size(); }
@@ -36,9 +43,15 @@ class EventLog {
 
   void append(const EventRecord& e) {
     if (size() == capacity()) throw std::length_error("EventLog: reserved capacity exceeded");
-    tick.push_back(e.tick); t.push_back(e.t); kind.push_back(static_cast<std::uint8_t>(e.kind));
-    lamport.push_back(e.lamport); jump.push_back(e.jump); queue.push_back(e.queue);
-    peer.push_back(e.peer); msg_tick.push_back(e.msg_tick); msg_clock.push_back(e.msg_clock);
+    tick.push_back(e.tick);
+    t.push_back(e.t);
+    kind.push_back(static_cast<std::uint8_t>(e.kind));
+    lamport.push_back(e.lamport);
+    jump.push_back(e.jump);
+    queue.push_back(e.queue);
+    peer.push_back(e.peer);
+    msg_tick.push_back(e.msg_tick);
+    msg_clock.push_back(e.msg_clock);
   }
 
   std::vector<std::int64_t> tick;

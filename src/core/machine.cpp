@@ -5,8 +5,8 @@
 
 namespace clockbench {
 
-Machine::Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal,
-                 std::uint64_t stream_seed, std::size_t queue_capacity)
+Machine::Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal, std::uint64_t stream_seed,
+                 std::size_t queue_capacity)
     : rank_(rank),
       peers_(std::move(peers)),
       draw_(p_internal, peers_.size()),

@@ -15,8 +15,8 @@ namespace clockbench {
 
 class Machine {
  public:
-  Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal,
-          std::uint64_t stream_seed, std::size_t queue_capacity);
+  Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal, std::uint64_t stream_seed,
+          std::size_t queue_capacity);
 
   // A message taken from the network: waits in the queue for a tick.
   void deliver(const Message& m) { queue_.push(m); }

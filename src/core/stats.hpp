@@ -13,6 +13,6 @@ struct Percentiles {
 
 // Linear interpolation between order statistics (numpy's default), so Python can cross-check.
 double percentile(std::vector<double>& values, double q);  // reorders `values`
-Percentiles percentiles(std::vector<double> values);        // all zero when empty
+Percentiles percentiles(std::vector<double> values);       // all zero when empty
 
 }  // namespace clockbench

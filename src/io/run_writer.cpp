@@ -105,9 +105,10 @@ class Writer {
 
   void dataset(hid_t loc, const schema::Field& f, hid_t file_type, hid_t mem_type, const std::vector<hsize_t>& dims,
                const Block& block, const void* data) {
-    const H5Id fspace = dims.empty() ? owned_space(H5Screate(H5S_SCALAR), "H5Screate")
-                                     : owned_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                                                   "H5Screate_simple");
+    const H5Id fspace =
+        dims.empty()
+            ? owned_space(H5Screate(H5S_SCALAR), "H5Screate")
+            : owned_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
     const H5Id dset =
         owned_dataset(H5Dcreate2(loc, f.name, file_type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate2");
     describe(dset, f);
@@ -122,8 +123,9 @@ class Writer {
     const hsize_t elems = std::accumulate(block.count.begin(), block.count.end(), hsize_t{1}, std::multiplies<>());
     const H5Id mem = owned_space(H5Screate_simple(1, &elems, nullptr), "H5Screate_simple");
     if (!dims.empty())
-      check_h5_status(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, block.start.data(), nullptr, block.count.data(), nullptr),
-                      "H5Sselect_hyperslab");
+      check_h5_status(
+          H5Sselect_hyperslab(fspace, H5S_SELECT_SET, block.start.data(), nullptr, block.count.data(), nullptr),
+          "H5Sselect_hyperslab");
     check_h5_status(H5Dwrite(dset, mem_type, dims.empty() ? H5S_ALL : mem.get(), dims.empty() ? H5S_ALL : fspace.get(),
                              dxpl_, data),
                     "H5Dwrite");
@@ -132,6 +134,23 @@ class Writer {
   template <typename T>
   void column(hid_t loc, const schema::Field& f, hsize_t total, hsize_t offset, const std::vector<T>& rows) {
     dataset(loc, f, H5Type<T>::file(), H5Type<T>::mem(), {total}, {{offset}, {rows.size()}}, rows.data());
+  }
+
+  // What the last write really did: HDF5 may quietly fall back to independent I/O.
+  std::string actual_io_mode() const {
+    H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
+    check_h5_status(H5Pget_mpio_actual_io_mode(dxpl_, &mode), "H5Pget_mpio_actual_io_mode");
+    switch (mode) {
+      case H5D_MPIO_CONTIGUOUS_COLLECTIVE:
+      case H5D_MPIO_CHUNK_COLLECTIVE:
+        return "collective";
+      case H5D_MPIO_CHUNK_MIXED:
+        return "mixed";
+      case H5D_MPIO_CHUNK_INDEPENDENT:
+      case H5D_MPIO_NO_COLLECTIVE:
+      default:
+        return "independent";
+    }
   }
 
   void close() {
@@ -195,9 +214,7 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
 
   {
     const H5Id g = w.group("machines", "one row per machine (MPI rank)");
-    auto row = [&](const schema::Field& f, auto value) {
-      w.column(g, f, un, me, std::vector<decltype(value)>{value});
-    };
+    auto row = [&](const schema::Field& f, auto value) { w.column(g, f, un, me, std::vector<decltype(value)>{value}); };
     row(schema::kRank, s.rank);
     {
       const H5Id type = string_type(max_host_len);
@@ -234,6 +251,8 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
     w.column(g, schema::kEvPeer, tot, off, e.peer);
     w.column(g, schema::kEvMsgTick, tot, off, e.msg_tick);
     w.column(g, schema::kEvMsgClock, tot, off, e.msg_clock);
+    // Recorded so that a slow write can be told from a silently independent one.
+    set_text_attr(w.file(), "events_io_mode", bcast_string(w.actual_io_mode(), 0, comm));
   }
 
   {

@@ -17,15 +17,16 @@ inline constexpr Field kRank{"rank", "1", "MPI rank = machine index"};
 inline constexpr Field kHostname{"hostname", "text", "host the rank ran on"};
 inline constexpr Field kPid{"pid", "1", "process id of the rank"};
 inline constexpr Field kRateHz{"rate_hz", "Hz", "nominal tick rate, ticks per model second"};
-inline constexpr Field kAchievedHz{"achieved_hz", "Hz",
-                                   "(ticks - 1) / (t of last tick - t of first tick): the rate the ticks really ran at"};
+inline constexpr Field kAchievedHz{
+    "achieved_hz", "Hz", "(ticks - 1) / (t of last tick - t of first tick): the rate the ticks really ran at"};
 inline constexpr Field kTicks{"ticks", "1", "events recorded, one per tick"};
 inline constexpr Field kSent{"sent", "1", "messages sent (a send-all to k peers counts k)"};
 inline constexpr Field kReceived{"received", "1", "messages taken off the queue by a receive tick"};
 inline constexpr Field kLeftInQueue{"left_in_queue", "1", "messages delivered but never taken by a tick"};
 inline constexpr Field kClockOffset{"clock_offset_s", "s", "this rank's monotonic clock minus rank 0's"};
-inline constexpr Field kClockOffsetUnc{"clock_offset_uncertainty_s", "s",
-                                       "half the best ping-pong round trip of the offset estimate (0 on rank 0's host)"};
+inline constexpr Field kClockOffsetUnc{
+    "clock_offset_uncertainty_s", "s",
+    "half the best ping-pong round trip of the offset estimate (0 on rank 0's host)"};
 inline constexpr Field kLateP50{"lateness_p50_s", "s", "median of tick start minus deadline, wall seconds"};
 inline constexpr Field kLateP99{"lateness_p99_s", "s", "99th percentile of tick start minus deadline, wall seconds"};
 inline constexpr Field kLateMax{"lateness_max_s", "s", "largest tick start minus deadline, wall seconds"};
@@ -45,8 +46,10 @@ inline constexpr Field kEvMsgClock{"msg_clock", "1", "receive: the clock the mes
 // /network matrices, row = sender, column = receiver
 inline constexpr Field kAdjacency{"adjacency", "1", "1 if the column machine is a peer of the row machine"};
 inline constexpr Field kNetSent{"sent", "1", "messages the row machine sent to the column machine"};
-inline constexpr Field kNetReceived{"received", "1", "messages from the row machine taken by a tick of the column machine"};
-inline constexpr Field kNetLeft{"left_in_queue", "1", "messages from the row machine still queued at the column machine at the end"};
+inline constexpr Field kNetReceived{"received", "1",
+                                    "messages from the row machine taken by a tick of the column machine"};
+inline constexpr Field kNetLeft{"left_in_queue", "1",
+                                "messages from the row machine still queued at the column machine at the end"};
 
 inline constexpr Field kConfig{"config", "text", "resolved configuration; clockbench --config FILE reruns it"};
 

@@ -1,12 +1,12 @@
 // The timed tick loop and the end-of-run protocol of SPEC §1.
 #include "mpi/engine.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
-
-#include <unistd.h>
 
 #include "core/machine.hpp"
 #include "core/random.hpp"

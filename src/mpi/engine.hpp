@@ -28,7 +28,7 @@ struct EnginePlan {
 
 // What rank 0's progress printer reads while the loop runs (relaxed atomics, no MPI).
 struct LiveStatus {
-  std::atomic<double> wall_t0{0.0};     // monotonic time of model time 0; 0 until set
+  std::atomic<double> wall_t0{0.0};  // monotonic time of model time 0; 0 until set
   std::atomic<std::int64_t> ticks{0};
   std::atomic<std::int32_t> queue{0};
   std::atomic<bool> stopping{false};

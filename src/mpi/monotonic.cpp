@@ -1,11 +1,11 @@
 // clock_nanosleep on CLOCK_MONOTONIC with TIMER_ABSTIME: absolute deadlines, no drift.
+#include "mpi/monotonic.hpp"
+
 #include <sys/prctl.h>
 
 #include <cerrno>
 #include <cmath>
 #include <ctime>
-
-#include "mpi/monotonic.hpp"
 
 namespace clockbench {
 

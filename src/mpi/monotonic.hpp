@@ -3,8 +3,8 @@
 
 namespace clockbench {
 
-double monotonic_now();                 // seconds, CLOCK_MONOTONIC
-void sleep_until(double monotonic_t);   // absolute; returns early only on a signal
-void lower_timer_slack();               // nanosleep's default 50 us slack would blur lateness
+double monotonic_now();                // seconds, CLOCK_MONOTONIC
+void sleep_until(double monotonic_t);  // absolute; returns early only on a signal
+void lower_timer_slack();              // nanosleep's default 50 us slack would blur lateness
 
 }  // namespace clockbench

@@ -28,9 +28,12 @@ std::vector<double> tally(double p_internal, std::size_t peers, int n, std::uint
   std::vector<double> counts(peers + 2, 0.0);
   for (int i = 0; i < n; ++i) {
     const Action a = draw.draw(rng);
-    if (a.kind == EventKind::internal) counts[0] += 1;
-    else if (a.kind == EventKind::send_one) counts[1 + static_cast<std::size_t>(a.peer_index)] += 1;
-    else counts[peers + 1] += 1;
+    if (a.kind == EventKind::internal)
+      counts[0] += 1;
+    else if (a.kind == EventKind::send_one)
+      counts[1 + static_cast<std::size_t>(a.peer_index)] += 1;
+    else
+      counts[peers + 1] += 1;
   }
   return counts;
 }

@@ -118,7 +118,7 @@ TEST(Rates, FractionalDrawsAndExplicitLists) {
 }
 
 TEST(Schedule, TicksBeforeCountsDeadlinesStrictlyBeforeTheEnd) {
-  EXPECT_EQ(ticks_before(60, 1), 60);    // 0, 1, ..., 59
+  EXPECT_EQ(ticks_before(60, 1), 60);  // 0, 1, ..., 59
   EXPECT_EQ(ticks_before(60, 6), 360);
   EXPECT_EQ(ticks_before(1, 3), 3);      // 0, 1/3, 2/3
   EXPECT_EQ(ticks_before(1.01, 3), 4);   // 1.0 < 1.01

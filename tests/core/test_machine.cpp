@@ -34,8 +34,10 @@ TEST(Machine, FreeTicksDrawAndAdvanceByOne) {
     EXPECT_EQ(e.queue, 0);
     EXPECT_EQ(e.msg_tick, -1);
     EXPECT_EQ(e.msg_clock, -1);
-    if (e.kind == EventKind::send_one) EXPECT_TRUE(e.peer == 1 || e.peer == 2);
-    else EXPECT_EQ(e.peer, -1);
+    if (e.kind == EventKind::send_one)
+      EXPECT_TRUE(e.peer == 1 || e.peer == 2);
+    else
+      EXPECT_EQ(e.peer, -1);
   }
 }
 

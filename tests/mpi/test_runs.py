@@ -42,7 +42,7 @@ def ticks_before(end: float, rate: float) -> int:
     return k
 
 
-@pytest.mark.parametrize("np_", [2, 3, 8], ids=["np2", "np3", "np8"])
+@pytest.mark.parametrize("np_", [2, 3, 8, 64], ids=["np2", "np3", "np8", "np64"])
 def test_run_verifies_and_keeps_time(np_: int, tmp_path: Path) -> None:
     out = tmp_path / "run.h5"
     seed = 1000 + np_
@@ -63,6 +63,7 @@ def test_run_verifies_and_keeps_time(np_: int, tmp_path: Path) -> None:
         assert f.attrs["schema"] == "clockbench/1"
         assert f.attrs["n_machines"] == np_ and f.attrs["completed"] == 1
         assert f.attrs["stop_reason"] == "duration reached"
+        assert f.attrs["events_io_mode"] == "collective"
         for name in MACHINE_FIELDS:
             d = f["machines"][name]
             assert d.shape == (np_,)
