@@ -2,6 +2,7 @@
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 
 #include "core/config_text.hpp"
 #include "version.hpp"
@@ -38,7 +39,7 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.get_formatter()->column_width(34);
 
   std::string topology = topology_name(defaults.topology);
-  std::uint64_t seed = 0;
+  std::string seed;
   app.add_option("--duration", c.duration_s, "experiment length, model seconds")->capture_default_str();
   auto* rates_opt = app.add_option("--rates", c.rates,
                                    "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
@@ -77,7 +78,17 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
     out.message = one_line(e.what()) + " (see clockbench --help)";
     return out;
   }
-  if (*seed_opt) c.seed = seed;
+  if (*seed_opt) {
+    // CLI11 would wrap a negative number around; a seed is 0 .. 2^64-1, written in decimal.
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), value);
+    if (seed.empty() || ec != std::errc() || end != seed.data() + seed.size()) {
+      out.status = CliStatus::error;
+      out.message = "--seed must be a whole number from 0 to 18446744073709551615, got '" + seed + "'";
+      return out;
+    }
+    c.seed = value;
+  }
   if (const auto t = parse_topology(topology)) {
     c.topology = *t;
   } else {

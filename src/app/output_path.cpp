@@ -44,6 +44,9 @@ std::string default_name(std::uint64_t seed) {
 std::string plan_output(const std::string& requested, bool force, std::uint64_t seed, OutputPlan& plan) {
   plan.final_path = requested.empty() ? default_name(seed) : requested;
   const std::string& path = plan.final_path;
+  if (path.front() == '-')
+    return "output name '" + path + "' looks like an option (a value missing after -o?); write ./" + path +
+           " if you mean it";
   if (path.back() == '/') return "output '" + path + "' names a folder: give a file name, e.g. " + path + "run.h5";
   const std::string folder = folder_of(path);
   struct stat st;
