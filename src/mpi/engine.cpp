@@ -83,17 +83,23 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     if (stop.stop_at()) end = std::min(end, std::max(0.0, *stop.stop_at()));
   };
 
-  // ---- the timed window: no allocation, no I/O from here to its end ----
-  for (std::int64_t k = 0;; ++k) {
-    if (tick_due(k, rate) >= end) break;
-    const double deadline = t0 + tick_due(k, rate) / speedup;
+  // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
+  auto idle_until = [&](double until) {
     double now = monotonic_now();
-    while (now < deadline) {
-      sleep_until(std::min(deadline, now + kPollSliceWall));
+    while (now < until) {
+      sleep_until(std::min(until, now + kPollSliceWall));
       now = monotonic_now();
       transport.poll(deliver);
       update_end(now);
     }
+    return now;
+  };
+
+  // ---- the timed window: no allocation, no I/O from here to its end ----
+  for (std::int64_t k = 0;; ++k) {
+    if (tick_due(k, rate) >= end) break;
+    const double deadline = t0 + tick_due(k, rate) / speedup;
+    const double now = idle_until(deadline);
     transport.poll(deliver);
     update_end(now);
     if (tick_due(k, rate) >= end) break;  // a stop decided while this rank slept
@@ -116,6 +122,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       status->queue.store(e.queue, std::memory_order_relaxed);
     }
   }
+  // Wait out the run's end: a rank done with its ticks would otherwise spin in the end-of-run
+  // collectives, taking the CPU from ranks still ticking on a shared core.
+  for (double now = monotonic_now(); now < t0 + end / speedup;)
+    now = idle_until(std::min(t0 + end / speedup, now + kPollSliceWall));
   const double loop_end = monotonic_now();
   // ---- end of the timed window ----
   if (status) status->stopping.store(true, std::memory_order_relaxed);
