@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+import numpy as np
 from typing import List, Optional, Sequence
 
 from .schema import SchemaError, open_run, read_config_text
+from .summary import summarize
+from .theory import closed_form_full, format_prediction, predict
 from .verify import VerifyResult, verify
 
 PROG = "clockbench-analyze"
@@ -19,9 +23,17 @@ EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 MAX_VIOLATION_LINES = 10
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line like every other error of this tool."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_ERROR)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; other subcommands register next to `verify`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Verify and analyse clockbench HDF5 run files.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -36,7 +48,36 @@ def build_parser() -> argparse.ArgumentParser:
                        "it to clockbench --config to rerun the same experiment.")
     p.add_argument("file", metavar="FILE", help="clockbench .h5 file")
     p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("summary", help="per-machine figures, drift, and the theory check of a run",
+                       description="Per machine: nominal and achieved rate, event mix, jumps, queue "
+                       "(mean, max, final, growth), lag behind the fastest clock, lateness; run-wide "
+                       "drift; and the theory's predictions from the achieved rates beside the "
+                       "measurements, with tolerances.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="clockbench .h5 file")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("theory", help="predictions of the queueing model, without a run",
+                       description="Arrival rates, utilisation, stable and growing queues and event "
+                       "mix predicted by the mean-field model of SPEC §3, from --rates or from a "
+                       "file's achieved rates.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--rates", type=_rates, help="tick rates, e.g. 1,2,6")
+    src.add_argument("file", nargs="?", metavar="FILE", help="take rates, p and topology from a run")
+    p.add_argument("--p-internal", type=float, default=0.7, help="probability of an internal event (0.7)")
+    p.add_argument("--topology", choices=("full", "ring"), default="full", help="full (default) or ring")
+    p.set_defaults(func=cmd_theory)
     return parser
+
+
+def _rates(text: str) -> List[float]:
+    try:
+        rates = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers") from None
+    if len(rates) < 2 or any(not r > 0 or r == float("inf") for r in rates):
+        raise argparse.ArgumentTypeError("need at least 2 positive rates")
+    return rates
 
 
 def format_result(result: VerifyResult) -> List[str]:
@@ -87,6 +128,54 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_ERROR
     sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _load(path: str) -> Optional["Run"]:
+    try:
+        return open_run(path)
+    except SchemaError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return None
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """`summary FILE...`: the figures of each run, then its theory check."""
+    status = EXIT_OK
+    for i, path in enumerate(args.files):
+        run = _load(path)
+        if run is None:
+            status = EXIT_ERROR
+            continue
+        if run.n_events == 0:
+            print(f"{PROG}: error: {path}: the run has no events", file=sys.stderr, flush=True)
+            status = EXIT_ERROR
+            continue
+        print(("\n" if i else "") + "\n".join(summarize(run)), flush=True)
+    return status
+
+
+def cmd_theory(args: argparse.Namespace) -> int:
+    """`theory`: the model's predictions from rates, or from a run's achieved rates."""
+    if args.file:
+        run = _load(args.file)
+        if run is None:
+            return EXIT_ERROR
+        from .compare import theory_for
+        from .metrics import compute
+        pred = theory_for(compute(run), run.network["adjacency"])
+        print(f"from the achieved rates of {args.file}")
+    else:
+        if not 0.0 <= args.p_internal <= 1.0:
+            print(f"{PROG}: error: --p-internal must be in [0, 1], got {args.p_internal}", file=sys.stderr)
+            return EXIT_ERROR
+        pred = predict(args.rates, args.p_internal, args.topology)
+    print("\n".join(format_prediction(pred)))
+    if pred.topology == "full" and args.file is None:
+        cf = closed_form_full(pred.rates, pred.p_internal)
+        agree = np.allclose(cf, pred.arrival, rtol=1e-9, atol=1e-12)
+        print(f"closed form (full topology): lambda = {np.round(cf, 4).tolist()}: "
+              f"{'agrees' if agree else 'DISAGREES'} with the general solve (residual {pred.residual:.1e})")
     return EXIT_OK
 
 

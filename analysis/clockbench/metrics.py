@@ -1,0 +1,130 @@
+"""What a run measured (SPEC §3): per machine rates, event mix, jumps, queues and lag; run-wide
+drift of the Lamport clocks on a god's-eye time grid. Vectorised: events are ordered by rank
+then tick, so each machine is one contiguous slice of every column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+from .schema import RECEIVE, Run
+
+# Points of the god's-eye time grid that drift and lag are sampled on.
+GRID_POINTS = 2000
+
+
+@dataclass
+class MachineMetrics:
+    """One machine's measurements. Rates are per model second."""
+
+    rank: int
+    rate_hz: float           # nominal
+    achieved_hz: float       # (ticks - 1) / (t_last - t_first), from the file
+    ticks: int
+    kind_counts: np.ndarray  # internal, send-one, send-all, receive
+    arrival_hz: float        # messages that reached its queue per second (lambda measured)
+    utilisation: float       # receives / ticks (rho measured)
+    jump_mean: float         # over receive events: the clock's jumps on receipt
+    jump_p99: float
+    jump_max: int
+    gaps: int                # receives whose jump was more than 1 (the clock skipped values)
+    queue_mean: float
+    queue_max: int
+    queue_final: int         # after the last tick, plus what arrived after it
+    queue_slope: float       # least-squares growth of the queue, messages per second
+    clock_slope: float       # least-squares slope of the Lamport clock, per second
+    lag_mean: float          # behind the fastest clock, on the grid
+    lag_max: float
+    lag_final: float
+    lateness_p50_s: float
+    lateness_p99_s: float
+    lateness_max_s: float
+
+    @property
+    def mix(self) -> np.ndarray:
+        return self.kind_counts / max(1, self.ticks)
+
+
+@dataclass
+class RunMetrics:
+    """A run's measurements and the arrays the plots draw."""
+
+    path: str
+    n: int
+    topology: str
+    p_internal: float
+    seed: int
+    duration_s: float
+    end_s: float
+    speedup: float
+    completed: bool
+    stop_reason: str
+    machines: List[MachineMetrics]
+    grid: np.ndarray      # god's-eye model times
+    clocks: np.ndarray    # N x grid: each machine's Lamport clock at the grid times
+    spread: np.ndarray    # max - min of the clocks at each grid time
+    drift_max: float
+    drift_mean: float
+
+    @property
+    def achieved(self) -> np.ndarray:
+        return np.array([m.achieved_hz for m in self.machines])
+
+
+def machine_slices(run: Run) -> List[slice]:
+    """The rows of each rank in /events (ordered by rank then tick, as verify checks)."""
+    bounds = np.searchsorted(run.events["rank"], np.arange(run.n_machines + 1), side="left")
+    return [slice(int(bounds[i]), int(bounds[i + 1])) for i in range(run.n_machines)]
+
+
+def slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of y on x (0 with fewer than 2 distinct x)."""
+    if x.size < 2:
+        return 0.0
+    xc = x - x.mean()
+    denom = float(np.dot(xc, xc))
+    return float(np.dot(xc, y - y.mean()) / denom) if denom > 0 else 0.0
+
+
+def compute(run: Run) -> RunMetrics:
+    """All measurements of one run."""
+    ev, mach, n = run.events, run.machines, run.n_machines
+    end = float(run.attrs["end_s"])
+    grid = np.linspace(0.0, end, GRID_POINTS)
+    clocks = np.zeros((n, grid.size))
+    arrivals = run.network["sent"].sum(axis=0)  # column i: everything sent to i
+    rows: List[MachineMetrics] = []
+    for i, s in enumerate(machine_slices(run)):
+        t, lam, kind, q, jump = ev["t"][s], ev["lamport"][s], ev["kind"][s], ev["queue"][s], ev["jump"][s]
+        # The clock at grid time g is its value after the last event at or before g (0 before any).
+        at = np.searchsorted(t, grid, side="right") - 1
+        clocks[i] = np.where(at >= 0, lam[np.maximum(at, 0)], 0)
+        recv_jumps = jump[kind == RECEIVE]
+        counts = np.bincount(kind, minlength=4)[:4]
+        ticks = int(t.size)
+        rows.append(MachineMetrics(
+            rank=i, rate_hz=float(mach["rate_hz"][i]), achieved_hz=float(mach["achieved_hz"][i]), ticks=ticks,
+            kind_counts=counts, arrival_hz=float(arrivals[i]) / end if end > 0 else 0.0,
+            utilisation=float(counts[RECEIVE]) / max(1, ticks),
+            jump_mean=float(recv_jumps.mean()) if recv_jumps.size else float("nan"),
+            jump_p99=float(np.percentile(recv_jumps, 99)) if recv_jumps.size else float("nan"),
+            jump_max=int(recv_jumps.max()) if recv_jumps.size else 0,
+            gaps=int(np.count_nonzero(recv_jumps > 1)),
+            queue_mean=float(q.mean()) if ticks else 0.0, queue_max=int(q.max()) if ticks else 0,
+            queue_final=int(mach["left_in_queue"][i]), queue_slope=slope(t, q.astype(float)),
+            clock_slope=slope(t, lam.astype(float)),
+            lag_mean=0.0, lag_max=0.0, lag_final=0.0,
+            lateness_p50_s=float(mach["lateness_p50_s"][i]), lateness_p99_s=float(mach["lateness_p99_s"][i]),
+            lateness_max_s=float(mach["lateness_max_s"][i])))
+    lag = clocks.max(axis=0) - clocks
+    for m, row in zip(rows, lag):
+        m.lag_mean, m.lag_max, m.lag_final = float(row.mean()), float(row.max()), float(row[-1])
+    spread = clocks.max(axis=0) - clocks.min(axis=0)
+    a = run.attrs
+    return RunMetrics(
+        path=run.path, n=n, topology=str(a["topology"]), p_internal=float(a["p_internal"]), seed=int(a["seed"]),
+        duration_s=float(a["duration_s"]), end_s=end, speedup=float(a["speedup"]), completed=run.completed,
+        stop_reason=run.stop_reason, machines=rows, grid=grid, clocks=clocks, spread=spread,
+        drift_max=float(spread.max()) if spread.size else 0.0, drift_mean=float(spread.mean()) if spread.size else 0.0)

@@ -1,0 +1,40 @@
+"""The `summary` of a run: its header, the per-machine table, drift, and the theory check."""
+
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+
+from .compare import TOLERANCE_TEXT, compare, tally, theory_for
+from .metrics import RunMetrics, compute
+from .schema import Run
+from .tables import checks_table, machine_table, render_text
+from .theory import Prediction
+
+
+def describe_run(m: RunMetrics) -> str:
+    """One line: what was run, and whether it finished."""
+    state = "complete" if m.completed else f"PARTIAL: stopped at model t {m.end_s:.3f} s ({m.stop_reason})"
+    return (f"{m.path}: {m.n} machines, topology {m.topology}, p_internal {m.p_internal:g}, seed {m.seed}, "
+            f"{m.duration_s:g} model s at speedup {m.speedup:g} [{state}]")
+
+
+def summarize(run: Run) -> List[str]:
+    m = compute(run)
+    pred = theory_for(m, run.network["adjacency"])
+    checks = compare(m, pred)
+    passed, total = tally(checks)
+    lines = [describe_run(m), "", render_text(machine_table(m)), ""]
+    lines.append(f"drift: Lamport spread across machines on a {m.end_s / (m.grid.size - 1):.3g} s grid: "
+                 f"max {m.drift_max:g}, mean {m.drift_mean:.1f}; queue_slope in messages per model second")
+    lines += ["", prediction_line(pred), render_text(checks_table(checks)),
+              f"theory check: {passed} of {total} pass ({TOLERANCE_TEXT})"]
+    return lines
+
+
+def prediction_line(pred: Prediction) -> str:
+    unstable = np.flatnonzero(~pred.stable)
+    grows = ", ".join(f"machine {i} at {pred.growth[i]:.3f} msg/s" for i in unstable) or "none"
+    return (f"theory from achieved rates: lambda = {np.round(pred.arrival, 3).tolist()} msg/s; "
+            f"growing queues: {grows}")

@@ -1,0 +1,166 @@
+"""Queueing theory of the scale model (SPEC §3): arrival rates, stability, queue growth, jumps.
+
+Mean-field model: a tick with a non-empty queue is a receive and sends nothing, so machine j
+sends on a fraction 1 - rho_j of its ticks, and machine i receives
+
+    lambda_i = sum_j c_ji * r_j * (1 - rho_j),   rho_j = min(1, lambda_j / r_j),
+
+where c_ji is the probability that a free tick of j sends to i. Since r_j (1 - rho_j) is
+max(0, r_j - lambda_j), this is lambda = C^T (r - lambda)^+, solved exactly below by finding
+the set S of stable machines (lambda_i < r_i) and one linear solve on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+# Above this many machines of no slack, a machine is called unstable: lambda_i >= r_i (1 - EPS).
+_EPS = 1e-12
+
+
+def adjacency(topology: str, n: int) -> np.ndarray:
+    """Who may send to whom (row sends to column), as clockbench builds it."""
+    if topology == "full":
+        return (1 - np.eye(n, dtype=np.uint8)).astype(np.uint8)
+    if topology == "ring":
+        adj = np.zeros((n, n), dtype=np.uint8)
+        for i in range(n):
+            adj[i, (i + 1) % n] = adj[i, (i - 1) % n] = 1
+        np.fill_diagonal(adj, 0)
+        return adj
+    raise ValueError(f"unknown topology '{topology}' (full or ring)")
+
+
+def send_matrix(adj: np.ndarray, p_internal: float) -> np.ndarray:
+    """C[j, i]: probability that a free tick of j sends a message to i.
+
+    A free tick sends to one peer with probability 2(1-p)/3 (split evenly among j's peers)
+    and to all peers with probability (1-p)/3: each peer gets one message either way.
+    """
+    adj = np.asarray(adj, dtype=float)
+    degree = adj.sum(axis=1, keepdims=True)
+    one = 2.0 * (1.0 - p_internal) / 3.0
+    every = (1.0 - p_internal) / 3.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(adj > 0, one / degree + every, 0.0)
+    return np.nan_to_num(c)
+
+
+@dataclass
+class Prediction:
+    """The theory's numbers for one configuration, per machine (arrays of length N)."""
+
+    rates: np.ndarray          # r_i, ticks per model second
+    p_internal: float
+    topology: str
+    arrival: np.ndarray        # lambda_i, messages per model second
+    utilisation: np.ndarray    # rho_i = min(1, lambda_i / r_i): fraction of ticks that receive
+    stable: np.ndarray         # bool: lambda_i < r_i, the queue stays bounded
+    growth: np.ndarray         # dQ/dt, messages per model second (0 when stable)
+    send_rate: np.ndarray      # messages sent per model second by each machine
+    mix: np.ndarray            # N x 4 fractions of ticks: internal, send-one, send-all, receive
+    residual: float            # max |lambda - C^T (r - lambda)^+|, a check of the solve
+
+    @property
+    def n(self) -> int:
+        return int(self.rates.shape[0])
+
+
+def predict(rates: Sequence[float], p_internal: float = 0.7, topology: str = "full",
+            adj: Optional[np.ndarray] = None) -> Prediction:
+    """Solve the fixed point for any topology (or an explicit adjacency matrix)."""
+    r = np.asarray(rates, dtype=float)
+    n = r.shape[0]
+    if n < 2 or np.any(~np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError("need at least 2 positive, finite rates")
+    if not 0.0 <= p_internal <= 1.0:
+        raise ValueError("p_internal must be in [0, 1]")
+    a = adjacency(topology, n) if adj is None else np.asarray(adj)
+    c = send_matrix(a, p_internal)
+    lam = _solve(r, c)
+    return _prediction(r, p_internal, topology, c, lam)
+
+
+def _solve(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """lambda = C^T (r - lambda)^+ by active sets: start with every machine stable, solve
+    (I + C_SS^T) lambda_S = C_SS^T r_S, and move the slowest machine that the solution
+    overloads out of S. Taking machines out only lowers everyone's arrivals, so this ends
+    with the largest self-consistent S, in at most N solves."""
+    n = r.shape[0]
+    stable = np.ones(n, dtype=bool)
+    while True:
+        lam = _arrivals_given(r, c, stable)
+        over = stable & (lam >= r * (1 - _EPS))
+        if not over.any():
+            return lam
+        slowest = np.flatnonzero(over)[np.argmin(r[over])]
+        stable[slowest] = False
+
+
+def _arrivals_given(r: np.ndarray, c: np.ndarray, stable: np.ndarray) -> np.ndarray:
+    """Arrival rates when exactly the machines in `stable` send (unstable ones never do)."""
+    s = np.flatnonzero(stable)
+    lam = np.zeros_like(r)
+    if s.size:
+        css = c[np.ix_(s, s)].T  # [i, j] for i, j in S: j sends to i
+        lam_s = np.linalg.solve(np.eye(s.size) + css, css @ r[s])
+        lam[s] = lam_s
+        lam += c[s, :].T @ (r[s] - lam_s) * ~stable  # arrivals at unstable machines
+    return lam
+
+
+def _prediction(r: np.ndarray, p: float, topology: str, c: np.ndarray, lam: np.ndarray) -> Prediction:
+    rho = np.minimum(1.0, lam / r)
+    free = r * (1.0 - rho)  # free ticks per second
+    stable = lam < r * (1 - _EPS)
+    mix = np.column_stack([(1 - rho) * p, (1 - rho) * 2 * (1 - p) / 3, (1 - rho) * (1 - p) / 3, rho])
+    residual = float(np.max(np.abs(lam - c.T @ np.maximum(0.0, r - lam))))
+    return Prediction(rates=r, p_internal=p, topology=topology, arrival=lam, utilisation=rho,
+                      stable=stable, growth=np.where(stable, 0.0, lam - r), send_rate=c.sum(axis=1) * free,
+                      mix=mix, residual=residual)
+
+
+def closed_form_full(rates: Sequence[float], p_internal: float = 0.7) -> np.ndarray:
+    """SPEC §3's closed form for the full topology, as an independent check of `predict`.
+
+    c = 2(1-p)/(3(N-1)) + (1-p)/3. For the stable set S (the fastest machines),
+    theta = c R_S / (1 + c(|S|-1)); i is stable iff r_i >= theta. Stable machines get
+    lambda_i = (theta - c r_i) / (1 - c); unstable ones lambda_i = theta.
+    """
+    r = np.asarray(rates, dtype=float)
+    n = r.shape[0]
+    c = 2 * (1 - p_internal) / (3 * (n - 1)) + (1 - p_internal) / 3
+    order = np.argsort(-r, kind="stable")
+    theta = 0.0
+    # Largest k such that the k fastest machines are self-consistently stable.
+    for k in range(n, 0, -1):
+        s = order[:k]
+        theta = c * r[s].sum() / (1 + c * (k - 1))
+        if np.all(r[s] >= theta):
+            break
+    lam = np.where(r >= theta, (theta - c * r) / (1 - c), theta)
+    return lam
+
+
+def mean_jump(clock_slope: np.ndarray, pred: Prediction) -> np.ndarray:
+    """E[J_i] = 1 + (s_i - r_i) / min(lambda_i, r_i): the clock gains s_i per second, one per
+    tick from ticking, and the rest only on the min(lambda_i, r_i) receives per second."""
+    recv = np.minimum(pred.arrival, pred.rates)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(recv > 0, 1 + (clock_slope - pred.rates) / recv, 1.0)
+
+
+def format_prediction(pred: Prediction) -> List[str]:
+    """A table of the prediction, one row per machine."""
+    lines = [f"theory: {pred.n} machines, topology {pred.topology}, p_internal {pred.p_internal:g}",
+             f"{'machine':>7} {'rate_hz':>8} {'lambda_hz':>10} {'rho':>6} {'queue':>9} {'dQ/dt':>8} "
+             f"{'sends_hz':>9}  mix internal/one/all/receive"]
+    for i in range(pred.n):
+        mix = "/".join(f"{x:.3f}" for x in pred.mix[i])
+        lines.append(f"{i:>7} {pred.rates[i]:>8g} {pred.arrival[i]:>10.4f} {pred.utilisation[i]:>6.3f} "
+                     f"{'stable' if pred.stable[i] else 'GROWS':>9} {pred.growth[i]:>8.4f} "
+                     f"{pred.send_rate[i]:>9.4f}  {mix}")
+    return lines
