@@ -64,6 +64,7 @@ class RunMetrics:
     machines: List[MachineMetrics]
     grid: np.ndarray      # god's-eye model times
     clocks: np.ndarray    # N x grid: each machine's Lamport clock at the grid times
+    queues: np.ndarray    # N x grid: each machine's queue length at the grid times
     spread: np.ndarray    # max - min of the clocks at each grid time
     drift_max: float
     drift_mean: float
@@ -71,6 +72,12 @@ class RunMetrics:
     @property
     def achieved(self) -> np.ndarray:
         return np.array([m.achieved_hz for m in self.machines])
+
+
+def lateness_s(run: Run, s: slice, rate_hz: float) -> np.ndarray:
+    """Each tick's lateness in wall seconds: its time minus its deadline k / r, over the speedup."""
+    ev = run.events
+    return (ev["t"][s] - ev["tick"][s] / rate_hz) / float(run.attrs["speedup"])
 
 
 def machine_slices(run: Run) -> List[slice]:
@@ -94,6 +101,7 @@ def compute(run: Run) -> RunMetrics:
     end = float(run.attrs["end_s"])
     grid = np.linspace(0.0, end, GRID_POINTS)
     clocks = np.zeros((n, grid.size))
+    queues = np.zeros((n, grid.size))
     arrivals = run.network["sent"].sum(axis=0)  # column i: everything sent to i
     rows: List[MachineMetrics] = []
     for i, s in enumerate(machine_slices(run)):
@@ -101,6 +109,7 @@ def compute(run: Run) -> RunMetrics:
         # The clock at grid time g is its value after the last event at or before g (0 before any).
         at = np.searchsorted(t, grid, side="right") - 1
         clocks[i] = np.where(at >= 0, lam[np.maximum(at, 0)], 0)
+        queues[i] = np.where(at >= 0, q[np.maximum(at, 0)], 0)
         recv_jumps = jump[kind == RECEIVE]
         counts = np.bincount(kind, minlength=4)[:4]
         ticks = int(t.size)
@@ -126,5 +135,5 @@ def compute(run: Run) -> RunMetrics:
     return RunMetrics(
         path=run.path, n=n, topology=str(a["topology"]), p_internal=float(a["p_internal"]), seed=int(a["seed"]),
         duration_s=float(a["duration_s"]), end_s=end, speedup=float(a["speedup"]), completed=run.completed,
-        stop_reason=run.stop_reason, machines=rows, grid=grid, clocks=clocks, spread=spread,
+        stop_reason=run.stop_reason, machines=rows, grid=grid, clocks=clocks, queues=queues, spread=spread,
         drift_max=float(spread.max()) if spread.size else 0.0, drift_mean=float(spread.mean()) if spread.size else 0.0)

@@ -1,0 +1,124 @@
+"""summary and theory on synthetic files and on real clockbench runs; the (1,2,6) queue growth."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from clockbench.compare import compare, theory_for
+from clockbench.metrics import compute
+from clockbench.schema import open_run
+from runs import run
+
+
+def test_summary_of_a_synthetic_run(make_run, cli) -> None:
+    path = make_run(rates=(2.0, 3.0, 8.0), duration_s=40.0)
+    res = cli("summary", path)
+    assert res.code == 0, res.err
+    for words in ("3 machines, topology full", "[complete]", "achieved_hz", "jump_mean", "queue_slope",
+                  "lag_mean", "drift: Lamport spread", "theory from achieved rates", "theory check:"):
+        assert words in res.out, words
+    table = res.out.split("machine  rate_hz")[1].splitlines()[1:4]
+    assert [row.split()[0] for row in table] == ["0", "1", "2"]
+
+
+def test_summary_marks_a_partial_run(make_run, cli) -> None:
+    def stop(d):
+        d.attrs["completed"] = np.int32(0)
+        d.attrs["stop_reason"] = "SIGTERM on rank 1"
+        d.attrs["end_s"] = 9.0
+    res = cli("summary", make_run(mutate=stop))
+    assert res.code == 0, res.err
+    assert "PARTIAL: stopped at model t 9.000 s (SIGTERM on rank 1)" in res.out
+
+
+@pytest.mark.parametrize("content", [b"not hdf5", None])
+def test_summary_of_bad_files(tmp_path: Path, cli, content) -> None:
+    path = tmp_path / "bad.h5"
+    if content is not None:
+        path.write_bytes(content)
+    res = cli("summary", path)
+    assert res.code == 2
+    assert res.err.count("\n") == 1 and res.err.startswith(f"clockbench-analyze: error: {path}")
+    assert "Traceback" not in res.err
+
+
+def test_summary_of_an_empty_run(make_run, cli) -> None:
+    def empty(d):
+        for k in d.events:
+            d.events[k] = d.events[k][:0]
+    res = cli("summary", make_run(mutate=empty))
+    assert res.code == 2 and "no events" in res.err
+
+
+def test_metrics_of_a_synthetic_run_match_its_events(make_run) -> None:
+    run_ = open_run(make_run(rates=(2.0, 3.0, 8.0), duration_s=30.0))
+    m = compute(run_)
+    ev = run_.events
+    for i, x in enumerate(m.machines):
+        mine = ev["rank"] == i
+        recv = mine & (ev["kind"] == 3)
+        assert x.ticks == mine.sum()
+        assert x.kind_counts.sum() == x.ticks
+        assert x.jump_max == ev["jump"][recv].max()
+        assert math.isclose(x.jump_mean, ev["jump"][recv].mean())
+        assert x.queue_max == ev["queue"][mine].max()
+        # The clock on the grid never exceeds the machine's final clock and ends at it.
+        assert m.clocks[i, -1] == ev["lamport"][mine][-1] or ev["t"][mine][-1] > m.grid[-1]
+    assert np.allclose(m.spread, m.clocks.max(axis=0) - m.clocks.min(axis=0))
+    assert m.drift_max == m.spread.max()
+
+
+def test_theory_cli_gives_spec_examples(cli) -> None:
+    res = cli("theory", "--rates", "1,2,6")
+    assert res.code == 0, res.err
+    rows = {ln.split()[0]: ln.split() for ln in res.out.splitlines() if ln.split() and ln.split()[0].isdigit()}
+    assert rows["0"][4] == "GROWS" and float(rows["0"][5]) == pytest.approx(1 / 3, abs=1e-4)
+    assert rows["1"][4] == "stable" and rows["2"][4] == "stable"
+    assert "agrees with the general solve" in res.out
+    res = cli("theory", "--rates", "1,2,3")
+    lam = [float(ln.split()[2]) for ln in res.out.splitlines() if ln.split() and ln.split()[0].isdigit()]
+    assert lam == pytest.approx([0.8214, 0.5714, 0.3214], abs=1e-4)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--rates", "1,x"], "not a comma-separated list"),
+    (["--rates", "1"], "at least 2 positive rates"),
+    (["--rates", "1,2", "--p-internal", "2"], "--p-internal must be in [0, 1]"),
+    (["--rates", "1,2", "--topology", "star"], "invalid choice"),
+])
+def test_theory_cli_bad_input(cli, args, words) -> None:
+    res = cli("theory", *args)
+    assert res.code == 2 and words in res.err and res.err.count("\n") == 1
+
+
+def test_rate_one_queue_grows_at_the_predicted_slope(tmp_path: Path, cli) -> None:
+    """A real clockbench run at rates (1, 2, 6): the rate-1 machine's queue grows at 1/3 msg/s.
+
+    Tolerance: the queue is arrivals minus receives; receives are one per tick (r T, fixed) and
+    arrivals are a sum of Bernoulli sends with variance at most their mean lambda T, so the
+    slope over T model seconds has a standard deviation of about sqrt(lambda / T) =
+    sqrt(1.333 / 1200) = 0.033 msg/s. We allow 3 of those plus 5% of the prediction for the
+    mean-field transient: +-0.117 around 0.333, which still tells growth from a stable queue (0)
+    and from the rates' other plausible slopes (e.g. 0.2 of (1,1,6)) apart.
+    """
+    out = tmp_path / "r126.h5"
+    proc = run(3, ["--rates", "1,2,6", "--duration", 1200, "--speedup", 200, "--seed", 126, "-o", out, "-q"],
+               tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    run_ = open_run(out)
+    m = compute(run_)
+    pred = theory_for(m, run_.network["adjacency"])
+    assert not pred.stable[0] and pred.stable[1] and pred.stable[2]
+    sd = math.sqrt(pred.arrival[0] / m.end_s)
+    assert abs(m.machines[0].queue_slope - pred.growth[0]) <= 3 * sd + 0.05 * pred.growth[0], \
+        (m.machines[0].queue_slope, pred.growth[0])
+    assert abs(pred.growth[0] - 1 / 3) < 0.01  # achieved rates are the nominal ones, closely
+    checks = compare(m, pred)
+    assert sum(c.ok for c in checks) >= len(checks) - 1  # 3-sigma checks: one miss is chance
+    res = cli("summary", out)
+    assert res.code == 0 and "growing queues: machine 0 at 0.33" in res.out
