@@ -7,7 +7,7 @@ sends on a fraction 1 - rho_j of its ticks, and machine i receives
 
 where c_ji is the probability that a free tick of j sends to i. Since r_j (1 - rho_j) is
 max(0, r_j - lambda_j), this is lambda = C^T (r - lambda)^+, solved exactly below by finding
-the set S of stable machines (lambda_i < r_i) and one linear solve on it.
+the free-tick rates as a linear complementarity problem (Lemke's algorithm).
 """
 
 from __future__ import annotations
@@ -81,35 +81,59 @@ def predict(rates: Sequence[float], p_internal: float = 0.7, topology: str = "fu
     a = adjacency(topology, n) if adj is None else np.asarray(adj)
     c = send_matrix(a, p_internal)
     lam = _solve(r, c)
-    return _prediction(r, p_internal, topology, c, lam)
+    pred = _prediction(r, p_internal, topology, c, lam)
+    if pred.residual > 1e-9 * max(1.0, float(r.max())):
+        raise ArithmeticError(f"theory: fixed point not solved (residual {pred.residual:.3g})")
+    return pred
 
 
 def _solve(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """lambda = C^T (r - lambda)^+ by active sets: start with every machine stable, solve
-    (I + C_SS^T) lambda_S = C_SS^T r_S, and move the slowest machine that the solution
-    overloads out of S. Taking machines out only lowers everyone's arrivals, so this ends
-    with the largest self-consistent S, in at most N solves."""
-    n = r.shape[0]
-    stable = np.ones(n, dtype=bool)
-    while True:
-        lam = _arrivals_given(r, c, stable)
-        over = stable & (lam >= r * (1 - _EPS))
-        if not over.any():
-            return lam
-        slowest = np.flatnonzero(over)[np.argmin(r[over])]
-        stable[slowest] = False
+    """lambda = C^T (r - lambda)^+, as a linear complementarity problem in the free-tick rates
+    x = (r - lambda)^+:  w = (I + C^T) x - r,  x >= 0, w >= 0, x.w = 0  (w_i = lambda_i - r_i
+    on an overloaded machine, 0 on a stable one). I + C^T is strictly copositive (C >= 0), for
+    which Lemke's algorithm always ends with a solution; the caller checks its residual."""
+    x = _lemke(np.eye(r.shape[0]) + c.T, -r)
+    return c.T @ x
 
 
-def _arrivals_given(r: np.ndarray, c: np.ndarray, stable: np.ndarray) -> np.ndarray:
-    """Arrival rates when exactly the machines in `stable` send (unstable ones never do)."""
-    s = np.flatnonzero(stable)
-    lam = np.zeros_like(r)
-    if s.size:
-        css = c[np.ix_(s, s)].T  # [i, j] for i, j in S: j sends to i
-        lam_s = np.linalg.solve(np.eye(s.size) + css, css @ r[s])
-        lam[s] = lam_s
-        lam += c[s, :].T @ (r[s] - lam_s) * ~stable  # arrivals at unstable machines
-    return lam
+def _lemke(m: np.ndarray, q: np.ndarray, max_pivots: int = 10_000) -> np.ndarray:
+    """Lemke's complementary pivoting for w = M z + q, w, z >= 0, w.z = 0; returns z.
+
+    Tableau rows: w - M z - e z0 = q. Variables 0..n-1 are w, n..2n-1 are z, 2n is z0."""
+    n = q.shape[0]
+    if np.all(q >= 0):
+        return np.zeros(n)
+    tab = np.hstack([np.eye(n), -m, -np.ones((n, 1)), q.reshape(-1, 1)])
+    basis = list(range(n))
+    art = 2 * n
+
+    def pivot(row: int, col: int) -> int:
+        tab[row] /= tab[row, col]
+        for k in range(n):
+            if k != row and tab[k, col] != 0.0:
+                tab[k] -= tab[k, col] * tab[row]
+        leaving, basis[row] = basis[row], col
+        return leaving
+
+    leaving = pivot(int(np.argmin(q)), art)
+    for _ in range(max_pivots):
+        entering = leaving + n if leaving < n else leaving - n  # the complement of what left
+        col = tab[:, entering]
+        rows = np.flatnonzero(col > 1e-12)
+        if rows.size == 0:
+            raise ArithmeticError("Lemke's algorithm ended on a ray: no solution found")
+        ratios = tab[rows, -1] / col[rows]
+        ties = rows[ratios <= ratios.min() + 1e-12]
+        # Let the artificial variable leave whenever it can: that ends the search.
+        row = next((int(k) for k in ties if basis[k] == art), int(ties[0]))
+        leaving = pivot(row, entering)
+        if leaving == art:
+            z = np.zeros(n)
+            for k, var in enumerate(basis):
+                if n <= var < 2 * n:
+                    z[var - n] = max(0.0, tab[k, -1])
+            return z
+    raise ArithmeticError("Lemke's algorithm did not converge")
 
 
 def _prediction(r: np.ndarray, p: float, topology: str, c: np.ndarray, lam: np.ndarray) -> Prediction:
@@ -141,8 +165,12 @@ def closed_form_full(rates: Sequence[float], p_internal: float = 0.7) -> np.ndar
         theta = c * r[s].sum() / (1 + c * (k - 1))
         if np.all(r[s] >= theta):
             break
-    lam = np.where(r >= theta, (theta - c * r) / (1 - c), theta)
-    return lam
+    stable = r >= theta
+    if c >= 1.0:  # N = 2, p = 0: every free tick sends; a lone stable machine hears from nobody
+        if stable.sum() != 1:
+            raise ValueError("closed form undefined for c = 1 with two stable machines")
+        return np.where(stable, 0.0, theta)
+    return np.where(stable, (theta - c * r) / (1 - c), theta)
 
 
 def mean_jump(clock_slope: np.ndarray, pred: Prediction) -> np.ndarray:
