@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import numpy as np
 from typing import List, Optional, Sequence
 
-from .schema import SchemaError, open_run, read_config_text
+import numpy as np
+
+from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, ExperimentError, default_binary,
+                         default_folder, run_experiment)
+from .schema import Run, SchemaError, open_run, read_config_text
 from .summary import summarize
 from .theory import closed_form_full, format_prediction, predict
 from .verify import VerifyResult, verify
@@ -67,7 +69,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--p-internal", type=float, default=0.7, help="probability of an internal event (0.7)")
     p.add_argument("--topology", choices=("full", "ring"), default="full", help="full (default) or ring")
     p.set_defaults(func=cmd_theory)
+
+    p = sub.add_parser("report", help="HTML and Markdown report with plots of run files",
+                       description="Write DIR/report.html (self-contained: plots embedded, no external "
+                       "resources) and DIR/report.md (plots as PNG files beside it): an overview of the "
+                       "runs, then per run its provenance, tables, drift, plots and theory check.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="clockbench .h5 file")
+    p.add_argument("-o", "--output", metavar="DIR", help="folder to write into (default: "
+                   "<file stem>-report for one file, report-<UTC time> for several)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("experiment", help="run a named matrix of runs and write its lab notebook",
+                       description="Run a named matrix of clockbench runs through mpirun, verify every "
+                       "file and write the lab notebook (notebook.md, notebook.html) beside them. "
+                       "Names: " + ", ".join(sorted(MATRICES)) + ".")
+    p.add_argument("name", metavar="NAME", help="matrix to run: " + ", ".join(sorted(MATRICES)))
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="output folder (default: results/experiment-NAME-<UTC time>)")
+    p.add_argument("--speedup", type=_positive, default=DEFAULT_SPEEDUP,
+                   help=f"run every trial S times faster than model time ({DEFAULT_SPEEDUP:g})")
+    p.add_argument("--np", type=_count, default=None, dest="np_", metavar="N",
+                   help="machines (MPI ranks) per run (default: the matrix's, 3)")
+    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED_BASE, metavar="BASE",
+                   help=f"seeds are BASE, BASE+1, ... in trial order ({DEFAULT_SEED_BASE})")
+    p.add_argument("--duration", type=_positive, default=None, metavar="S",
+                   help="model seconds per run (default: the matrix's, 60)")
+    p.add_argument("--clockbench", metavar="PATH", default=str(default_binary()),
+                   help="the clockbench binary (default: build/clockbench of this checkout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing notebook and run files")
+    p.set_defaults(func=cmd_experiment)
     return parser
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"needs at least 2 machines, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seeds are non-negative, got {value}")
+    return value
 
 
 def _rates(text: str) -> List[float]:
@@ -131,7 +192,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(path: str) -> Optional["Run"]:
+def _load(path: str) -> Optional[Run]:
     try:
         return open_run(path)
     except SchemaError as exc:
@@ -177,6 +238,52 @@ def cmd_theory(args: argparse.Namespace) -> int:
         print(f"closed form (full topology): lambda = {np.round(cf, 4).tolist()}: "
               f"{'agrees' if agree else 'DISAGREES'} with the general solve (residual {pred.residual:.1e})")
     return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`report FILE... -o DIR`: the report of every file that loads; one error line per other file."""
+    from .report import default_folder, write_report
+    from .run_analysis import analyse
+    analyses, skipped = [], []
+    for path in args.files:
+        run = _load(path)
+        if run is None:
+            skipped.append((path, "could not be read"))
+            continue
+        try:
+            analyses.append(analyse(run))
+        except (ValueError, IndexError, KeyError, ArithmeticError) as exc:
+            # A file that loads but whose content cannot be analysed (inconsistent columns).
+            print(f"{PROG}: error: {path}: cannot analyse ({exc})", file=sys.stderr, flush=True)
+            skipped.append((path, "could not be analysed"))
+        del run
+    if not analyses:  # each file's error is printed already: nothing to report on
+        return EXIT_ERROR
+    folder = args.output or default_folder(args.files)
+    try:
+        html_path, md_path = write_report(analyses, folder, skipped)
+    except OSError as exc:
+        print(f"{PROG}: error: {folder}: cannot write the report ({exc.strerror or exc})", file=sys.stderr,
+              flush=True)
+        return EXIT_ERROR
+    print(f"report of {len(analyses)} run(s) written to {html_path} and {md_path}"
+          + (f"; skipped {len(skipped)}: {', '.join(f for f, _ in skipped)}" if skipped else ""), flush=True)
+    return EXIT_ERROR if skipped else EXIT_OK
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """`experiment NAME`: run the matrix, verify each file, write the notebook."""
+    if args.name not in MATRICES:
+        print(f"{PROG}: error: unknown experiment '{args.name}' (known: {', '.join(sorted(MATRICES))})",
+              file=sys.stderr, flush=True)
+        return EXIT_ERROR
+    folder = args.output or default_folder(args.name)
+    try:
+        return run_experiment(args.name, folder, speedup=args.speedup, np_=args.np_, seed_base=args.seed,
+                              duration_s=args.duration, binary=args.clockbench, force=args.force)
+    except ExperimentError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

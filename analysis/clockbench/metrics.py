@@ -106,10 +106,12 @@ def compute(run: Run) -> RunMetrics:
     rows: List[MachineMetrics] = []
     for i, s in enumerate(machine_slices(run)):
         t, lam, kind, q, jump = ev["t"][s], ev["lamport"][s], ev["kind"][s], ev["queue"][s], ev["jump"][s]
-        # The clock at grid time g is its value after the last event at or before g (0 before any).
-        at = np.searchsorted(t, grid, side="right") - 1
-        clocks[i] = np.where(at >= 0, lam[np.maximum(at, 0)], 0)
-        queues[i] = np.where(at >= 0, q[np.maximum(at, 0)], 0)
+        # The clock at grid time g is its value after the last event at or before g (0 before any;
+        # a machine stopped before its first tick has no events at all).
+        if t.size:
+            at = np.searchsorted(t, grid, side="right") - 1
+            clocks[i] = np.where(at >= 0, lam[np.maximum(at, 0)], 0)
+            queues[i] = np.where(at >= 0, q[np.maximum(at, 0)], 0)
         recv_jumps = jump[kind == RECEIVE]
         counts = np.bincount(kind, minlength=4)[:4]
         ticks = int(t.size)

@@ -55,6 +55,19 @@ def test_summary_of_an_empty_run(make_run, cli) -> None:
     assert res.code == 2 and "no events" in res.err
 
 
+def test_summary_of_a_run_where_one_machine_never_ticked(make_run, cli) -> None:
+    """A run stopped before rank 2's first tick: summary still works (and says 0 ticks)."""
+    def drop(d):
+        keep = d.events["rank"] != 2
+        for k in d.events:
+            d.events[k] = d.events[k][keep]
+        d.attrs["completed"] = np.int32(0)
+    res = cli("summary", make_run(mutate=drop))
+    assert res.code == 0, res.err
+    row = [ln.split() for ln in res.out.splitlines() if ln.split()[:1] == ["2"]][0]
+    assert row[3] == "0"
+
+
 def test_metrics_of_a_synthetic_run_match_its_events(make_run) -> None:
     run_ = open_run(make_run(rates=(2.0, 3.0, 8.0), duration_s=30.0))
     m = compute(run_)

@@ -1,0 +1,259 @@
+"""The scaling study: how drift, the slowest machine's lag and queue growth change with the number
+of machines N and the topology, each measured beside the theory's prediction (from the achieved
+rates). `clockbench-analyze scaling FILE... -o DIR` writes DIR/scaling.md and DIR/scaling.html.
+
+Lag of an unstable machine i (lambda_i > r_i). Its queue never empties, so it receives on every
+tick and takes messages in arrival order: at time t it has taken the r_i t messages that had
+arrived by the time t' with lambda_i t' = r_i t. Each receive sets L_i = max(L_i, m) + 1 with m
+the sender's clock at t', so L_i(t) follows the senders' clocks at t' = (r_i / lambda_i) t. Its
+senders are stable (an unstable machine never sends) and keep pace with the fastest clock, of
+slope s*; hence L_i(t) ~ s* (r_i / lambda_i) t, and its lag behind the fastest clock grows at
+
+    g_i = s* (1 - r_i / lambda_i)     (clock units per model second)
+
+s* is measured from the run (least-squares slope of the fastest clock). A stable machine takes
+every message soon after it arrives, so its lag stays bounded: predicted growth 0. The spread of
+the clocks (drift) is the largest lag, so it grows at max_i g_i: after T model seconds the drift
+is ~ T max_i g_i and its mean over the run ~ half that. In a ring, a stable stretch cut off by
+unstable machines may run a slower clock than s*: its unstable neighbours then lag more, and g_i
+is a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .compare import SIGMAS, theory_for
+from .document import Document
+from .metrics import compute, slope
+from .schema import SchemaError, open_run
+from .tables import Table, num, render_text
+
+# Exit codes, as the rest of clockbench-analyze: 0 done, 2 a file could not be read or analysed.
+EXIT_OK, EXIT_ERROR = 0, 2
+
+GROWING_TEXT = (f"a queue is measured as growing when its least-squares slope exceeds {SIGMAS:g} sigma "
+                "of the arrivals' noise, sigma = sqrt(lambda / T) with lambda its measured arrival rate "
+                "and T the run's length (the tolerance idea of the theory checks)")
+
+
+@dataclass
+class ScalingRow:
+    """One run of the study: the measurements and, beside each, the theory's prediction."""
+
+    path: str
+    topology: str
+    n: int
+    seed: int
+    end_s: float
+    completed: bool
+    fastest_slope: float      # s*: slope of the fastest clock, clock units per model second
+    drift_max: float
+    drift_mean: float
+    drift_growth: float       # predicted growth of the drift, max_i g_i (0: bounded)
+    slowest: int              # the machine of lowest achieved rate
+    slowest_rate: float
+    lag_final: float
+    lag_slope: float          # measured: least-squares slope of its lag on the grid
+    lag_slope_pred: float     # g_i (0: bounded)
+    growing: int              # machines whose queue grows, measured
+    growing_pred: int
+    growth_mean: float        # queue growth, messages per model second, mean over machines
+    growth_mean_pred: float
+    growth_max: float
+    growth_max_pred: float
+
+    @property
+    def drift_max_pred(self) -> float:
+        return self.drift_growth * self.end_s
+
+    @property
+    def drift_mean_pred(self) -> float:
+        return self.drift_growth * self.end_s / 2
+
+    @property
+    def lag_final_pred(self) -> float:
+        return self.lag_slope_pred * self.end_s
+
+
+def lag_growth(fastest_slope: float, rates: np.ndarray, arrival: np.ndarray, stable: np.ndarray) -> np.ndarray:
+    """g_i = s* (1 - r_i / lambda_i) for unstable machines, 0 for stable ones (module docstring)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = fastest_slope * (1.0 - rates / arrival)
+    return np.where(stable, 0.0, np.nan_to_num(g))
+
+
+def scaling_row(path: str) -> ScalingRow:
+    """Measures one run file and predicts the same quantities. Raises SchemaError or ValueError."""
+    run = open_run(path)
+    m = compute(run)
+    pred = theory_for(m, run.network["adjacency"])
+    t = m.end_s
+    fastest = m.clocks.max(axis=0)
+    s_star = slope(m.grid, fastest)
+    g = lag_growth(s_star, pred.rates, pred.arrival, pred.stable)
+    slow = int(np.argmin(pred.rates))
+    lag = fastest - m.clocks[slow]
+    q_slope = np.array([x.queue_slope for x in m.machines])
+    noise = np.array([math.sqrt(max(x.arrival_hz, 0.0) / t) if t > 0 else math.inf for x in m.machines])
+    return ScalingRow(
+        path=path, topology=m.topology, n=m.n, seed=m.seed, end_s=t, completed=m.completed,
+        fastest_slope=s_star, drift_max=m.drift_max, drift_mean=m.drift_mean, drift_growth=float(g.max()),
+        slowest=slow, slowest_rate=float(pred.rates[slow]), lag_final=float(lag[-1]),
+        lag_slope=slope(m.grid, lag), lag_slope_pred=float(g[slow]),
+        growing=int(np.count_nonzero(q_slope > SIGMAS * noise)), growing_pred=int(np.count_nonzero(~pred.stable)),
+        growth_mean=float(q_slope.mean()), growth_mean_pred=float(pred.growth.mean()),
+        growth_max=float(q_slope.max()), growth_max_pred=float(pred.growth.max()))
+
+
+def _bounded(x: float, digits: int = 1) -> str:
+    """A predicted growing quantity, or 'bounded' where the theory predicts no growth."""
+    return "bounded" if x == 0 else num(x, digits)
+
+
+def scaling_table(rows: Sequence[ScalingRow]) -> Table:
+    """One row per run, by topology then N; every measured column has the theory's (_th) beside it."""
+    headers = ["topology", "N", "T_s", "s*", "drift_max", "drift_max_th", "drift_mean", "drift_mean_th",
+               "slowest_hz", "lag_final", "lag_final_th", "lag_slope", "lag_slope_th", "growing",
+               "growing_th", "dQdt_mean", "dQdt_mean_th", "dQdt_max", "dQdt_max_th"]
+    out = []
+    for r in rows:
+        out.append([r.topology, str(r.n), num(r.end_s, 1), num(r.fastest_slope, 2),
+                    num(r.drift_max, 0), _bounded(r.drift_max_pred, 0), num(r.drift_mean, 1),
+                    _bounded(r.drift_mean_pred), f"{r.slowest_rate:.3f}", num(r.lag_final, 0),
+                    _bounded(r.lag_final_pred, 0), f"{r.lag_slope:.3f}", _bounded(r.lag_slope_pred, 3),
+                    f"{r.growing / r.n:.2f}", f"{r.growing_pred / r.n:.2f}", f"{r.growth_mean:.3f}",
+                    f"{r.growth_mean_pred:.3f}", f"{r.growth_max:.3f}", f"{r.growth_max_pred:.3f}"])
+    return Table(headers, out)
+
+
+def _series(rows: Sequence[ScalingRow], topology: str, value) -> Tuple[np.ndarray, np.ndarray]:
+    """(N, mean of value over the runs at that N) for one topology."""
+    ns = sorted({r.n for r in rows if r.topology == topology})
+    ys = [float(np.mean([value(r) for r in rows if r.topology == topology and r.n == n])) for n in ns]
+    return np.array(ns, dtype=float), np.array(ys)
+
+
+def scaling_figure(rows: Sequence[ScalingRow]) -> Figure:
+    """Drift, the slowest machine's lag growth and the growing fraction against N: measured
+    (solid, dots) and predicted (dashed), one colour per topology."""
+    fig = Figure(figsize=(13.5, 4.2), layout="constrained")
+    panels = [("max drift (Lamport spread)", lambda r: r.drift_max, lambda r: r.drift_max_pred),
+              ("lag growth of the slowest machine, per s", lambda r: r.lag_slope, lambda r: r.lag_slope_pred),
+              ("fraction of machines with growing queues", lambda r: r.growing / r.n,
+               lambda r: r.growing_pred / r.n)]
+    topologies = sorted({r.topology for r in rows})
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    all_n = sorted({r.n for r in rows})
+    for k, (title, measured, predicted) in enumerate(panels):
+        ax = fig.add_subplot(1, 3, k + 1)
+        for j, topo in enumerate(topologies):
+            colour = colours[j % len(colours)]
+            x, y = _series(rows, topo, measured)
+            ax.plot(x, y, "o-", color=colour, label=f"{topo}, measured")
+            x, y = _series(rows, topo, predicted)
+            ax.plot(x, y, "s--", color=colour, alpha=0.7, mfc="none", label=f"{topo}, theory")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(all_n)
+        ax.set_xticklabels([str(n) for n in all_n])
+        ax.set_xlabel("machines N")
+        ax.set_title(title, fontsize=11)
+        ax.grid(alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=8)
+    return fig
+
+
+def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Document:
+    ns = sorted({r.n for r in rows})
+    doc = Document("clockbench scaling study",
+                   f"{len(rows)} runs, N = {', '.join(map(str, ns))}, topologies "
+                   f"{', '.join(sorted({r.topology for r in rows}))}")
+    if skipped:
+        doc.para(f"Not included (could not be read or analysed): {', '.join(skipped)}", "banner")
+    partial = [os.path.basename(r.path) for r in rows if not r.completed]
+    if partial:
+        doc.para(f"Stopped early (completed=0): {', '.join(partial)}", "banner")
+    doc.heading("Drift, lag and queue growth against N")
+    doc.table(scaling_table(rows))
+    doc.bullets([
+        "_th: the theory's prediction, solved from each run's achieved rates; 'bounded': the theory "
+        "predicts no growth (the value stays of the order of a few jumps).",
+        "s*: least-squares slope of the fastest Lamport clock (clock units per model second).",
+        "drift: spread max - min of the Lamport clocks on the god's-eye grid; predicted as "
+        "T max_i g_i (max) and half that (mean), g_i the lag growth below.",
+        "slowest: the machine of lowest achieved rate. lag_final: its lag behind the fastest clock "
+        "at the end; lag_slope: least-squares slope of that lag. Theory: g_i = s* (1 - r_i / lambda_i) "
+        "when its queue grows (it takes at t the messages that arrived by (r_i / lambda_i) t), else bounded.",
+        f"growing: fraction of machines whose queue grows; {GROWING_TEXT}.",
+        "dQdt_mean, dQdt_max: the machines' queue growth rates (least-squares slopes), messages per "
+        "model second, mean and max over the machines; theory: lambda_i - r_i for unstable machines, 0 else.",
+    ])
+    doc.figure(scaling_figure(rows), "scaling", "Measured (solid) and predicted (dashed) against N, per topology.")
+    doc.heading("Runs")
+    doc.table(Table(["topology", "N", "seed", "completed", "file"],
+                    [[r.topology, str(r.n), str(r.seed), "yes" if r.completed else "no", r.path] for r in rows]))
+    return doc
+
+
+def cmd_scaling(args: argparse.Namespace) -> int:
+    """`scaling FILE... -o DIR`: the table on stdout, the report in DIR."""
+    rows: List[ScalingRow] = []
+    skipped: List[str] = []
+    for path in args.files:
+        try:
+            rows.append(scaling_row(path))
+        except SchemaError as exc:
+            print(f"clockbench-analyze: error: {exc}", file=sys.stderr, flush=True)
+            skipped.append(path)
+        except (ValueError, IndexError, KeyError, ArithmeticError) as exc:
+            print(f"clockbench-analyze: error: {path}: cannot analyse ({exc})", file=sys.stderr, flush=True)
+            skipped.append(path)
+    if not rows:
+        print("clockbench-analyze: error: no scaling report written: no file could be analysed",
+              file=sys.stderr, flush=True)
+        return EXIT_ERROR
+    rows.sort(key=lambda r: (r.topology, r.n, r.seed, r.path))
+    try:
+        html_path, md_path = build_document(rows, skipped).write(args.output, "scaling")
+    except OSError as exc:
+        print(f"clockbench-analyze: error: {args.output}: cannot write the report ({exc.strerror or exc})",
+              file=sys.stderr, flush=True)
+        return EXIT_ERROR
+    print(render_text(scaling_table(rows)))
+    print(f"scaling report of {len(rows)} run(s) written to {html_path} and {md_path}"
+          + (f"; skipped {len(skipped)}: {', '.join(skipped)}" if skipped else ""), flush=True)
+    return EXIT_ERROR if skipped else EXIT_OK
+
+
+def register(subparsers) -> None:
+    """Adds the `scaling` subcommand to clockbench-analyze's subparsers."""
+    p = subparsers.add_parser(
+        "scaling", help="aggregate runs at several N and topologies into the scaling report",
+        description="Per run (N x topology): max and mean drift, the slowest machine's lag and its "
+        "growth, the fraction of machines with growing queues and the queue growth rates, each "
+        "beside the theory's prediction. Writes DIR/scaling.md and DIR/scaling.html (with plots "
+        "against N) and prints the table.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="clockbench .h5 file")
+    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write the report into")
+    p.set_defaults(func=cmd_scaling)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python3 -m clockbench.scaling FILE... -o DIR`, the same as the subcommand."""
+    parser = argparse.ArgumentParser(prog="clockbench-analyze")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["scaling", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

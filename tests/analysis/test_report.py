@@ -1,0 +1,111 @@
+"""`clockbench-analyze report`: both files from a real run, a self-contained page with every section
+and a pass/fail mark per check, Markdown whose images exist, partial runs marked, bad files named."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from clockbench.run_analysis import analyse
+from clockbench.schema import open_run
+from runs import run
+
+SECTIONS = ["Overview", "Provenance", "Machines", "Drift", "Plots", "Theory: measured vs predicted",
+            "Configuration (/config)"]
+PLOTS = ["clocks", "lag", "queues", "jumps", "mix", "lateness"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 model seconds of the classic rates (1, 2, 6) at 40x: half a second of wall time."""
+    folder = tmp_path_factory.mktemp("run")
+    out = folder / "classic.h5"
+    proc = run(3, ["--rates", "1,2,6", "--duration", "20", "--speedup", "40", "--seed", "5", "-o", out, "-q"],
+               folder)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def error_lines(err: str) -> list:
+    return [ln for ln in err.splitlines() if ln.strip()]
+
+
+def test_report_of_a_real_run(real_run: Path, tmp_path: Path, cli) -> None:
+    out = tmp_path / "rep"
+    res = cli("report", real_run, "-o", out)
+    assert res.code == 0, res.err
+    assert res.err == ""
+    assert str(out / "report.html") in res.out and str(out / "report.md") in res.out
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # Self-contained: no links to anything outside the page.
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page and "<script" not in page
+    sources = re.findall(r'src="([^"]*)"', page)
+    assert len(sources) == len(PLOTS)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    for title in SECTIONS:
+        assert f">{title}</h" in page, title
+    assert "PARTIAL" not in page
+    assert "tolerance = 3 sigma" in page
+
+    # One pass/FAIL mark per check, as many as the analysis makes.
+    checks = analyse(open_run(str(real_run)), histograms=False).checks
+    assert len(checks) > 0
+    marks = re.findall(r'<td class="(pass|fail)">(pass|FAIL)</td>', page)
+    assert len(marks) == len(checks)
+    assert sum(m == "pass" for m, _ in marks) == sum(c.ok for c in checks)
+
+    md = (out / "report.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert sorted(images) == sorted(f"run1-{p}.png" for p in PLOTS)
+    for name in images:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    for title in SECTIONS:
+        assert title.replace("(", "").replace(")", "") in md.replace("\\", "").replace("(", "").replace(")", "")
+
+
+def test_partial_run_is_marked(real_run: Path, tmp_path: Path, cli) -> None:
+    partial = tmp_path / "partial.h5"
+    shutil.copy(real_run, partial)
+    with h5py.File(partial, "r+") as f:
+        f.attrs["completed"] = np.int32(0)
+        f.attrs["stop_reason"] = "SIGTERM on rank 2"
+    res = cli("report", partial, "-o", tmp_path / "rep")
+    assert res.code == 0, res.err
+    for name in ("report.html", "report.md"):
+        text = (tmp_path / "rep" / name).read_text(encoding="utf-8")
+        assert "PARTIAL RUN (completed=0)" in text, name
+        assert "SIGTERM on rank 2" in text, name
+    page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert '<p class="banner">PARTIAL RUN' in page
+
+
+def test_bad_file_is_skipped_and_named(real_run: Path, tmp_path: Path, cli) -> None:
+    bad = tmp_path / "notes.h5"
+    bad.write_text("not an HDF5 file\n")
+    res = cli("report", bad, real_run, "-o", tmp_path / "rep")
+    assert res.code == 2
+    lines = error_lines(res.err)
+    assert len(lines) == 1 and lines[0].startswith(f"clockbench-analyze: error: {bad}: "), res.err
+    assert "Traceback" not in res.err
+    assert "skipped 1" in res.out
+    page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert "classic.h5" in page and "Skipped, could not be read" in page and str(bad) in page
+
+
+def test_non_hdf5_file_alone_writes_nothing(tmp_path: Path, cli) -> None:
+    bad = tmp_path / "empty.h5"
+    bad.write_bytes(b"")
+    res = cli("report", bad, "-o", tmp_path / "rep")
+    assert res.code == 2
+    lines = error_lines(res.err)
+    assert lines == [f"clockbench-analyze: error: {bad}: not an HDF5 file"], res.err
+    assert res.out == ""
+    assert not (tmp_path / "rep").exists()
