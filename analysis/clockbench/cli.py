@@ -10,6 +10,7 @@ import numpy as np
 
 from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, ExperimentError, default_binary,
                          default_folder, run_experiment)
+from . import scaling
 from .schema import Run, SchemaError, open_run, read_config_text
 from .summary import summarize
 from .theory import closed_form_full, format_prediction, predict
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the clockbench binary (default: build/clockbench of this checkout)")
     p.add_argument("--force", action="store_true", help="overwrite an existing notebook and run files")
     p.set_defaults(func=cmd_experiment)
+    scaling.register(sub)
     return parser
 
 

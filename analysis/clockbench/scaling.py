@@ -5,18 +5,27 @@ rates). `clockbench-analyze scaling FILE... -o DIR` writes DIR/scaling.md and DI
 Lag of an unstable machine i (lambda_i > r_i). Its queue never empties, so it receives on every
 tick and takes messages in arrival order: at time t it has taken the r_i t messages that had
 arrived by the time t' with lambda_i t' = r_i t. Each receive sets L_i = max(L_i, m) + 1 with m
-the sender's clock at t', so L_i(t) follows the senders' clocks at t' = (r_i / lambda_i) t. Its
-senders are stable (an unstable machine never sends) and keep pace with the fastest clock, of
-slope s*; hence L_i(t) ~ s* (r_i / lambda_i) t, and its lag behind the fastest clock grows at
+the sender's clock at t', so L_i(t) follows its senders' clocks at t' = (r_i / lambda_i) t. Its
+senders are stable (an unstable machine never sends); where they keep pace with the fastest
+clock, of slope s*, L_i(t) ~ s* (r_i / lambda_i) t, and its lag behind the fastest clock grows at
 
-    g_i = s* (1 - r_i / lambda_i)     (clock units per model second)
+    g_i = s* (1 - r_i / lambda_i)     (clock units per model second; s* measured from the run)
 
-s* is measured from the run (least-squares slope of the fastest clock). A stable machine takes
-every message soon after it arrives, so its lag stays bounded: predicted growth 0. The spread of
-the clocks (drift) is the largest lag, so it grows at max_i g_i: after T model seconds the drift
-is ~ T max_i g_i and its mean over the run ~ half that. In a ring, a stable stretch cut off by
-unstable machines may run a slower clock than s*: its unstable neighbours then lag more, and g_i
-is a lower bound.
+A stable machine takes every message soon after it arrives, so its clock keeps pace with the
+fastest clock among its senders: in the full topology every stable machine hears from the fastest
+machine, its lag stays bounded, and g_i = 0. In a ring, unstable machines cut it into stretches
+that do not hear from each other (they never send), and a stretch runs at the pace of its own
+fastest machine. So in general the theory's clock slope sigma_i is the fixed point of
+
+    sigma_i = max(r_i, max_j sigma_j)                    i stable,   j its stable senders
+    sigma_i = max(r_i, (r_i / lambda_i) max_j sigma_j)   i unstable,
+
+and g_i = s* (1 - sigma_i / max_k sigma_k), which is the formula above in the full topology (the
+fastest clock runs faster than the fastest rate, by its receive jumps: hence s* measured, with
+the theory's ratios). The spread of the clocks (drift) is the largest lag, so it grows at
+max_i g_i: after T model seconds the drift is ~ T max_i g_i and its mean over the run ~ half that.
+Near rho_i = 1 (lambda_i close to r_i) the queue's random walk, not its drift, sets the lag over
+a finite run, and the mean-field theory underestimates it.
 """
 
 from __future__ import annotations
@@ -84,11 +93,24 @@ class ScalingRow:
         return self.lag_slope_pred * self.end_s
 
 
-def lag_growth(fastest_slope: float, rates: np.ndarray, arrival: np.ndarray, stable: np.ndarray) -> np.ndarray:
-    """g_i = s* (1 - r_i / lambda_i) for unstable machines, 0 for stable ones (module docstring)."""
+def clock_slopes(rates: np.ndarray, arrival: np.ndarray, stable: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """The theory's clock slopes sigma_i (module docstring), by iterating the fixed point from
+    sigma = r: the values only grow, and a machine's final value reaches it through at most N
+    hops, so N rounds suffice."""
+    r = np.asarray(rates, dtype=float)
+    heard = (np.asarray(adj) > 0) & stable[:, None]  # heard[j, i]: stable j sends to i
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = fastest_slope * (1.0 - rates / arrival)
-    return np.where(stable, 0.0, np.nan_to_num(g))
+        factor = np.where(stable, 1.0, np.nan_to_num(r / arrival))
+    sigma = r.copy()
+    for _ in range(r.size):
+        incoming = np.where(heard, sigma[:, None], 0.0).max(axis=0)
+        sigma = np.maximum(r, factor * incoming)
+    return sigma
+
+
+def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
+    """g_i = s* (1 - sigma_i / max sigma): 0 for machines that keep pace with the fastest clock."""
+    return fastest_slope * (1.0 - sigma / sigma.max())
 
 
 def scaling_row(path: str) -> ScalingRow:
@@ -99,7 +121,7 @@ def scaling_row(path: str) -> ScalingRow:
     t = m.end_s
     fastest = m.clocks.max(axis=0)
     s_star = slope(m.grid, fastest)
-    g = lag_growth(s_star, pred.rates, pred.arrival, pred.stable)
+    g = lag_growth(s_star, clock_slopes(pred.rates, pred.arrival, pred.stable, run.network["adjacency"]))
     slow = int(np.argmin(pred.rates))
     lag = fastest - m.clocks[slow]
     q_slope = np.array([x.queue_slope for x in m.machines])
@@ -116,7 +138,7 @@ def scaling_row(path: str) -> ScalingRow:
 
 def _bounded(x: float, digits: int = 1) -> str:
     """A predicted growing quantity, or 'bounded' where the theory predicts no growth."""
-    return "bounded" if x == 0 else num(x, digits)
+    return "bounded" if abs(x) < 1e-9 else num(x, digits)
 
 
 def scaling_table(rows: Sequence[ScalingRow]) -> Table:
@@ -192,8 +214,14 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "T max_i g_i (max) and half that (mean), g_i the lag growth below.",
         "slowest: the machine of lowest achieved rate. lag_final: its lag behind the fastest clock "
         "at the end; lag_slope: least-squares slope of that lag. Theory: g_i = s* (1 - r_i / lambda_i) "
-        "when its queue grows (it takes at t the messages that arrived by (r_i / lambda_i) t), else bounded.",
-        f"growing: fraction of machines whose queue grows; {GROWING_TEXT}.",
+        "when its queue grows (it takes at t the messages that arrived by (r_i / lambda_i) t), else "
+        "bounded; in a ring, a stretch cut off by machines that never send runs at its own fastest "
+        "rate sigma, and g_i = s* (1 - sigma_i / max sigma) (analysis/clockbench/scaling.py derives it).",
+        "Near rho = 1 (arrivals close to the rate) a queue's random walk, not its drift, sets the lag "
+        "over a finite run: there the mean-field theory underestimates lag and drift.",
+        f"growing: fraction of machines whose queue grows; {GROWING_TEXT}. A slower growth cannot "
+        "be told from noise in one run (about 1 message/s for lambda = 3/s over T = 30 s; the floor "
+        "falls as 1/sqrt(T)), so short runs count fewer growing queues than the theory.",
         "dQdt_mean, dQdt_max: the machines' queue growth rates (least-squares slopes), messages per "
         "model second, mean and max over the machines; theory: lambda_i - r_i for unstable machines, 0 else.",
     ])

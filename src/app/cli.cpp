@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <vector>
 
 #include "core/config_text.hpp"
 #include "version.hpp"
@@ -24,6 +25,23 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// --rates: numbers, one per rank, or the single word max (flat out). Empty: the rates are drawn.
+std::string parse_rates(const std::vector<std::string>& words, Config& c) {
+  if (words.size() == 1 && words[0] == "max") {
+    c.flat_out = true;
+    return {};
+  }
+  for (const std::string& w : words) {
+    if (w == "max") return "--rates max runs every machine flat out: give it alone, not in a list of rates";
+    double rate = 0.0;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), rate);
+    if (w.empty() || ec != std::errc() || end != w.data() + w.size())
+      return "--rates: '" + w + "' is not a number (give rates in Hz, e.g. 1,2,6, or max)";
+    c.rates.push_back(rate);
+  }
+  return {};
+}
+
 }  // namespace
 
 CliOutcome parse_cli(int argc, char** argv, int n_machines) {
@@ -40,11 +58,17 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
 
   std::string topology = topology_name(defaults.topology);
   std::string seed;
+  std::vector<std::string> rates;
   app.add_option("--duration", c.duration_s, "experiment length, model seconds")->capture_default_str();
-  auto* rates_opt = app.add_option("--rates", c.rates,
-                                   "tick rates, ticks per model second, one per rank (e.g. 1,2,6); "
+  auto* rates_opt = app.add_option("--rates", rates,
+                                   "tick rates, ticks per model second, one per rank (e.g. 1,2,6), or max: "
+                                   "every rank ticks back to back (flat out); "
                                    "default: drawn from --rate-min..--rate-max")
                         ->delimiter(',');
+  auto* max_ticks_opt =
+      app.add_option("--max-ticks", c.max_ticks,
+                     "with --rates max: ticks per machine reserved ahead; a machine nearing it stops the run early")
+          ->capture_default_str();
   app.add_option("--rate-min", c.rate_min, "lowest rate to draw")->capture_default_str()->excludes(rates_opt);
   app.add_option("--rate-max", c.rate_max, "highest rate to draw")->capture_default_str()->excludes(rates_opt);
   app.add_flag("--fractional-rates", c.fractional_rates,
@@ -55,8 +79,12 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.add_option("--topology", topology, "who may send to whom: full or ring")->capture_default_str();
   app.add_option("--speedup", c.speedup, "run S times faster than model time (rates x S, duration / S)")
       ->capture_default_str();
-  app.add_option("-o,--output", c.output, "output HDF5 file (default: clockbench-<time>-<seed>.h5 here)");
-  app.add_flag("--force", c.force, "overwrite the output file if it exists");
+  auto* output_opt =
+      app.add_option("-o,--output", c.output, "output HDF5 file (default: clockbench-<time>-<seed>.h5 here)");
+  auto* force_opt = app.add_flag("--force", c.force, "overwrite the output file if it exists");
+  app.add_flag("--no-output", c.no_output, "write no file (to measure what recording costs)")
+      ->excludes(output_opt)
+      ->excludes(force_opt);
   app.add_flag("-q,--quiet", c.quiet, "print only errors and the CLOCKBENCH_RESULT line");
 
   try {
@@ -88,6 +116,16 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
       return out;
     }
     c.seed = value;
+  }
+  if (std::string err = parse_rates(rates, c); !err.empty()) {
+    out.status = CliStatus::error;
+    out.message = err;
+    return out;
+  }
+  if (*max_ticks_opt && !c.flat_out) {
+    out.status = CliStatus::error;
+    out.message = "--max-ticks applies only with --rates max (a paced machine's ticks are bounded by rate x duration)";
+    return out;
   }
   if (const auto t = parse_topology(topology)) {
     c.topology = *t;

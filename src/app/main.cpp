@@ -10,6 +10,7 @@
 #include "app/cli.hpp"
 #include "app/output_path.hpp"
 #include "app/report.hpp"
+#include "app/slurm_job.hpp"
 #include "core/config_text.hpp"
 #include "core/footprint.hpp"
 #include "core/rates.hpp"
@@ -17,6 +18,7 @@
 #include "io/h5_handles.hpp"
 #include "io/run_writer.hpp"
 #include "mpi/engine.hpp"
+#include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/stop_control.hpp"
 #include "version.hpp"
@@ -64,14 +66,13 @@ struct Setup {
 // Refuses a run whose reserved memory would not fit in this host's memory (all ranks counted,
 // as when every rank runs here).
 std::string check_memory(const std::vector<double>& rates, const Config& c) {
-  const double need = static_cast<double>(run_footprint_bytes(rates, c.duration_s, c.topology));
+  const double need = static_cast<double>(run_footprint_bytes(rates, c.duration_s, c.max_ticks, c.topology));
   const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
   if (have <= 0 || need <= 0.8 * have) return {};
   char msg[256];
   std::snprintf(msg, sizeof msg,
-                "this run would reserve %.1f GB for its events and queues, more than 80%% of this host's %.1f GB: "
-                "shorten --duration or lower the rates",
-                need / 1e9, have / 1e9);
+                "this run would reserve %.1f GB for its events and queues, more than 80%% of this host's %.1f GB: %s",
+                need / 1e9, have / 1e9, c.flat_out ? "lower --max-ticks" : "shorten --duration or lower the rates");
   return msg;
 }
 
@@ -81,6 +82,13 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
   s.status = cli.status;
   s.message = cli.message;
   s.config = cli.config;
+  // Checked before everything but --help: under a wrong launch the other errors mislead.
+  if (s.status != CliStatus::exit_ok) {
+    if (std::string err = check_world_size(slurm_job_from_env(), n); !err.empty()) {
+      s.status = CliStatus::error;
+      s.message = err;
+    }
+  }
   if (s.status != CliStatus::run) return s;
   s.seed = s.config.seed ? *s.config.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
   s.rates = resolve_rates(s.config, n, s.seed);
@@ -89,6 +97,7 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
     s.message = err;
     return s;
   }
+  if (s.config.no_output) return s;
   if (std::string err = plan_output(s.config.output, s.config.force, s.seed, s.output); !err.empty()) {
     s.status = CliStatus::error;
     s.message = err;
@@ -107,6 +116,9 @@ Setup share_setup(Setup s, MPI_Comm comm) {
   c.topology = bcast_value(c.topology, 0, comm);
   c.quiet = bcast_value(c.quiet, 0, comm);
   c.force = bcast_value(c.force, 0, comm);
+  c.flat_out = bcast_value(c.flat_out, 0, comm);
+  c.max_ticks = bcast_value(c.max_ticks, 0, comm);
+  c.no_output = bcast_value(c.no_output, 0, comm);
   s.seed = bcast_value(s.seed, 0, comm);
   s.rates = bcast_doubles(s.rates, 0, comm);
   s.output.final_path = bcast_string(s.output.final_path, 0, comm);
@@ -145,11 +157,16 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   facts.rates_drawn = root && setup.config.rates.empty();
   facts.config = c;
   facts.seed = setup.seed;
-  facts.output = setup.output.final_path;
+  facts.output = c.no_output ? "none" : setup.output.final_path;
+  if (const SlurmJob job = slurm_job_from_env(); !job.job_id.empty()) {
+    facts.slurm = "job " + job.job_id + (job.array_task_id.empty() ? "" : ", array task " + job.array_task_id) +
+                  ", name " + job.job_name;
+  }
   if (root && !c.quiet) print_header(facts);
 
   EnginePlan plan;
   plan.rates = setup.rates;
+  plan.max_ticks = c.max_ticks;
   plan.duration_s = c.duration_s;
   plan.speedup = c.speedup;
   plan.p_internal = c.p_internal;
@@ -182,24 +199,37 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   meta.end_s = result.end_s;
   meta.seed = setup.seed;
   meta.completed = result.completed ? 1 : 0;
+  const SlurmJob job = slurm_job_from_env();
+  meta.slurm_job_id = bcast_string(job.job_id, 0, comm);
+  meta.slurm_array_task_id = bcast_string(job.array_task_id, 0, comm);
+  meta.slurm_job_name = bcast_string(job.job_name, 0, comm);
+  meta.flat_out = c.flat_out ? 1 : 0;
+  meta.max_ticks = c.flat_out ? c.max_ticks : 0;
   const std::string config_text =
       to_config_text(c, setup.rates, setup.seed,
                      std::string("clockbench ") + kVersion + " configuration; rerun with: mpirun -np " +
                          std::to_string(mpi.size()) + " clockbench --config FILE");
-  write_run_file(setup.output.partial_path, meta, config_text, result, MpiEnvironment::processor_name(), comm);
-  check_mpi(MPI_Barrier(comm), "MPI_Barrier");  // every rank has closed the file
-  const std::string publish_error = bcast_string(root ? publish_output(setup.output, c.force) : "", 0, comm);
+  double write_s = 0.0;  // rank 0's wall time from the first collective call to the file closed everywhere
+  std::string publish_error;
+  if (!c.no_output) {
+    const double write_start = monotonic_now();
+    write_run_file(setup.output.partial_path, meta, config_text, result, MpiEnvironment::processor_name(), comm);
+    check_mpi(MPI_Barrier(comm), "MPI_Barrier");  // every rank has closed the file
+    write_s = monotonic_now() - write_start;
+    publish_error = bcast_string(root ? publish_output(setup.output, c.force) : "", 0, comm);
+  }
 
   const auto machines = gather_summaries(result.summary, mpi.size(), comm);
   if (root) {
-    if (!c.quiet) print_table(machines);
+    if (!c.quiet) print_table(machines, result.end_s / c.speedup, c.flat_out);
     if (!publish_error.empty()) std::fprintf(stderr, "clockbench: error: %s\n", publish_error.c_str());
-    const std::string status = !publish_error.empty() ? "error" : result.completed ? "ok" : "stopped";
-    std::printf("%s\n", result_line(facts, result, machines, status).c_str());
+    // A flat-out run stopped near its tick cap did what was asked: only a signal makes it "stopped".
+    const std::string status = !publish_error.empty() ? "error" : result.stop_signal ? "stopped" : "ok";
+    std::printf("%s\n", result_line(facts, result, machines, status, write_s).c_str());
     std::fflush(stdout);
   }
   if (!publish_error.empty()) return 1;
-  return result.completed ? 0 : 128 + result.stop_signal;
+  return result.stop_signal ? 128 + result.stop_signal : 0;
 }
 
 }  // namespace

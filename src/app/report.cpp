@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,13 +11,16 @@
 #include <string>
 
 #include "core/config_text.hpp"
+#include "core/schedule.hpp"
 #include "mpi/monotonic.hpp"
 
 namespace clockbench {
 
 namespace {
 
+// Flat out (every rate kFlatOutRate), the rates are the word the option takes: max.
 std::string join_rates(const std::vector<double>& rates) {
+  if (!rates.empty() && std::all_of(rates.begin(), rates.end(), is_flat_out)) return "max";
   std::string s;
   for (std::size_t i = 0; i < rates.size(); ++i) s += (i ? "," : "") + format_number(rates[i]);
   return s;
@@ -34,6 +38,9 @@ bool output_is_terminal() {
   return target.rfind("/dev/pts/", 0) == 0 || target.rfind("/dev/tty", 0) == 0;
 }
 
+// Events or messages per wall second of the tick window; 0 for an empty window.
+double per_second(double count, double window_wall_s) { return window_wall_s > 0 ? count / window_wall_s : 0.0; }
+
 }  // namespace
 
 void print_header(const RunFacts& f) {
@@ -43,14 +50,20 @@ void print_header(const RunFacts& f) {
   std::printf("  MPI:       %s; HDF5 %s\n", f.mpi_library.c_str(), f.hdf5_version.c_str());
   std::printf("  machines:  %d, topology %s, p_internal %s\n", f.n_machines, topology_name(c.topology),
               format_number(c.p_internal).c_str());
-  std::printf("  rates:     %s Hz (model)%s\n", join_rates(f.rates).c_str(),
-              f.rates_drawn ? (" drawn from " + format_number(c.rate_min) + ".." + format_number(c.rate_max) +
-                               (c.fractional_rates ? " (real)" : " (integers)"))
-                                  .c_str()
-                            : "");
+  if (c.flat_out) {
+    std::printf("  rates:     max: flat out, ticks back to back, at most %lld per machine (--max-ticks)\n",
+                static_cast<long long>(c.max_ticks));
+  } else {
+    std::printf("  rates:     %s Hz (model)%s\n", join_rates(f.rates).c_str(),
+                f.rates_drawn ? (" drawn from " + format_number(c.rate_min) + ".." + format_number(c.rate_max) +
+                                 (c.fractional_rates ? " (real)" : " (integers)"))
+                                    .c_str()
+                              : "");
+  }
   std::printf("  seed:      %llu\n", static_cast<unsigned long long>(f.seed));
   std::printf("  duration:  %s model s at speedup %s = %s wall s\n", format_number(c.duration_s).c_str(),
               format_number(c.speedup).c_str(), format_number(c.duration_s / c.speedup).c_str());
+  if (!f.slurm.empty()) std::printf("  slurm:     %s\n", f.slurm.c_str());
   std::printf("  output:    %s\n", f.output.c_str());
   std::fflush(stdout);
 }
@@ -88,20 +101,23 @@ void ProgressPrinter::loop() {
   if (printed && tty_) std::printf("\n");
 }
 
-void print_table(const std::vector<MachineSummary>& machines) {
-  std::printf("\n%7s %8s %11s %8s %8s %8s %6s %9s %8s %12s\n", "machine", "rate_hz", "achieved_hz", "ticks", "sent",
-              "received", "left", "max_queue", "max_jump", "late_p99_ms");
+void print_table(const std::vector<MachineSummary>& machines, double window_wall_s, bool flat_out) {
+  std::printf("\n%7s %8s %11s %8s %8s %8s %6s %9s %8s %12s %12s %12s\n", "machine", "rate_hz", "achieved_hz", "ticks",
+              "sent", "received", "left", "max_queue", "max_jump", "late_p99_ms", "events_per_s", "msgs_per_s");
   for (const auto& m : machines) {
-    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f\n", m.rank, format_number(m.rate_hz).c_str(),
-                m.achieved_hz, static_cast<long long>(m.ticks), static_cast<long long>(m.sent),
-                static_cast<long long>(m.received), static_cast<long long>(m.left_in_queue),
-                static_cast<long long>(m.max_queue), static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s);
+    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f %12.0f %12.0f\n", m.rank,
+                flat_out ? "max" : format_number(m.rate_hz).c_str(), m.achieved_hz, static_cast<long long>(m.ticks),
+                static_cast<long long>(m.sent), static_cast<long long>(m.received),
+                static_cast<long long>(m.left_in_queue), static_cast<long long>(m.max_queue),
+                static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s,
+                per_second(static_cast<double>(m.ticks), window_wall_s),
+                per_second(static_cast<double>(m.sent), window_wall_s));
   }
   std::fflush(stdout);
 }
 
 std::string result_line(const RunFacts& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
-                        const std::string& status) {
+                        const std::string& status, double write_s) {
   std::int64_t events = 0, sent = 0, received = 0, left = 0;
   double worst_rate_error = 0.0, worst_p99 = 0.0;
   for (const auto& m : machines) {
@@ -111,8 +127,9 @@ std::string result_line(const RunFacts& f, const MachineResult& run, const std::
     left += m.left_in_queue;
     if (std::isfinite(m.achieved_hz))
       worst_rate_error = std::max(worst_rate_error, std::fabs(m.achieved_hz / m.rate_hz - 1.0));
-    worst_p99 = std::max(worst_p99, m.lateness_p99_s);
+    if (std::isfinite(m.lateness_p99_s)) worst_p99 = std::max(worst_p99, m.lateness_p99_s);
   }
+  const double window_wall_s = run.end_s / f.config.speedup;
   std::ostringstream s;
   s << "CLOCKBENCH_RESULT status=" << status << " completed=" << (run.completed ? 1 : 0) << " machines=" << f.n_machines
     << " topology=" << topology_name(f.config.topology) << " seed=" << f.seed << " rates=" << join_rates(f.rates)
@@ -120,7 +137,11 @@ std::string result_line(const RunFacts& f, const MachineResult& run, const std::
     << " end_s=" << format_number(run.end_s) << " speedup=" << format_number(f.config.speedup) << " events=" << events
     << " messages_sent=" << sent << " messages_received=" << received << " left_in_queue=" << left
     << " max_rate_error=" << format_number(worst_rate_error) << " max_lateness_p99_s=" << format_number(worst_p99)
-    << " wall_s=" << format_number(run.wall_s) << " output=" << f.output;
+    << " wall_s=" << format_number(run.wall_s)
+    << " events_per_s=" << format_number(std::round(per_second(static_cast<double>(events), window_wall_s)))
+    << " messages_per_s=" << format_number(std::round(per_second(static_cast<double>(sent), window_wall_s)))
+    << " capped=" << (!run.completed && run.stop_signal == 0 ? 1 : 0) << " write_s=" << format_number(write_s)
+    << " output=" << f.output;
   return s.str();
 }
 

@@ -25,6 +25,7 @@ struct RunFacts {
   Config config;
   std::uint64_t seed = 0;
   std::string output;
+  std::string slurm;  // "job 123, array task 4, name x" under Slurm, "" otherwise
 };
 
 void print_header(const RunFacts& f);
@@ -48,10 +49,12 @@ class ProgressPrinter {
   std::thread thread_;
 };
 
-void print_table(const std::vector<MachineSummary>& machines);
+// One row per machine; events and messages per second are over the tick window, `window_wall_s`
+// (end_s / speedup), the same for every machine. Flat out, the rate column says max.
+void print_table(const std::vector<MachineSummary>& machines, double window_wall_s, bool flat_out);
 
-// "CLOCKBENCH_RESULT key=value ..." on one line.
+// "CLOCKBENCH_RESULT key=value ..." on one line. `write_s`: wall time of the file write (0: none).
 std::string result_line(const RunFacts& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
-                        const std::string& status);
+                        const std::string& status, double write_s);
 
 }  // namespace clockbench

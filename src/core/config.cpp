@@ -42,6 +42,14 @@ std::string validate(const Config& c, int n_machines) {
     err << "--p-internal must be a probability in [0, 1], got " << c.p_internal;
     return err.str();
   }
+  if (c.flat_out) {
+    if (!(c.max_ticks >= 1 && c.max_ticks <= kMaxTicksPerMachine)) {
+      err << "--max-ticks must be a whole number of ticks per machine from 1 to " << kMaxTicksPerMachine << ", got "
+          << c.max_ticks;
+      return err.str();
+    }
+    return {};  // no rates to check: every machine runs flat out
+  }
   if (!c.rates.empty()) {
     if (static_cast<int>(c.rates.size()) != n_machines) {
       err << "--rates lists " << c.rates.size() << " rates but there are " << n_machines

@@ -16,16 +16,21 @@ const char* topology_name(Topology t);
 
 struct Config {
   double duration_s = 60.0;   // model seconds
-  std::vector<double> rates;  // ticks per model second, one per machine; empty: draw them
-  double rate_min = 1.0;      // range the rates are drawn from
+  std::vector<double> rates;  // ticks per model second, one per machine; empty: draw them (or flat out)
+  // --rates max: every machine ticks back to back, no sleeping. Its ticks are then bounded by
+  // max_ticks, not by rate x duration; the run ends at duration_s or near the cap, whichever first.
+  bool flat_out = false;
+  std::int64_t max_ticks = 5'000'000;  // flat out only: ticks per machine reserved ahead
+  double rate_min = 1.0;               // range the rates are drawn from
   double rate_max = 6.0;
   bool fractional_rates = false;  // draw real rates in [min, max] instead of integers
   double p_internal = 0.7;
   std::optional<std::uint64_t> seed;  // empty: a random seed, printed and recorded
   Topology topology = Topology::full;
-  double speedup = 1.0;  // wall time runs this many times faster than model time
-  std::string output;    // empty: a new name in the current folder
-  bool force = false;    // overwrite an existing output
+  double speedup = 1.0;    // wall time runs this many times faster than model time
+  std::string output;      // empty: a new name in the current folder
+  bool force = false;      // overwrite an existing output
+  bool no_output = false;  // run and report, but write no file (measures what recording costs)
   bool quiet = false;
 };
 

@@ -17,9 +17,14 @@ std::string to_config_text(const Config& c, const std::vector<double>& rates, st
   std::ostringstream out;
   out << "# " << header_comment << "\n";
   out << "duration=" << format_number(c.duration_s) << "\n";
-  out << "rates=[";
-  for (std::size_t i = 0; i < rates.size(); ++i) out << (i ? "," : "") << format_number(rates[i]);
-  out << "]\n";
+  if (c.flat_out) {
+    out << "rates=[\"max\"]\n";
+    out << "max-ticks=" << c.max_ticks << "\n";
+  } else {
+    out << "rates=[";
+    for (std::size_t i = 0; i < rates.size(); ++i) out << (i ? "," : "") << format_number(rates[i]);
+    out << "]\n";
+  }
   out << "p-internal=" << format_number(c.p_internal) << "\n";
   out << "seed=" << seed << "\n";
   out << "topology=\"" << topology_name(c.topology) << "\"\n";

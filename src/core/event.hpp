@@ -38,6 +38,19 @@ class EventLog {
     msg_clock.reserve(n);
   }
 
+  // Forgets every event and keeps the reserved capacity.
+  void clear() {
+    tick.clear();
+    t.clear();
+    kind.clear();
+    lamport.clear();
+    jump.clear();
+    queue.clear();
+    peer.clear();
+    msg_tick.clear();
+    msg_clock.clear();
+  }
+
   std::size_t size() const { return tick.size(); }
   std::size_t capacity() const { return tick.capacity(); }
 

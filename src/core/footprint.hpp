@@ -14,7 +14,8 @@ namespace clockbench {
 inline constexpr std::uint64_t kBytesPerTick = 57 + 8 + 4;
 inline constexpr std::uint64_t kBytesPerQueuedMessage = 24;
 
-// Total over all machines, as if they all ran on one host.
-std::uint64_t run_footprint_bytes(const std::vector<double>& rates, double duration_s, Topology topology);
+// Total over all machines, as if they all ran on one host. `max_ticks` bounds flat-out machines.
+std::uint64_t run_footprint_bytes(const std::vector<double>& rates, double duration_s, std::int64_t max_ticks,
+                                  Topology topology);
 
 }  // namespace clockbench

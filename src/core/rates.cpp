@@ -4,10 +4,12 @@
 #include <cmath>
 
 #include "core/random.hpp"
+#include "core/schedule.hpp"
 
 namespace clockbench {
 
 std::vector<double> resolve_rates(const Config& c, int n, std::uint64_t seed) {
+  if (c.flat_out) return std::vector<double>(static_cast<std::size_t>(n), kFlatOutRate);
   if (!c.rates.empty()) return c.rates;
   Rng rng(stream_seed(seed, kRateStream));
   std::vector<double> rates(static_cast<std::size_t>(n));

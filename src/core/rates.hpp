@@ -11,7 +11,8 @@ namespace clockbench {
 // The rate draw has its own stream, apart from the machines' streams (0 .. N-1).
 inline constexpr std::uint64_t kRateStream = 0xFFFF'FFFFULL;
 
-// Rates for `n` machines; `seed` must be resolved. Assumes validate(c, n) passed.
+// Rates for `n` machines; `seed` must be resolved. Assumes validate(c, n) passed. Flat out
+// (--rates max), every rate is kFlatOutRate.
 std::vector<double> resolve_rates(const Config& c, int n, std::uint64_t seed);
 
 }  // namespace clockbench

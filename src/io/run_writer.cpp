@@ -180,7 +180,12 @@ void write_root_attributes(hid_t file, const RunMetadata& m) {
   set_text_attr(file, "topology", m.topology);
   set_number_attr<std::int32_t>(file, "completed", m.completed);
   set_text_attr(file, "stop_reason", m.stop_reason);
+  set_text_attr(file, "slurm_job_id", m.slurm_job_id);
+  set_text_attr(file, "slurm_array_task_id", m.slurm_array_task_id);
+  set_text_attr(file, "slurm_job_name", m.slurm_job_name);
   set_number_attr<double>(file, "end_s", m.end_s);
+  set_number_attr<std::int32_t>(file, "flat_out", m.flat_out);
+  set_number_attr<std::int64_t>(file, "max_ticks", m.max_ticks);
 }
 
 }  // namespace

@@ -20,6 +20,9 @@ struct RunMetadata {
   std::string hdf5_version;
   std::string topology;
   std::string stop_reason;
+  std::string slurm_job_id;  // "" outside Slurm
+  std::string slurm_array_task_id;
+  std::string slurm_job_name;
   std::int32_t n_machines = 0;
   double duration_s = 0.0;
   double speedup = 1.0;
@@ -27,6 +30,8 @@ struct RunMetadata {
   double end_s = 0.0;
   std::uint64_t seed = 0;
   std::int32_t completed = 0;
+  std::int32_t flat_out = 0;   // 1: --rates max, every machine ticked back to back
+  std::int64_t max_ticks = 0;  // flat out: the tick cap per machine; 0 for a paced run
 };
 
 // Collective. Creates `path` (which must not exist), writes everything, closes it.

@@ -16,7 +16,8 @@ struct Field {
 inline constexpr Field kRank{"rank", "1", "MPI rank = machine index"};
 inline constexpr Field kHostname{"hostname", "text", "host the rank ran on"};
 inline constexpr Field kPid{"pid", "1", "process id of the rank"};
-inline constexpr Field kRateHz{"rate_hz", "Hz", "nominal tick rate, ticks per model second"};
+inline constexpr Field kRateHz{"rate_hz", "Hz",
+                               "nominal tick rate, ticks per model second; flat out, the achieved rate"};
 inline constexpr Field kAchievedHz{
     "achieved_hz", "Hz", "(ticks - 1) / (t of last tick - t of first tick): the rate the ticks really ran at"};
 inline constexpr Field kTicks{"ticks", "1", "events recorded, one per tick"};
@@ -27,9 +28,11 @@ inline constexpr Field kClockOffset{"clock_offset_s", "s", "this rank's monotoni
 inline constexpr Field kClockOffsetUnc{
     "clock_offset_uncertainty_s", "s",
     "half the best ping-pong round trip of the offset estimate (0 on rank 0's host)"};
-inline constexpr Field kLateP50{"lateness_p50_s", "s", "median of tick start minus deadline, wall seconds"};
-inline constexpr Field kLateP99{"lateness_p99_s", "s", "99th percentile of tick start minus deadline, wall seconds"};
-inline constexpr Field kLateMax{"lateness_max_s", "s", "largest tick start minus deadline, wall seconds"};
+inline constexpr Field kLateP50{"lateness_p50_s", "s",
+                                "median of tick start minus deadline, wall seconds; NaN flat out"};
+inline constexpr Field kLateP99{"lateness_p99_s", "s",
+                                "99th percentile of tick start minus deadline, wall seconds; NaN flat out"};
+inline constexpr Field kLateMax{"lateness_max_s", "s", "largest tick start minus deadline, wall seconds; NaN flat out"};
 
 // /events columns
 inline constexpr Field kEvRank{"rank", "1", "machine"};

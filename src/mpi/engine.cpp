@@ -12,7 +12,9 @@
 #include "core/random.hpp"
 #include "core/schedule.hpp"
 #include "core/stats.hpp"
+#include "core/tick_cap.hpp"
 #include "core/topology.hpp"
+#include "mpi/drain.hpp"
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/stop_control.hpp"
@@ -29,12 +31,16 @@ constexpr double kPollSliceWall = 1e-3;
 constexpr double kStopLeadWall = 0.1;
 // Model time 0 lies this far (wall) after the start is agreed, plus a little per rank.
 constexpr double kStartLeadWall = 0.05;
+// Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
+// flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
+constexpr double kStopPollWall = 1e-3;
 
 // Most messages that can ever wait in `rank`'s queue: every tick of every sender sends it one.
 std::size_t queue_bound(const EnginePlan& plan, int rank, int n) {
   std::size_t bound = 1;
   for (const int j : senders_to(rank, n, plan.topology))
-    bound += static_cast<std::size_t>(ticks_before(plan.duration_s, plan.rates[static_cast<std::size_t>(j)]));
+    bound +=
+        static_cast<std::size_t>(tick_budget(plan.rates[static_cast<std::size_t>(j)], plan.duration_s, plan.max_ticks));
   return bound;
 }
 
@@ -46,6 +52,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
   const auto un = static_cast<std::size_t>(n);
   const double rate = plan.rates[static_cast<std::size_t>(rank)];
+  const bool flat_out = is_flat_out(rate);
   const double speedup = plan.speedup;
 
   MachineResult res;
@@ -56,10 +63,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   std::vector<std::int64_t> arrived_from(un, 0);
 
   // Everything the loop touches is allocated here, before model time 0.
-  const auto max_ticks = static_cast<std::size_t>(ticks_before(plan.duration_s, rate));
-  res.events.reserve(max_ticks);
+  const std::int64_t budget = tick_budget(rate, plan.duration_s, plan.max_ticks);
+  res.events.reserve(static_cast<std::size_t>(budget));
   std::vector<double> lateness;
-  lateness.reserve(max_ticks);
+  if (!flat_out) lateness.reserve(static_cast<std::size_t>(budget));  // flat out, ticks have no deadlines
   Machine machine(rank, res.peers, plan.p_internal, stream_seed(plan.seed, static_cast<std::uint64_t>(rank)),
                   queue_bound(plan, rank, n));
   Transport transport(comm);
@@ -77,8 +84,11 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
 
   double end = plan.duration_s;
+  double next_stop_poll = 0.0;
   auto model_now = [&](double wall) { return (wall - t0) * speedup; };
   auto update_end = [&](double wall) {
+    if (wall < next_stop_poll) return;
+    next_stop_poll = wall + kStopPollWall;
     stop.poll(model_now(wall));
     if (stop.stop_at()) end = std::min(end, std::max(0.0, *stop.stop_at()));
   };
@@ -95,15 +105,21 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     return now;
   };
 
+  // A flat-out machine asks for an early stop while it still has ticks to reach the stop time.
+  TickCapGuard cap_guard(budget, kStopLeadWall);
+
   // ---- the timed window: no allocation, no I/O from here to its end ----
-  for (std::int64_t k = 0;; ++k) {
-    if (tick_due(k, rate) >= end) break;
-    const double deadline = t0 + tick_due(k, rate) / speedup;
-    const double now = idle_until(deadline);
+  for (std::int64_t k = 0; k < budget; ++k) {
+    if (!flat_out && tick_due(k, rate) >= end) break;
+    // Paced: sleep until the tick's deadline. Flat out: tick at once (tick 0 at model time 0).
+    const double deadline = t0 + (flat_out ? 0.0 : tick_due(k, rate) / speedup);
+    const double now = flat_out && k > 0 ? monotonic_now() : idle_until(deadline);
     transport.poll(deliver);
     update_end(now);
-    if (tick_due(k, rate) >= end) break;  // a stop decided while this rank slept
-    const EventRecord e = machine.tick(k, model_now(now));
+    const double t = model_now(now);
+    if ((flat_out ? t : tick_due(k, rate)) >= end) break;  // a stop decided while this rank slept
+    if (flat_out && cap_guard.near_cap(k, now)) stop.request(kStopTickCap);
+    const EventRecord e = machine.tick(k, t);
     if (e.kind == EventKind::receive) {
       ++res.received_from[static_cast<std::size_t>(e.peer)];
     } else if (e.kind == EventKind::send_one) {
@@ -116,7 +132,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       }
     }
     res.events.append(e);
-    lateness.push_back(now - deadline);
+    if (!flat_out) lateness.push_back(now - deadline);
     if (status) {
       status->ticks.store(k + 1, std::memory_order_relaxed);
       status->queue.store(e.queue, std::memory_order_relaxed);
@@ -131,17 +147,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
-  transport.complete_sends();
-  std::vector<std::int64_t> expected_from(un, 0);
-  check_mpi(MPI_Alltoall(res.sent_to.data(), 1, MPI_INT64_T, expected_from.data(), 1, MPI_INT64_T, comm),
-            "MPI_Alltoall (send counts)");
-  for (std::size_t j = 0; j < un; ++j) {
-    while (arrived_from[j] < expected_from[j]) deliver(transport.receive_blocking());
-    if (arrived_from[j] > expected_from[j])
-      throw MpiError("rank " + std::to_string(rank) + " received more messages from rank " + std::to_string(j) +
-                     " than it sent");
-  }
-  transport.cancel_receives();
+  drain_in_flight(transport, res.sent_to, arrived_from, comm, [&](const Message& m) { machine.deliver(m); });
   machine.queue().for_each([&](const Message& m) { ++res.left_from[static_cast<std::size_t>(m.source)]; });
 
   const StopControl::Outcome stopped = stop.finish();
@@ -154,8 +160,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   MachineSummary& s = res.summary;
   s.rank = rank;
   s.pid = static_cast<std::int64_t>(getpid());
-  s.rate_hz = rate;
   summarize_events(res.events, s);
+  s.rate_hz = flat_out ? s.achieved_hz : rate;  // flat out, the nominal rate is the achieved one
   for (std::size_t j = 0; j < un; ++j) {
     s.sent += res.sent_to[j];
     s.received += res.received_from[j];
@@ -164,9 +170,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   s.clock_offset_s = clock.offset_s;
   s.clock_offset_uncertainty_s = clock.uncertainty_s;
   const Percentiles late = percentiles(std::move(lateness));
-  s.lateness_p50_s = late.p50;
-  s.lateness_p99_s = late.p99;
-  s.lateness_max_s = late.max;
+  const double no_deadlines = std::numeric_limits<double>::quiet_NaN();
+  s.lateness_p50_s = flat_out ? no_deadlines : late.p50;
+  s.lateness_p99_s = flat_out ? no_deadlines : late.p99;
+  s.lateness_max_s = flat_out ? no_deadlines : late.max;
   return res;
 }
 

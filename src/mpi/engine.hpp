@@ -17,7 +17,8 @@
 namespace clockbench {
 
 struct EnginePlan {
-  std::vector<double> rates;  // every machine's, so each rank can bound its queue
+  std::vector<double> rates;   // every machine's, so each rank can bound its queue; kFlatOutRate: flat out
+  std::int64_t max_ticks = 0;  // the tick budget of a flat-out machine
   double duration_s = 0.0;
   double speedup = 1.0;
   double p_internal = 0.0;

@@ -17,10 +17,11 @@ volatile std::sig_atomic_t g_signal = 0;
 
 extern "C" void on_stop_signal(int sig) { g_signal = sig; }
 
-std::string signal_label(int sig) {
-  if (sig == SIGTERM) return "SIGTERM";
-  if (sig == SIGINT) return "SIGINT";
-  return "signal " + std::to_string(sig);
+std::string cause_label(int cause) {
+  if (cause == SIGTERM) return "SIGTERM";
+  if (cause == SIGINT) return "SIGINT";
+  if (cause == kStopTickCap) return "--max-ticks nearly reached";
+  return "signal " + std::to_string(cause);
 }
 
 }  // namespace
@@ -72,7 +73,7 @@ void StopControl::decide(double model_now, int signal, int origin) {
 }
 
 void StopControl::poll(double model_now) {
-  const int sig = caught_signal();
+  const int cause = caught_signal() ? caught_signal() : local_cause_;
   if (rank_ == 0) {
     int got = 0;
     check_mpi(MPI_Test(&request_recv_, &got, MPI_STATUS_IGNORE), "MPI_Test (stop request)");
@@ -82,12 +83,12 @@ void StopControl::poll(double model_now) {
       check_mpi(MPI_Irecv(request_in_.data(), 2, MPI_INT, MPI_ANY_SOURCE, kRequest, comm_, &request_recv_),
                 "MPI_Irecv (stop request)");
     }
-    if (sig && !stop_at_) decide(model_now, sig, 0);
+    if (cause && !stop_at_) decide(model_now, cause, 0);
     return;
   }
-  if (sig && !requested_) {
+  if (cause && !requested_) {
     requested_ = true;
-    request_out_ = {sig, rank_};
+    request_out_ = {cause, rank_};
     check_mpi(MPI_Isend(request_out_.data(), 2, MPI_INT, 0, kRequest, comm_, &request_send_),
               "MPI_Isend (stop request)");
   }
@@ -131,10 +132,10 @@ StopControl::Outcome StopControl::finish() {
     check_mpi(MPI_Waitall(static_cast<int>(decision_sends_.size()), decision_sends_.data(), MPI_STATUSES_IGNORE),
               "MPI_Waitall (stop decisions)");
   Outcome out;
-  const std::string reason = signal_ ? signal_label(signal_) + " on rank " + std::to_string(origin_) : "";
+  const std::string reason = signal_ ? cause_label(signal_) + " on rank " + std::to_string(origin_) : "";
   out.reason = bcast_string(reason, 0, comm_);
   out.at = bcast_value<double>(stop_at_.value_or(std::numeric_limits<double>::infinity()), 0, comm_);
-  out.signal = bcast_value<int>(signal_, 0, comm_);
+  out.signal = bcast_value<int>(signal_ > 0 ? signal_ : 0, 0, comm_);
   return out;
 }
 

@@ -16,6 +16,10 @@ namespace clockbench {
 void install_stop_signals();
 int caught_signal();  // 0 if none
 
+// Why a run stops early: a signal number (> 0), or one of these causes (< 0), which travel in
+// the same field of the stop messages.
+inline constexpr int kStopTickCap = -1;  // a flat-out machine is near its --max-ticks
+
 class StopControl {
  public:
   // `lead_model_s`: how far ahead of now rank 0 sets the stop, in model seconds.
@@ -24,8 +28,11 @@ class StopControl {
   StopControl(const StopControl&) = delete;
   StopControl& operator=(const StopControl&) = delete;
 
-  // Checks for a local signal and for stop messages. Cheap; call between ticks.
+  // Checks for a local signal, a local request and stop messages. Cheap; call between ticks.
   void poll(double model_now);
+
+  // Asks for an early stop for `cause` (kStopTickCap); takes effect at the next poll().
+  void request(int cause) { local_cause_ = cause; }
 
   // The model time to stop at, once decided (and known to this rank).
   std::optional<double> stop_at() const { return stop_at_; }
@@ -35,7 +42,7 @@ class StopControl {
   struct Outcome {
     std::string reason;  // "" when nobody asked to stop
     double at = 0.0;     // model time, +inf when nobody asked
-    int signal = 0;
+    int signal = 0;      // the signal that stopped the run; 0 if none (or another cause)
   };
   Outcome finish();
 
@@ -47,6 +54,7 @@ class StopControl {
   int size_ = 1;
   double lead_;
   std::optional<double> stop_at_;
+  int local_cause_ = 0;     // set by request()
   bool requested_ = false;  // this rank asked rank 0
   // rank 0: the posted request receive and how many requests it took
   std::array<int, 2> request_in_{};
@@ -58,7 +66,7 @@ class StopControl {
   std::array<double, 3> decision_{};  // stop model time, signal, origin rank
   std::vector<MPI_Request> decision_sends_;
   MPI_Request decision_recv_ = MPI_REQUEST_NULL;  // ranks other than 0
-  int signal_ = 0;  // rank 0: the signal that decided the stop, and the rank that caught it
+  int signal_ = 0;  // rank 0: the cause (signal or kStop*) that decided the stop, and the rank it came from
   int origin_ = -1;
 };
 

@@ -9,6 +9,7 @@
 
 #include "app/cli.hpp"
 #include "core/config_text.hpp"
+#include "core/schedule.hpp"
 
 namespace clockbench {
 
@@ -47,8 +48,9 @@ TEST(Cli, NoOptionsIsTheClassicExperiment) {
 TEST(Cli, HelpShowsEveryOptionWithItsDefault) {
   const CliOutcome o = parse({"--help"});
   ASSERT_EQ(o.status, CliStatus::exit_ok);
-  for (const char* opt : {"--duration", "--rates", "--rate-min", "--rate-max", "--p-internal", "--seed", "--topology",
-                          "--speedup", "--output", "--force", "--config", "--quiet", "--version"})
+  for (const char* opt :
+       {"--duration", "--rates", "--rate-min", "--rate-max", "--p-internal", "--seed", "--topology", "--speedup",
+        "--output", "--force", "--config", "--quiet", "--version", "--max-ticks", "--no-output"})
     EXPECT_NE(o.message.find(opt), std::string::npos) << opt;
   EXPECT_NE(o.message.find("0.7"), std::string::npos);
   EXPECT_NE(o.message.find("60"), std::string::npos);
@@ -72,12 +74,31 @@ TEST(Cli, ParsesEveryOption) {
   EXPECT_TRUE(o.config.force && o.config.quiet);
 }
 
+TEST(Cli, RatesMaxRunsEveryMachineFlatOut) {
+  const CliOutcome o = parse({"--rates", "max", "--max-ticks", "1000", "--no-output"});
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_TRUE(o.config.flat_out);
+  EXPECT_TRUE(o.config.rates.empty());
+  EXPECT_EQ(o.config.max_ticks, 1000);
+  EXPECT_TRUE(o.config.no_output);
+  EXPECT_EQ(parse({"--rates", "max"}).config.max_ticks, Config{}.max_ticks);
+  EXPECT_FALSE(parse({}).config.flat_out);
+}
+
 TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
   expect_error({}, "at least 2 machines", 1);
   expect_error({"--rates", "1,2"}, "lists 2 rates but there are 3 machines");
   expect_error({"--rates", "1,0,2"}, "every rate must be a positive number");
   expect_error({"--rates", "1,-2,2"}, "every rate must be a positive number");
   expect_error({"--rates", "1,fast,2"}, "--rates");
+  expect_error({"--rates", "1,fast,2"}, "'fast' is not a number");
+  expect_error({"--rates", "max,2,3"}, "--rates max runs every machine flat out: give it alone");
+  expect_error({"--rates", "max", "--max-ticks", "0"}, "--max-ticks must be a whole number of ticks");
+  expect_error({"--rates", "max", "--max-ticks", "-3"}, "--max-ticks must be a whole number of ticks");
+  expect_error({"--rates", "max", "--max-ticks", "many"}, "--max-ticks");
+  expect_error({"--max-ticks", "1000"}, "--max-ticks applies only with --rates max");
+  expect_error({"--rates", "max", "--rate-max", "4"}, "--rates excludes --rate-max");
+  expect_error({"--no-output", "-o", "x.h5"}, "--output excludes --no-output");
   expect_error({"--rate-min", "4", "--rate-max", "2"}, "greater than --rate-max");
   expect_error({"--p-internal", "1.5"}, "--p-internal must be a probability");
   expect_error({"--p-internal", "-0.1"}, "--p-internal must be a probability");
@@ -111,6 +132,20 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   EXPECT_EQ(o.config.seed, 1234567890123ULL);
   // And the text of the parsed config is the text it came from.
   EXPECT_EQ(to_config_text(o.config, o.config.rates, *o.config.seed, "test"), text);
+}
+
+TEST(Cli, StoredConfigTextRerunsAFlatOutExperiment) {
+  Config c;
+  c.flat_out = true;
+  c.max_ticks = 123456;
+  c.duration_s = 2;
+  const std::string text = to_config_text(c, {kFlatOutRate, kFlatOutRate, kFlatOutRate}, 7, "test");
+  const CliOutcome o = parse({"--config", write_temp("flat.toml", text)});
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_TRUE(o.config.flat_out);
+  EXPECT_EQ(o.config.max_ticks, 123456);
+  EXPECT_EQ(o.config.duration_s, 2);
+  EXPECT_EQ(to_config_text(o.config, {kFlatOutRate, kFlatOutRate, kFlatOutRate}, *o.config.seed, "test"), text);
 }
 
 }  // namespace clockbench

@@ -142,4 +142,22 @@ TEST(Topology, FullAndRingPeers) {
   EXPECT_FALSE(parse_topology("star").has_value());
 }
 
+TEST(ConfigValidate, FlatOutNeedsAPositiveTickCap) {
+  Config c;
+  c.flat_out = true;
+  EXPECT_EQ(validate(c, 3), "");
+  for (std::int64_t bad : {std::int64_t{0}, std::int64_t{-1}, kMaxTicksPerMachine + 1}) {
+    c.max_ticks = bad;
+    expect_error(c, 3, "--max-ticks must be a whole number of ticks per machine");
+  }
+}
+
+TEST(TickBudget, IsTheTicksDueForAPacedMachineAndTheCapFlatOut) {
+  EXPECT_EQ(tick_budget(6, 60, 1000), 360);
+  EXPECT_EQ(tick_budget(kFlatOutRate, 60, 1000), 1000);
+  Config c;
+  c.flat_out = true;
+  for (double r : resolve_rates(c, 4, 1)) EXPECT_TRUE(is_flat_out(r));
+}
+
 }  // namespace clockbench

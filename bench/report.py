@@ -1,0 +1,282 @@
+"""bench/run's table: reads one results folder (Google Benchmark JSON, the runs' result lines, the
+fidelity runs' /machines tables), prints every figure with its ratio and target, and saves the
+figures with the machine's description as system.json next to the raw files.
+
+Usage: /usr/bin/python3 bench/report.py results/bench-<time>
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import h5py
+import numpy as np
+
+# The issue's targets, on a 2-core machine.
+QUEUE_RATIO_TARGET = 3.0            # clockbench queue / std::deque, operations per second
+NULL_RATIO_TARGET = 0.8             # flat-out clockbench with recording / null baseline, events/s
+FLAT_OUT_TOTAL_TARGET = 1e6         # events/s in total, 3 ranks
+RATE_ERROR_TARGET_3 = 0.005         # |achieved/nominal - 1| at 3 ranks, up to 1000 ticks/wall s
+LATE_P99_TARGET_3 = 1e-3            # s, p99 lateness at 3 ranks, up to 1000 ticks/wall s
+RATE_ERROR_TARGET_64 = 0.01         # at 64 ranks, the exercise's rates (speedup 1)
+RECORDING_OVERHEAD_TARGET = 0.05    # recording adds at most this to flat-out run time
+
+BURSTS = (1, 4, 16, 64, 256, 1024)
+DRAINS = (("ring+Test (engine)", "BM_DrainRingTest"), ("ring+Testsome", "BM_DrainRingTestsome"),
+          ("Iprobe+Recv", "BM_DrainIprobeRecv"), ("Improbe+Mrecv", "BM_DrainImprobeMrecv"))
+MODEL_STEPS = (("draw (ActionDraw)", "BM_ActionDraw"), ("Lamport update (merge)", "BM_LamportMerge"),
+               ("Machine::tick, free", "BM_MachineTickFree"),
+               ("Machine::tick, receive", "BM_MachineTickReceive"),
+               ("EventLog::append", "BM_EventLogAppend"), ("tick + record", "BM_TickAndRecord"))
+
+
+def fields(line_prefix: str, text: str) -> Dict[str, str]:
+    """key=value pairs of the one line starting with line_prefix."""
+    lines = [ln for ln in text.splitlines() if ln.startswith(line_prefix + " ")]
+    if len(lines) != 1:
+        raise SystemExit(f"bench/report.py: expected one {line_prefix} line, found {len(lines)}")
+    return dict(kv.split("=", 1) for kv in lines[0].split()[1:])
+
+
+def median(values: List[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+class Table:
+    """Rows of (figure, value, target, verdict), printed in sections."""
+
+    def __init__(self) -> None:
+        self.lines: List[str] = []
+        self.targets: List[Tuple[str, str, str, bool]] = []
+
+    def section(self, title: str) -> None:
+        self.lines += ["", title, "-" * len(title)]
+
+    def row(self, *cells: str, widths: Tuple[int, ...] = (34, 14, 14, 14, 14)) -> None:
+        out = ""
+        for i, c in enumerate(cells):
+            w = widths[i] if i < len(widths) else 14
+            out += c.ljust(w) if i == 0 else c.rjust(w)
+        self.lines.append(out.rstrip())
+
+    def target(self, name: str, value: str, goal: str, ok: bool) -> None:
+        self.targets.append((name, value, goal, ok))
+
+    def text(self) -> str:
+        out = list(self.lines)
+        out += ["", "Targets", "-------"]
+        for name, value, goal, ok in self.targets:
+            out.append(f"{verdict(ok):7} {name}: {value} (target {goal})")
+        return "\n".join(out)
+
+
+def si(x: float, unit: str = "/s") -> str:
+    """1234567 -> '1.23 M/s'."""
+    if not np.isfinite(x):
+        return "n/a"
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {prefix}{unit}"
+    return f"{x:.3g} {unit}"
+
+
+def machine_description(folder: Path, context: Dict[str, Any], hdf5: str) -> Dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "hostname": platform.node(),
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "kernel": platform.release(),
+        "mpi_library_version": context.get("mpi_library_version", "unknown"),
+        "hdf5_version": hdf5,
+        "clockbench_version": context.get("clockbench_version", "unknown"),
+        "git_sha": context.get("git_sha", "unknown"),
+        "build_type": context.get("build_type", "unknown"),
+        "load_before": (folder / "load-before.txt").read_text().split(),
+        "load_after": (folder / "load-after.txt").read_text().split(),
+    }
+
+
+def microbenchmarks(path: Path, t: Table) -> Dict[str, Any]:
+    data = json.loads(path.read_text())
+    rate = {b["name"]: float(b.get("items_per_second", float("nan")))
+            for b in data["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+
+    t.section("Message queue: clockbench's MessageQueue vs std::queue<std::deque> (messages/s)")
+    t.row("case", "MessageQueue", "std::deque", "ratio")
+    ratios = []
+    cases = [(f"push+pop, {w} waiting", f"BM_QueuePushPop<{{}}>/{w}") for w in (0, 64)]
+    cases += [(f"burst {b}: push all, drain", f"BM_QueueBurst<{{}}>/{b}") for b in BURSTS]
+    for label, pattern in cases:
+        ours, base = rate.get(pattern.format("MessageQueue")), rate.get(pattern.format("StdDequeQueue"))
+        if ours is None or base is None:
+            continue
+        ratios.append(ours / base)
+        t.row(label, si(ours), si(base), f"{ours / base:.1f}x")
+    if ratios:
+        t.target("queue ops/s vs std::deque, worst case", f"{min(ratios):.1f}x",
+                 f">= {QUEUE_RATIO_TARGET:g}x", min(ratios) >= QUEUE_RATIO_TARGET)
+
+    t.section("Draining MPI arrivals, self-messages in one process (messages/s, send included)")
+    t.row("burst", *(name for name, _ in DRAINS), widths=(34, 20, 16, 16, 16))
+    for b in BURSTS:
+        t.row(str(b), *(si(rate.get(f"{bm}/{b}", float("nan"))) for _, bm in DRAINS),
+              widths=(34, 20, 16, 16, 16))
+    send_poll = rate.get("BM_TransportSendPoll", float("nan"))
+    t.row("engine path, Transport::send + poll", si(send_poll),
+          f"{1e9 / send_poll:.0f} ns/msg" if send_poll > 0 else "")
+
+    t.section("Model steps, one thread (per second; ns each)")
+    for label, bm in MODEL_STEPS:
+        r = rate.get(bm, float("nan"))
+        t.row(label, si(r), f"{1e9 / r:.2f} ns" if r > 0 else "")
+    return {"context": data.get("context", {}), "items_per_second": rate}
+
+
+def flat_out(folder: Path, t: Table) -> Dict[str, Any]:
+    runs: Dict[str, List[Dict[str, str]]] = {"output": [], "no-output": [], "null": []}
+    bytes_written: List[int] = []
+    for kind in runs:
+        for log in sorted(folder.glob(f"flat-{kind}-*.log")):
+            prefix = "CLOCKBENCH_NULL_RESULT" if kind == "null" else "CLOCKBENCH_RESULT"
+            runs[kind].append(fields(prefix, log.read_text()))
+    for b in sorted(folder.glob("flat-output-*.bytes")):
+        bytes_written.append(int(b.read_text()))
+    if not runs["output"]:
+        return {}
+    ranks = int(runs["output"][0]["machines"])
+    ev = {k: median([float(r["events_per_s"]) for r in v]) for k, v in runs.items()}
+    msg = {k: median([float(r["messages_per_s"]) for r in v]) for k, v in runs.items()}
+    capped = sum(int(r.get("capped", "0")) for r in runs["output"] + runs["no-output"])
+
+    t.section(f"Flat out (--rates max), {ranks} ranks on {os.cpu_count()} cores "
+              f"(median of {len(runs['output'])} runs of {runs['output'][0]['duration_s']} s)")
+    t.row("run", "events/s", "per rank", "messages/s", "vs null")
+    for label, k in (("clockbench, HDF5 output", "output"), ("clockbench, --no-output", "no-output"),
+                     ("null baseline (MPI only)", "null")):
+        t.row(label, si(ev[k]), si(ev[k] / ranks), si(msg[k]), f"{ev[k] / ev['null']:.2f}")
+    if capped:
+        t.lines.append(f"  ({capped} runs stopped near --max-ticks: their window is shorter)")
+    t.target(f"flat-out events/s with recording vs null baseline ({ranks} ranks)",
+             f"{ev['output'] / ev['null']:.2f}", f">= {NULL_RATIO_TARGET}",
+             ev["output"] / ev["null"] >= NULL_RATIO_TARGET)
+    t.target(f"flat-out events/s in total ({ranks} ranks)", si(ev["output"]), ">= 1 M/s",
+             ev["output"] >= FLAT_OUT_TOTAL_TARGET)
+
+    # Recording: the file write after the run, and the run's rate with and without it.
+    write_s = median([float(r["write_s"]) for r in runs["output"]])
+    events = median([float(r["events"]) for r in runs["output"]])
+    window = median([float(r["end_s"]) / float(r["speedup"]) for r in runs["output"]])
+    size = median([float(b) for b in bytes_written]) if bytes_written else float("nan")
+    # Wall time per event, with the write, against without recording to a file at all.
+    per_event_with = (window + write_s) / events
+    per_event_without = 1.0 / ev["no-output"]
+    overhead = per_event_with / per_event_without - 1.0
+    t.section("Recording: flat out with HDF5 output vs --no-output")
+    t.row("", "write s", "file MB", "MB/s", "events/s")
+    t.row("file write (parallel HDF5, all ranks)", f"{write_s:.3f}", f"{size / 1e6:.0f}",
+          f"{size / write_s / 1e6:.0f}", si(events / write_s))
+    t.row("run time per event, with / without", f"{per_event_with * 1e9:.0f} ns",
+          f"{per_event_without * 1e9:.0f} ns", f"{100 * overhead:+.1f} %")
+    t.target("recording's share of flat-out run time", f"{100 * overhead:+.1f} %",
+             f"<= {100 * RECORDING_OVERHEAD_TARGET:g} %", overhead <= RECORDING_OVERHEAD_TARGET)
+    return {"ranks": ranks, "events_per_s": ev, "messages_per_s": msg, "runs": runs,
+            "write_s": write_s, "file_bytes": size, "write_bytes_per_s": size / write_s,
+            "write_events_per_s": events / write_s, "recording_overhead": overhead}
+
+
+def fidelity_run(path: Path) -> Dict[str, Any]:
+    with h5py.File(path, "r") as f:
+        m = {k: f["machines"][k][:] for k in ("rate_hz", "achieved_hz", "ticks", "lateness_p50_s",
+                                              "lateness_p99_s", "lateness_max_s")}
+        speedup = float(f.attrs["speedup"])
+        hdf5 = str(f.attrs["hdf5_version"])
+        n = int(f.attrs["n_machines"])
+        duration = float(f.attrs["duration_s"])
+    ratio = m["achieved_hz"] / m["rate_hz"]
+    return {"ranks": n, "speedup": speedup, "duration_s": duration, "hdf5_version": hdf5,
+            "wall_hz_min": float(m["rate_hz"].min() * speedup),
+            "wall_hz_max": float(m["rate_hz"].max() * speedup),
+            "wall_ticks_per_s": float((m["rate_hz"] * speedup).sum()),
+            "ratio_min": float(ratio.min()), "ratio_max": float(ratio.max()),
+            "worst_rate_error": float(np.abs(ratio - 1).max()),
+            "late_p50_s": float(np.median(m["lateness_p50_s"])),
+            "late_p99_s": float(m["lateness_p99_s"].max()),
+            "late_max_s": float(m["lateness_max_s"].max())}
+
+
+def fidelity(folder: Path, t: Table) -> List[Dict[str, Any]]:
+    runs = [fidelity_run(p) for p in folder.glob("fidelity-np*-s*.h5")]
+    runs.sort(key=lambda r: (r["ranks"], r["speedup"]))
+    if not runs:
+        return runs
+    t.section("Timing fidelity: rates drawn from 1..6 Hz (model), seed 1 "
+              "(lateness: median of the ranks' p50, worst p99 and max)")
+    widths = (10, 9, 10, 14, 18, 12, 10, 10, 10)
+    t.row("ranks", "speedup", "model s", "wall Hz", "achieved/nominal", "worst err", "p50 ms",
+          "p99 ms", "max ms", widths=widths)
+    for r in runs:
+        t.row(str(r["ranks"]), f"{r['speedup']:g}", f"{r['duration_s']:g}",
+              f"{r['wall_hz_min']:g}..{r['wall_hz_max']:g}",
+              f"{r['ratio_min']:.4f}..{r['ratio_max']:.4f}", f"{100 * r['worst_rate_error']:.3f} %",
+              f"{1e3 * r['late_p50_s']:.3f}", f"{1e3 * r['late_p99_s']:.3f}", f"{1e3 * r['late_max_s']:.2f}",
+              widths=widths)
+    for r in runs:
+        name = f"{r['ranks']} ranks, speedup {r['speedup']:g} ({r['wall_hz_max']:g} ticks/wall s at most)"
+        if r["ranks"] == 3:
+            t.target(f"{name}: rate error", f"{100 * r['worst_rate_error']:.3f} %",
+                     f"<= {100 * RATE_ERROR_TARGET_3:g} %", r["worst_rate_error"] <= RATE_ERROR_TARGET_3)
+            t.target(f"{name}: p99 lateness", f"{1e3 * r['late_p99_s']:.3f} ms",
+                     f"<= {1e3 * LATE_P99_TARGET_3:g} ms", r["late_p99_s"] <= LATE_P99_TARGET_3)
+        elif r["ranks"] == 64 and r["speedup"] == 1:
+            t.target(f"{name}: rate error", f"{100 * r['worst_rate_error']:.3f} %",
+                     f"<= {100 * RATE_ERROR_TARGET_64:g} %", r["worst_rate_error"] <= RATE_ERROR_TARGET_64)
+    return runs
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    folder = Path(argv[1])
+    t = Table()
+    micro = microbenchmarks(folder / "microbench.json", t)
+    flat = flat_out(folder, t)
+    fid = fidelity(folder, t)
+    hdf5 = fid[0]["hdf5_version"] if fid else "unknown"
+    machine = machine_description(folder, micro["context"], hdf5)
+    header = [
+        f"clockbench bench/run: {folder}",
+        f"machine: {machine['nproc']} cores, {machine['cpu_model']}, Linux {machine['kernel']}; "
+        f"{machine['mpi_library_version']}; HDF5 {machine['hdf5_version']}",
+        f"build:   clockbench {machine['clockbench_version']} (git {machine['git_sha']}), "
+        f"{machine['build_type']}; load average before {' '.join(machine['load_before'])}, "
+        f"after {' '.join(machine['load_after'])}",
+    ]
+    print("\n".join(header) + "\n" + t.text())
+    system = {"schema": "clockbench-bench/1", "machine": machine, "flat_out": flat, "fidelity": fid,
+              "targets": [{"name": n, "value": v, "target": g, "met": ok} for n, v, g, ok in t.targets]}
+    (folder / "system.json").write_text(json.dumps(system, indent=2, default=float) + "\n")
+    print(f"\nsaved: {folder / 'microbench.json'}, {folder / 'system.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The scaling study: submits one run per N and topology (weak scaling: every machine's rate is
+# drawn from the same range, with the same seed, for the same duration), then the analysis job
+# slurm/scaling-report.sbatch with --dependency=afterok on all of them, which verifies the files
+# and aggregates them into one report. Run it where sbatch works (a login node); it returns at once.
+#
+#   slurm/scaling.sh                                          # N = 3 6 12 24 48, full and ring
+#   slurm/scaling.sh --n 3,6,12 --topologies ring -- --duration 30 --speedup 20
+#
+# Options: --n LIST (CLOCKBENCH_SCALING_N), --topologies LIST (CLOCKBENCH_SCALING_TOPOLOGIES),
+# --name NAME, the job name of the study (CLOCKBENCH_SCALING_NAME, clockbench-scaling); lists are
+# separated by commas or blanks. Arguments after --, and the words of CLOCKBENCH_ARGS before them,
+# go to clockbench in every run (e.g. --duration, --speedup, --rate-min, --rate-max, --p-internal,
+# --seed; a seed is drawn once for the whole study when none is given). sbatch options for every
+# job come from sbatch's own environment variables (SBATCH_PARTITION, SBATCH_TIMELIMIT, ...).
+#
+# Everything lands in results/<name>-<id>/ (CLOCKBENCH_RESULTS instead of results/), <id> being
+# the analysis job's: the runs <topology>-n<N>.h5, every job's output, study.txt, scaling.md/html.
+set -euo pipefail
+
+if [[ -z ${CLOCKBENCH_HOME:-} ]]; then
+  CLOCKBENCH_HOME=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+fi
+if [[ ! -f $CLOCKBENCH_HOME/slurm/lib.sh ]]; then
+  echo "scaling.sh: error: $CLOCKBENCH_HOME is not a clockbench checkout (set CLOCKBENCH_HOME)" >&2
+  exit 2
+fi
+export CLOCKBENCH_HOME
+# shellcheck source=slurm/lib.sh
+source "$CLOCKBENCH_HOME/slurm/lib.sh"
+cb_init scaling.sh
+
+n_list=${CLOCKBENCH_SCALING_N:-3 6 12 24 48}
+topologies=${CLOCKBENCH_SCALING_TOPOLOGIES:-full ring}
+name=${CLOCKBENCH_SCALING_NAME:-clockbench-scaling}
+while (($# > 0)); do
+  case $1 in
+    --n | --topologies | --name)
+      (($# >= 2)) || cb_die "$1 needs a value"
+      case $1 in
+        --n) n_list=$2 ;;
+        --topologies) topologies=$2 ;;
+        --name) name=$2 ;;
+      esac
+      shift 2
+      ;;
+    --)
+      shift
+      break
+      ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) cb_die "unknown option '$1' (clockbench options go after --; see --help)" ;;
+  esac
+done
+
+read -r -a ns <<<"${n_list//,/ }"
+read -r -a topos <<<"${topologies//,/ }"
+((${#ns[@]} > 0)) || cb_die "no N given (--n)"
+((${#topos[@]} > 0)) || cb_die "no topology given (--topologies)"
+for n in "${ns[@]}"; do
+  [[ $n =~ ^[0-9]+$ ]] || cb_die "N must be whole numbers, got '$n' in --n '$n_list'"
+  ((n >= 2)) || cb_die "N=$n: clockbench needs at least 2 machines (--n '$n_list')"
+done
+for t in "${topos[@]}"; do
+  [[ $t =~ ^[a-z]+$ ]] || cb_die "topology must be a name (full, ring), got '$t'"
+done
+[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || cb_die "the study name may hold letters, digits, '.', '_', '-': got '$name'"
+
+cb_split_args "${CLOCKBENCH_ARGS:-}"
+args=("${cb_args[@]}" "$@")
+has_seed=0
+for a in "${args[@]}"; do
+  case $a in
+    --rates | --rates=*) cb_die "--rates fixes every machine's rate, so it cannot scale with N: give --rate-min/--rate-max" ;;
+    --topology | --topology=*) cb_die "the study sets --topology itself: use --topologies" ;;
+    -o | -o?* | --output | --output=* | --no-output) cb_die "the study names its files itself: leave out $a" ;;
+    --seed | --seed=*) has_seed=1 ;;
+  esac
+done
+# One seed for every run: rank r draws the same rate at every N, so a larger N adds machines.
+((has_seed)) || args+=(--seed "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')")
+
+command -v sbatch >/dev/null || cb_die "sbatch not found: run this where Slurm's client commands are"
+cb_require_binary
+root=$(cb_writable_dir "$(cb_results_root)")
+export CLOCKBENCH_RESULTS=$root  # the analysis job finds the study's folder from it
+
+# The analysis job first, held, so that the study's folder can carry its id; it is released once
+# every run is submitted and it depends on them.
+submitted=()
+cleanup() {
+  if ((${#submitted[@]} > 0)); then
+    echo "$cb_script: error: submission failed: cancelling ${submitted[*]}" >&2
+    scancel "${submitted[@]}" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+files=()
+for t in "${topos[@]}"; do
+  for n in "${ns[@]}"; do files+=("$t-n$n.h5"); done
+done
+report=$(sbatch --parsable --hold --job-name="$name" --kill-on-invalid-dep=yes --output="$root/%x-%j/%x-%j.out" \
+  "$CLOCKBENCH_HOME/slurm/scaling-report.sbatch" "${files[@]}")
+report=${report%%;*}
+submitted+=("$report")
+dir=$root/$name-$report
+mkdir -p -- "$dir"
+runs=()
+for t in "${topos[@]}"; do
+  for n in "${ns[@]}"; do
+    id=$(sbatch --parsable --job-name="$name-$t-n$n" --ntasks="$n" --output="$dir/%x-%j.out" \
+      "$CLOCKBENCH_HOME/slurm/clockbench.sbatch" --topology "$t" -o "$dir/$t-n$n.h5" "${args[@]}")
+    id=${id%%;*}
+    submitted+=("$id")
+    runs+=("$id")
+    echo "$t N=$n: job $id"
+  done
+done
+dependency=afterok:$(IFS=:; echo "${runs[*]}")
+scontrol update JobId="$report" Dependency="$dependency"
+scontrol release "$report"
+{
+  echo "study: $name-$report, submitted $(date -u +%Y-%m-%dT%H:%M:%SZ) from $PWD"
+  echo "N: ${ns[*]}; topologies: ${topos[*]}; clockbench options: ${args[*]}"
+  echo "runs: ${runs[*]}; analysis job: $report ($dependency)"
+} >"$dir/study.txt"
+submitted=()
+echo "analysis job $report runs after them; the study is $dir (report: $dir/scaling.html)"
+echo "job ids: ${runs[*]} $report"
