@@ -13,7 +13,14 @@ namespace clockbench {
 class MessageQueue {
  public:
   // Room for at least `capacity` messages waiting at once.
-  explicit MessageQueue(std::size_t capacity) : slots_(round_up_pow2(capacity)), mask_(slots_.size() - 1) {}
+  explicit MessageQueue(std::size_t capacity) : slots_(slots_for(capacity)), mask_(slots_.size() - 1) {}
+
+  // Slots reserved for a capacity: a power of two, so that indexing is a mask.
+  static std::size_t slots_for(std::size_t capacity) {
+    std::size_t p = 1;
+    while (p < capacity) p <<= 1;
+    return p;
+  }
 
   bool empty() const { return head_ == tail_; }
   std::size_t size() const { return tail_ - head_; }
@@ -35,12 +42,6 @@ class MessageQueue {
   }
 
  private:
-  static std::size_t round_up_pow2(std::size_t n) {
-    std::size_t p = 1;
-    while (p < n) p <<= 1;
-    return p;
-  }
-
   std::vector<Message> slots_;
   std::size_t mask_;
   std::size_t head_ = 0;  // monotonically increasing; masked on access

@@ -18,13 +18,4 @@ std::vector<std::int32_t> peers_of(std::int32_t rank, std::int32_t n, Topology t
   return peers;
 }
 
-std::vector<std::int32_t> senders_to(std::int32_t rank, std::int32_t n, Topology topology) {
-  std::vector<std::int32_t> senders;
-  for (std::int32_t j = 0; j < n; ++j) {
-    const auto p = peers_of(j, n, topology);
-    if (std::binary_search(p.begin(), p.end(), rank)) senders.push_back(j);
-  }
-  return senders;
-}
-
 }  // namespace clockbench

@@ -11,7 +11,4 @@ namespace clockbench {
 // Peers of `rank` among `n` machines, ascending, without duplicates (a ring of 2 has 1 peer).
 std::vector<std::int32_t> peers_of(std::int32_t rank, std::int32_t n, Topology topology);
 
-// Machines that have `rank` among their peers, ascending.
-std::vector<std::int32_t> senders_to(std::int32_t rank, std::int32_t n, Topology topology);
-
 }  // namespace clockbench

@@ -8,6 +8,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/footprint.hpp"
 #include "core/machine.hpp"
 #include "core/random.hpp"
 #include "core/schedule.hpp"
@@ -35,15 +36,6 @@ constexpr double kStartLeadWall = 0.05;
 // flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
 constexpr double kStopPollWall = 1e-3;
 
-// Most messages that can ever wait in `rank`'s queue: every tick of every sender sends it one.
-std::size_t queue_bound(const EnginePlan& plan, int rank, int n) {
-  std::size_t bound = 1;
-  for (const int j : senders_to(rank, n, plan.topology))
-    bound +=
-        static_cast<std::size_t>(tick_budget(plan.rates[static_cast<std::size_t>(j)], plan.duration_s, plan.max_ticks));
-  return bound;
-}
-
 }  // namespace
 
 MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* status) {
@@ -67,8 +59,9 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   res.events.reserve(static_cast<std::size_t>(budget));
   std::vector<double> lateness;
   if (!flat_out) lateness.reserve(static_cast<std::size_t>(budget));  // flat out, ticks have no deadlines
-  Machine machine(rank, res.peers, plan.p_internal, stream_seed(plan.seed, static_cast<std::uint64_t>(rank)),
-                  queue_bound(plan, rank, n));
+  Machine machine(
+      rank, res.peers, plan.p_internal, stream_seed(plan.seed, static_cast<std::uint64_t>(rank)),
+      queue_bounds(plan.rates, plan.duration_s, plan.max_ticks, plan.topology)[static_cast<std::size_t>(rank)]);
   Transport transport(comm);
   StopControl stop(comm, kStopLeadWall * speedup);
   auto deliver = [&](const Message& m) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/config.hpp"
+#include "core/footprint.hpp"
 #include "core/rates.hpp"
 #include "core/schedule.hpp"
 #include "core/topology.hpp"
@@ -132,12 +133,23 @@ TEST(Schedule, TicksBeforeCountsDeadlinesStrictlyBeforeTheEnd) {
     }
 }
 
+TEST(Footprint, QueueBoundsCountEverySendersTicks) {
+  // Rates 1, 2, 4 for 10 s: 10, 20, 40 ticks. Full: each queue hears from the other two.
+  const auto full = queue_bounds({1, 2, 4}, 10, 0, Topology::full);
+  EXPECT_EQ(full, (std::vector<std::uint64_t>{61, 51, 31}));
+  // Ring of 4: machine 0 hears from 1 and 3.
+  const auto ring = queue_bounds({1, 2, 4, 8}, 10, 0, Topology::ring);
+  EXPECT_EQ(ring[0], 1u + 20u + 80u);
+  // The footprint counts the queues' power-of-two slots: 64 + 64 + 32 of them here.
+  const std::uint64_t ticks = 70 * kBytesPerTick;
+  EXPECT_EQ(run_footprint_bytes({1, 2, 4}, 10, 0, Topology::full), ticks + (64 + 64 + 32) * kBytesPerQueuedMessage);
+}
+
 TEST(Topology, FullAndRingPeers) {
   EXPECT_EQ(peers_of(1, 4, Topology::full), (std::vector<std::int32_t>{0, 2, 3}));
   EXPECT_EQ(peers_of(0, 5, Topology::ring), (std::vector<std::int32_t>{1, 4}));
   EXPECT_EQ(peers_of(0, 2, Topology::ring), (std::vector<std::int32_t>{1}));
   EXPECT_EQ(peers_of(1, 3, Topology::ring), peers_of(1, 3, Topology::full));  // N = 3: the same
-  EXPECT_EQ(senders_to(2, 6, Topology::ring), (std::vector<std::int32_t>{1, 3}));
   EXPECT_EQ(parse_topology("ring"), Topology::ring);
   EXPECT_FALSE(parse_topology("star").has_value());
 }
