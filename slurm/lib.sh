@@ -17,6 +17,11 @@ cb_init() {
   cb_bin=${CLOCKBENCH_BIN:-$CLOCKBENCH_HOME/build/clockbench}
   cb_analyze=${CLOCKBENCH_ANALYZE:-$CLOCKBENCH_HOME/analysis/clockbench-analyze}
   cb_launcher=""
+  # Checked here, before anything is created: a bad value must not leave a results folder behind.
+  case ${CLOCKBENCH_LAUNCHER:-auto} in
+    srun | mpirun | auto) ;;
+    *) cb_die "CLOCKBENCH_LAUNCHER must be srun, mpirun or auto, got '$CLOCKBENCH_LAUNCHER'" ;;
+  esac
 }
 
 cb_die() {
@@ -80,8 +85,7 @@ cb_pick_launcher() {
       cb_note "launcher: $cb_launcher (CLOCKBENCH_LAUNCHER)"
       return 0
       ;;
-    auto) ;;
-    *) cb_die "CLOCKBENCH_LAUNCHER must be srun, mpirun or auto, got '$CLOCKBENCH_LAUNCHER'" ;;
+    *) ;;
   esac
   if [[ -z ${SLURM_JOB_ID:-} ]]; then
     why="not inside a Slurm job"
@@ -126,18 +130,27 @@ cb_launch() {
 cb_run() {
   local log rc out
   log=$(mktemp)
+  # Slurm's time limit (and sbatch --signal=B:...) sends SIGTERM to the script and every process
+  # of the job, clockbench included: clockbench stops and writes its file; the script and tee
+  # live on (tee ignores the signal) to keep its output and verify the file.
+  trap 'cb_note "got a stop signal: clockbench stops early and writes its file"' TERM INT
   set +e
-  cb_launch "$@" | tee "$log"
+  cb_launch "$@" | (trap '' TERM INT && exec tee "$log")
   rc=${PIPESTATUS[0]}
   set -e
+  trap - TERM INT
   out=$(sed -n 's/^CLOCKBENCH_RESULT .* output=//p' "$log" | tail -n 1)
   rm -f -- "$log"
-  if ((rc != 0)); then
+  if ((rc != 0 && rc < 128)); then
     echo "$cb_script: error: clockbench exited with code $rc" >&2
     return "$rc"
   fi
-  if [[ ${CLOCKBENCH_VERIFY:-1} != 0 && -n $out && $out != none ]]; then
+  if [[ ${CLOCKBENCH_VERIFY:-1} != 0 && -n $out && $out != none && -f $out ]]; then
     "$cb_analyze" verify "$out" || return $?
+  fi
+  if ((rc != 0)); then  # stopped early by a signal: the file is complete and marked completed=0
+    echo "$cb_script: error: clockbench was stopped by signal $((rc - 128)) (exit code $rc)" >&2
+    return "$rc"
   fi
   return 0
 }

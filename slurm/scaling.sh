@@ -65,7 +65,7 @@ for n in "${ns[@]}"; do
   ((n >= 2)) || cb_die "N=$n: clockbench needs at least 2 machines (--n '$n_list')"
 done
 for t in "${topos[@]}"; do
-  [[ $t =~ ^[a-z]+$ ]] || cb_die "topology must be a name (full, ring), got '$t'"
+  [[ $t == full || $t == ring ]] || cb_die "topology must be full or ring, got '$t' in --topologies '$topologies'"
 done
 [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || cb_die "the study name may hold letters, digits, '.', '_', '-': got '$name'"
 

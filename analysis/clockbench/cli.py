@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the clockbench binary (default: build/clockbench of this checkout)")
     p.add_argument("--force", action="store_true", help="overwrite an existing notebook and run files")
     p.set_defaults(func=cmd_experiment)
+    p = sub.add_parser("recover", help="rebuild a run file from the crash journal of a run that died",
+                       description="Build a clockbench/1 file from JOURNAL (the <output>.<pid>.journal folder "
+                       "a run leaves when it dies before writing its file): the events of every rank up to "
+                       "the last time all of them had flushed, marked completed=0.")
+    p.add_argument("journal", metavar="JOURNAL", help="the journal folder")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="the file to write")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=cmd_recover)
     scaling.register(sub)
     return parser
 
@@ -286,6 +294,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     except ExperimentError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_ERROR
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """`recover JOURNAL -o FILE`: the run file rebuilt from a crashed run's journal."""
+    from pathlib import Path
+    from .recover import RecoverError, recover
+    try:
+        print(recover(Path(args.journal), Path(args.output), args.force), flush=True)
+    except (RecoverError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

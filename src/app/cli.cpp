@@ -85,6 +85,10 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.add_flag("--no-output", c.no_output, "write no file (to measure what recording costs)")
       ->excludes(output_opt)
       ->excludes(force_opt);
+  app.add_option("--flush-interval", c.flush_interval_s,
+                 "wall seconds between background flushes of the events to <output>.<pid>.journal/, "
+                 "which `clockbench-analyze recover` turns into a file after a crash; 0: off")
+      ->capture_default_str();
   app.add_flag("-q,--quiet", c.quiet, "print only errors and the CLOCKBENCH_RESULT line");
 
   try {

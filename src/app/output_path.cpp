@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,6 +55,10 @@ std::string plan_output(const std::string& requested, bool force, std::uint64_t 
     return "output folder '" + folder + "' does not exist: create it first (mkdir -p " + folder + ")";
   if (!S_ISDIR(st.st_mode)) return "output folder '" + folder + "' is not a folder";
   if (lstat(path.c_str(), &st) == 0) {
+    // Never written through, even with --force: the link could point anywhere.
+    if (S_ISLNK(st.st_mode))
+      return "output '" + path + "' is a symbolic link: clockbench does not write through links (remove it, or " +
+             "give the real path)";
     if (S_ISDIR(st.st_mode)) return "output '" + path + "' is a folder: give a file name";
     if (!force) return "output file '" + path + "' exists: choose another -o, or add --force to overwrite it";
   }
@@ -65,9 +70,29 @@ std::string plan_output(const std::string& requested, bool force, std::uint64_t 
   return {};
 }
 
+std::string diagnose_write_failure(const std::string& final_path) {
+  const std::string folder = folder_of(final_path);
+  struct stat st;
+  if (stat(folder.c_str(), &st) != 0) return "the output folder '" + folder + "' no longer exists";
+  if (!S_ISDIR(st.st_mode)) return "'" + folder + "' is no longer a folder";
+  struct statvfs fs;
+  if (statvfs(folder.c_str(), &fs) != 0) return {};
+  if (fs.f_flag & ST_RDONLY) return "the file system of '" + folder + "' is read-only";
+  if (fs.f_bavail == 0) return "the file system of '" + folder + "' is full";
+  return {};
+}
+
 std::string publish_output(const OutputPlan& plan, bool force) {
   const char* from = plan.partial_path.c_str();
   const char* to = plan.final_path.c_str();
+  // MPI-IO creates the file with 0666 & ~umask: set 0644 whatever the umask, on the file itself.
+  const int fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fchmod(fd, 0644) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) close(fd);
+    return "cannot set the permissions of '" + plan.partial_path + "': " + why;
+  }
+  close(fd);
   if (force) {
     if (std::rename(from, to) == 0) return {};
   } else {

@@ -16,6 +16,10 @@ struct OutputPlan {
 // exists and is writable and that the file does not exist (unless `force`). Returns an error line or "".
 std::string plan_output(const std::string& requested, bool force, std::uint64_t seed, OutputPlan& plan);
 
+// Rank 0, after a failed write: why the folder of `final_path` cannot take the file, from what
+// the system says now (gone, not a folder, read-only, full), or "" if nothing shows.
+std::string diagnose_write_failure(const std::string& final_path);
+
 // Rank 0. Moves the finished file into place; never replaces a file unless `force`. Error line or "".
 std::string publish_output(const OutputPlan& plan, bool force);
 

@@ -38,6 +38,10 @@ std::string validate(const Config& c, int n_machines) {
     err << "--speedup must be a positive number, got " << c.speedup;
     return err.str();
   }
+  if (!(c.flush_interval_s >= 0.0 && c.flush_interval_s <= 3600.0)) {
+    err << "--flush-interval must be a number of wall seconds from 0 (off) to 3600, got " << c.flush_interval_s;
+    return err.str();
+  }
   if (!(c.p_internal >= 0.0 && c.p_internal <= 1.0)) {
     err << "--p-internal must be a probability in [0, 1], got " << c.p_internal;
     return err.str();

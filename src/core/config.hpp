@@ -32,6 +32,9 @@ struct Config {
   bool force = false;      // overwrite an existing output
   bool no_output = false;  // run and report, but write no file (measures what recording costs)
   bool quiet = false;
+  // Wall seconds between background flushes of the recorded events to the run's journal (crash
+  // recovery: clockbench-analyze recover); 0 turns the journal off.
+  double flush_interval_s = 2.0;
 };
 
 // Ticks one machine may make, at most: kept below this so that reserving memory stays sane.

@@ -3,13 +3,34 @@
 
 namespace clockbench {
 
+namespace {
+
+// The innermost description on HDF5's error stack (e.g. the MPI-IO layer's "file write failed"
+// with the system's reason), so that the one error line says why, not only where.
+herr_t keep_innermost(unsigned, const H5E_error2_t* err, void* out) {
+  auto& kept = *static_cast<std::string*>(out);
+  if (kept.empty() && err->desc && *err->desc) kept = err->desc;
+  return 0;
+}
+
+std::string failure(const char* call) {
+  std::string detail;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &detail);
+  H5Eclear2(H5E_DEFAULT);
+  std::string line = std::string(call) + " failed";
+  if (!detail.empty()) line += " (" + detail + ")";
+  return line;
+}
+
+}  // namespace
+
 hid_t check_h5(hid_t id, const char* call) {
-  if (id < 0) throw H5Error(std::string(call) + " failed");
+  if (id < 0) throw H5Error(failure(call));
   return id;
 }
 
 void check_h5_status(herr_t rc, const char* call) {
-  if (rc < 0) throw H5Error(std::string(call) + " failed");
+  if (rc < 0) throw H5Error(failure(call));
 }
 
 void quiet_h5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }

@@ -38,7 +38,7 @@ constexpr double kStopPollWall = 1e-3;
 
 }  // namespace
 
-MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* status) {
+MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* status, EventProgress* progress) {
   int rank = 0, n = 1;
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
@@ -57,6 +57,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // Everything the loop touches is allocated here, before model time 0.
   const std::int64_t budget = tick_budget(rate, plan.duration_s, plan.max_ticks);
   res.events.reserve(static_cast<std::size_t>(budget));
+  if (progress) progress->set_columns(res.events);
   std::vector<double> lateness;
   if (!flat_out) lateness.reserve(static_cast<std::size_t>(budget));  // flat out, ticks have no deadlines
   Machine machine(
@@ -125,6 +126,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       }
     }
     res.events.append(e);
+    if (progress) progress->published.store(k + 1, std::memory_order_release);
     if (!flat_out) lateness.push_back(now - deadline);
     if (status) {
       status->ticks.store(k + 1, std::memory_order_relaxed);

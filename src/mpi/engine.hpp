@@ -11,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "core/event.hpp"
+#include "core/event_progress.hpp"
 #include "core/machine_summary.hpp"
 #include "mpi/clock_sync.hpp"
 
@@ -50,7 +51,8 @@ struct MachineResult {
   double wall_s = 0.0;  // wall time of the tick loop, rank 0's
 };
 
-// Collective over `comm`. `status` may be null (ranks other than 0).
-MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* status);
+// Collective over `comm`. `status` may be null (ranks other than 0); `progress`, when not null,
+// is told where the event log lives and how many events it holds (for the journal's flusher).
+MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* status, EventProgress* progress = nullptr);
 
 }  // namespace clockbench

@@ -46,6 +46,9 @@ CASES = [
     ("missing config", 3, ["--config", "/nonexistent/run.toml"], "/nonexistent/run.toml"),
     ("missing output folder", 3, ["-o", "no/such/folder/run.h5"], "output folder 'no/such/folder' does not exist"),
     ("output is a folder", 3, ["-o", "."], "is a folder"),
+    ("negative flush interval", 3, ["--flush-interval", "-1"],
+     "--flush-interval must be a number of wall seconds from 0 (off) to 3600, got -1"),
+    ("non-numeric flush interval", 3, ["--flush-interval", "often"], "--flush-interval"),
 ]
 
 
@@ -117,3 +120,20 @@ def test_read_only_output_folder_is_found_before_the_run(tmp_path: Path) -> None
         assert time.monotonic() - started < 30
     finally:
         subprocess.run(["umount", str(ro)], check=False)
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["no-force", "force"])
+def test_symlink_at_output_is_never_followed(force: bool, tmp_path: Path) -> None:
+    """A link at -o is refused, with or without --force: its target is neither written nor replaced."""
+    target = tmp_path / "elsewhere.txt"
+    target.write_bytes(b"not yours")
+    (tmp_path / "run.h5").symlink_to(target)
+    args = ["-o", "run.h5", "--duration", "1", "--speedup", "20"] + (["--force"] if force else [])
+    expect_refusal(3, args, "output 'run.h5' is a symbolic link: clockbench does not write through links", tmp_path)
+    assert target.read_bytes() == b"not yours" and (tmp_path / "run.h5").is_symlink()
+
+
+def test_dangling_symlink_at_output_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "run.h5").symlink_to(tmp_path / "created-through-the-link.h5")
+    expect_refusal(3, ["-o", "run.h5", "--force", "--duration", "1"], "is a symbolic link", tmp_path)
+    assert not (tmp_path / "created-through-the-link.h5").exists()

@@ -52,6 +52,47 @@ def test_shellcheck() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+# The scripts' own checks, which run before anything is submitted or created (no cluster needed):
+# script, arguments, environment, words of the one error line.
+SCRIPT_CASES = [
+    ("no task count", "clockbench.sbatch", [], {}, "the number of machines is unknown"),
+    ("task count not a number", "clockbench.sbatch", [], {"CLOCKBENCH_NTASKS": "abc"},
+     "the number of machines must be a whole number, got 'abc'"),
+    ("one task", "clockbench.sbatch", [], {"CLOCKBENCH_NTASKS": "1"}, "N=1 machine(s): clockbench needs at least 2"),
+    ("no binary", "clockbench.sbatch", [], {"CLOCKBENCH_NTASKS": "3", "CLOCKBENCH_BIN": "/nonexistent/clockbench"},
+     "no clockbench binary at /nonexistent/clockbench"),
+    ("unknown launcher", "clockbench.sbatch", [], {"CLOCKBENCH_NTASKS": "3", "CLOCKBENCH_LAUNCHER": "bogus"},
+     "CLOCKBENCH_LAUNCHER must be srun, mpirun or auto, got 'bogus'"),
+    ("sweep without a plan", "sweep.sbatch", [], {"CLOCKBENCH_NTASKS": "3"}, "no plan file"),
+    ("sweep outside an array", "sweep.sbatch", ["PLAN"], {"CLOCKBENCH_NTASKS": "3"}, "not an array job"),
+    ("sweep index past the plan", "sweep.sbatch", ["PLAN"], {"CLOCKBENCH_NTASKS": "3", "SLURM_ARRAY_TASK_ID": "20"},
+     "array index 20"),
+    ("scaling --n without a value", "scaling.sh", ["--n"], {}, "--n needs a value"),
+    ("scaling N not a number", "scaling.sh", ["--n", "3,x"], {}, "N must be whole numbers, got 'x'"),
+    ("scaling unknown topology", "scaling.sh", ["--topologies", "star"], {}, "topology must be full or ring"),
+    ("scaling unknown option", "scaling.sh", ["--bogus"], {}, "unknown option '--bogus'"),
+    ("scaling with --rates", "scaling.sh", ["--", "--rates", "1,2,6"], {}, "--rates fixes every machine's rate"),
+    ("scaling with -o", "scaling.sh", ["--", "-o", "x.h5"], {}, "the study names its files itself"),
+    ("scaling bad study name", "scaling.sh", ["--name", "a b"], {}, "the study name may hold"),
+]
+
+
+@pytest.mark.parametrize("name,script,args,extra,words", SCRIPT_CASES, ids=[c[0] for c in SCRIPT_CASES])
+def test_script_refuses_bad_parameters(name: str, script: str, args: List[str], extra: Dict[str, str], words: str,
+                                       tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SALLOC_", "CLOCKBENCH_"))}
+    env.update(CLOCKBENCH_RESULTS=str(tmp_path / "results"), **extra)
+    args = [str(SLURM_DIR / "sweep-example.plan") if a == "PLAN" else a for a in args]
+    started = time.monotonic()
+    proc = subprocess.run([str(SLURM_DIR / script), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=30, stdin=subprocess.DEVNULL)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    errors = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(errors) == 1 and errors[0].startswith(f"{script}: error: ") and words in errors[0], proc.stderr
+    assert list(tmp_path.iterdir()) == [], "a refused script must not create anything"
+
+
 def _free_port_pair() -> int:
     """A port p with p and p + 1 free (slurmctld and slurmd), away from the default 6817."""
     for p in range(17017, 17999, 2):
@@ -123,9 +164,10 @@ def cluster():
     # A clean environment: no Slurm job of an outer cluster leaks into the submissions.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SALLOC_"))}
     env.update(PATH=env.get("PATH", "") + ":" + SBIN_PATH, CLOCKBENCH_SLURM_DIR=str(state / "cluster"),
-               CLOCKBENCH_SLURM_PORT=str(_free_port_pair()), SLURM_CONF=str(state / "cluster" / "slurm.conf"),
+               CLOCKBENCH_SLURM_PORT=str(_free_port_pair()), CLOCKBENCH_SLURM_CPUS="72", SLURM_CONF=str(state / "cluster" / "slurm.conf"),
                CLOCKBENCH_HOME=str(ROOT), CLOCKBENCH_BIN=str(runs.BIN), CLOCKBENCH_ANALYZE=str(runs.ANALYZE),
                CLOCKBENCH_RESULTS=str(state / "results"))
+    # 72 CPUs: the 64-rank job runs beside the two 3-rank time-limit jobs (time_limited).
     c = Cluster(state, env, work)
     up = c.run([CLUSTER_SH, "up"], timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
@@ -171,6 +213,27 @@ def test_second_up_is_harmless(cluster: Cluster) -> None:
     assert "already running" in proc.stdout
     status = cluster.run([CLUSTER_SH, "status"])
     assert status.returncode == 0 and "idle" in status.stdout, status.stdout
+
+
+# Slurm's time limit: a job of --time=1 (a minute, the least Slurm takes) whose run would last
+# 10 minutes, and one warned with --signal=TERM@40 ahead of that limit. slurmctld enforces limits
+# and sends --signal warnings from its periodic check (about every 30 s here), so the limit job
+# ends 60 to 95 s after it starts: SIGTERM to every process of the job, SIGKILL KillWait (5 s,
+# tests/slurm/cluster.sh) later. Both are submitted early and checked near the end of the module.
+LIMIT_S, KILL_WAIT_S, CHECK_PERIOD_S = 60, 5, 35
+LONG_RUN = ["--rates", "1,2,6", "--duration", "600", "--speedup", "1", "--seed", "9"]
+
+
+@pytest.fixture(scope="module")
+def time_limited(cluster: Cluster) -> Dict[str, str]:
+    script = str(SLURM_DIR / "clockbench.sbatch")
+    return {"limit": cluster.sbatch(["-n", "3", "-t", "1", "-J", "limit", script, *LONG_RUN]),
+            "warned": cluster.sbatch(["-n", "3", "-t", "1", "--signal=TERM@40", "-J", "warned", script, *LONG_RUN])}
+
+
+def test_time_limited_jobs_start(time_limited: Dict[str, str], cluster: Cluster) -> None:
+    for job in time_limited.values():
+        assert cluster.jobs(job)[0].get("JobState") in {"PENDING", "RUNNING"}
 
 
 @pytest.fixture(scope="module")
@@ -314,6 +377,38 @@ def test_scaling_study(cluster: Cluster) -> None:
         for n in (3, 6, 12):
             assert re.search(rf"^\| {t} \| {n} \|", md, re.M), md
     assert "drift_max_th" in out.read_text()
+
+
+def check_stopped_job(c: Cluster, job: str, name: str, state: str, exit_code: str) -> float:
+    """The job ended as `state`; its file verifies, marked completed=0 by SIGTERM; returns end_s.
+    The script outlives Slurm's SIGTERM, verifies the file and exits with clockbench's 128 + 15."""
+    record = c.wait(job, timeout=LIMIT_S + CHECK_PERIOD_S + 3 * KILL_WAIT_S + 60)[0]
+    output = c.output(f"{name}-{job}.out")
+    assert (record.get("JobState"), record.get("ExitCode")) == (state, exit_code), f"{record}\n{output}"
+    path = c.results / f"{name}-{job}" / "run.h5"
+    assert path.is_file(), output
+    verify(path)
+    assert f"OK {path}" in output and "partial: completed=0" in output, output  # the job verified it
+    assert not list(path.parent.glob("*.partial"))
+    with h5py.File(path, "r") as f:
+        assert int(f.attrs["completed"]) == 0
+        assert re.fullmatch(r"SIGTERM on rank [0-2]", f.attrs["stop_reason"]), f.attrs["stop_reason"]
+        end_s = float(f.attrs["end_s"])
+    print(f"{name}: {state} {exit_code}, stopped at model (= wall) t {end_s:.2f} s of the 60 s limit")
+    return end_s
+
+
+def test_time_limit_expiring_leaves_a_verified_stopped_file(time_limited: Dict[str, str], cluster: Cluster) -> None:
+    end_s = check_stopped_job(cluster, time_limited["limit"], "limit", "TIMEOUT", "143:0")
+    # speedup 1: model time is wall time. The run went on to the limit, and stopped within the limit's
+    # check period of it (it cannot have stopped before the limit).
+    assert LIMIT_S - 2 <= end_s <= LIMIT_S + CHECK_PERIOD_S, end_s
+
+
+def test_signal_ahead_of_the_time_limit_leaves_a_verified_stopped_file(time_limited: Dict[str, str],
+                                                                       cluster: Cluster) -> None:
+    end_s = check_stopped_job(cluster, time_limited["warned"], "warned", "FAILED", "143:0")
+    assert end_s < LIMIT_S, end_s  # stopped by the warning, before the limit
 
 
 def test_scaling_study_rejects_n_below_2(cluster: Cluster) -> None:

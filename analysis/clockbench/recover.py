@@ -1,0 +1,242 @@
+"""`recover`: a clockbench/1 file rebuilt from the crash journal of a run that died before its
+HDF5 write (one rank killed, a node lost). Every rank's journal (rank-<r>.bin, format in
+docs/schema.md, "Crash journal") holds a prefix of its events, flushed in the background.
+
+The file keeps the events at or before a consistent cut T = min over ranks of the time of the
+rank's last flushed event: a receive at t <= T took a message sent before t, and every rank's
+journal holds all of its events up to T, so every kept receive has its send. Messages sent by T
+and not received by T count as left in the queue. The file is marked completed=0, with a
+stop_reason saying it was recovered, and end_s = T. Nothing read is ever executed: the journal is
+fixed-size binary fields, decoded by struct and numpy.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import struct
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import h5py
+import numpy as np
+
+from . import SCHEMA
+
+MAGIC = b"CBJRNL01"
+PREFIX = struct.Struct("<8sII")
+FIXED = struct.Struct("<iiQddddddiiqq32s48s256si")
+RECORD = np.dtype([("tick", "<i8"), ("t", "<f8"), ("lamport", "<i8"), ("jump", "<i8"), ("msg_tick", "<i8"),
+                   ("msg_clock", "<i8"), ("queue", "<i4"), ("peer", "<i4"), ("kind", "u1"), ("pad", "V7")])
+TOPOLOGIES = ("full", "ring")
+RECEIVE, SEND_ONE, SEND_ALL = 3, 1, 2
+
+# units and description of every dataset the recovered file holds (docs/schema.md).
+EVENT_COLUMNS = {"rank": ("i4", "1", "machine"), "tick": ("i8", "1", "tick index on that machine"),
+                 "t": ("f8", "s", "god's-eye model time of the tick"),
+                 "kind": ("u1", "1", "0 internal, 1 send to one peer, 2 send to all peers, 3 receive"),
+                 "lamport": ("i8", "1", "Lamport clock after the event"),
+                 "jump": ("i8", "1", "lamport after - lamport before"),
+                 "queue": ("i4", "1", "messages still waiting after the event"),
+                 "peer": ("i4", "1", "destination of a send-one, source of a receive, -1 otherwise"),
+                 "msg_tick": ("i8", "1", "receive: the sender's tick index; -1 otherwise"),
+                 "msg_clock": ("i8", "1", "receive: the clock the message carried; -1 otherwise")}
+
+
+class RecoverError(Exception):
+    """A journal that cannot be turned into a run file; one line."""
+
+
+class Journal:
+    """One rank's journal: its header fields and its whole records."""
+
+    def __init__(self, path: Path) -> None:
+        data = path.read_bytes()
+        if len(data) < PREFIX.size + FIXED.size:
+            raise RecoverError(f"{path}: too short for a clockbench journal header ({len(data)} bytes)")
+        magic, header_bytes, record_bytes = PREFIX.unpack_from(data, 0)
+        if magic != MAGIC:
+            raise RecoverError(f"{path}: not a clockbench journal (magic {magic!r}, expected {MAGIC!r})")
+        if record_bytes != RECORD.itemsize:
+            raise RecoverError(f"{path}: records of {record_bytes} bytes, this reader knows {RECORD.itemsize}")
+        (self.rank, self.n, self.seed, self.duration_s, self.speedup, self.p_internal, self.flush_interval_s,
+         self.clock_offset_s, self.clock_offset_uncertainty_s, topology, self.flat_out, self.max_ticks, self.pid,
+         version, git_sha, hostname, n_peers) = FIXED.unpack_from(data, PREFIX.size)
+        if not (2 <= self.n <= 1 << 20 and 0 <= self.rank < self.n and 0 <= n_peers < self.n
+                and topology in (0, 1)):
+            raise RecoverError(f"{path}: header out of range (rank {self.rank}, n {self.n}, peers {n_peers})")
+        self.topology = TOPOLOGIES[topology]
+        text = lambda b: b.split(b"\0", 1)[0].decode("utf-8", "replace")  # noqa: E731
+        self.version, self.git_sha, self.hostname = text(version), text(git_sha), text(hostname)
+        at = PREFIX.size + FIXED.size
+        if header_bytes != at + 8 * self.n + 4 * n_peers:
+            raise RecoverError(f"{path}: header length {header_bytes} does not match its fields")
+        if len(data) < header_bytes:
+            raise RecoverError(f"{path}: header cut short ({len(data)} of its {header_bytes} bytes)")
+        self.rates = np.frombuffer(data, "<f8", self.n, at).copy()
+        self.peers = np.frombuffer(data, "<i4", n_peers, at + 8 * self.n).astype(np.int64)
+        body = len(data) - header_bytes
+        whole = body // RECORD.itemsize  # a record cut by the crash is dropped
+        self.truncated_bytes = body - whole * RECORD.itemsize
+        self.records = np.frombuffer(data, RECORD, whole, header_bytes)
+
+
+def read_journals(folder: Path) -> List[Journal]:
+    if not folder.is_dir():
+        raise RecoverError(f"{folder}: no such journal folder")
+    files = sorted(p for p in folder.iterdir() if re.fullmatch(r"rank-\d+\.bin", p.name))
+    if not files:
+        raise RecoverError(f"{folder}: no rank-<r>.bin journal files in it")
+    journals = [Journal(p) for p in files]
+    first = journals[0]
+    for j in journals:
+        same = (j.n, j.seed, j.duration_s, j.speedup, j.p_internal, j.topology) == \
+            (first.n, first.seed, first.duration_s, first.speedup, first.p_internal, first.topology)
+        if not same:
+            raise RecoverError(f"{folder}: rank {j.rank}'s journal belongs to another run than rank {first.rank}'s")
+    ranks = sorted(j.rank for j in journals)
+    missing = sorted(set(range(first.n)) - set(ranks))
+    if missing or len(ranks) != first.n:
+        raise RecoverError(f"{folder}: journals of rank(s) {missing or 'duplicated'} missing: the run had "
+                           f"{first.n} machines; a cut needs every rank")
+    journals.sort(key=lambda j: j.rank)
+    empty = [j.rank for j in journals if len(j.records) == 0]
+    if empty:
+        raise RecoverError(f"{folder}: rank(s) {empty} flushed no events before the crash: nothing to recover "
+                           f"(the run died within its first flush interval)")
+    return journals
+
+
+def cut(journals: List[Journal]) -> Tuple[float, List[np.ndarray]]:
+    """T = min over ranks of the last flushed event's time; every rank's events at t <= T."""
+    T = min(float(j.records["t"][-1]) for j in journals)
+    return T, [j.records[j.records["t"] <= T] for j in journals]
+
+
+def recover(folder: Path, output: Path, force: bool = False) -> str:
+    """Writes the recovered run to `output`; returns a one-line summary."""
+    journals = read_journals(folder)
+    T, kept = cut(journals)
+    n = journals[0].n
+    adjacency = np.zeros((n, n), np.uint8)
+    sent = np.zeros((n, n), np.int64)
+    received = np.zeros((n, n), np.int64)
+    for j, ev in zip(journals, kept):
+        i = j.rank
+        adjacency[i, j.peers] = 1
+        one = ev["kind"] == SEND_ONE
+        np.add.at(sent[i], ev["peer"][one].astype(np.int64), 1)
+        sent[i, j.peers] += int(np.count_nonzero(ev["kind"] == SEND_ALL))
+        recv = ev["kind"] == RECEIVE
+        np.add.at(received[:, i], ev["peer"][recv].astype(np.int64), 1)
+    left = sent - received
+    if np.any(left < 0):
+        raise RecoverError(f"{folder}: the cut at t={T} is inconsistent: a receive without its send")
+    _write(output, force, folder, journals, kept, T, adjacency, sent, received, left)
+    lost = sum(len(j.records) - len(ev) for j, ev in zip(journals, kept))
+    return (f"recovered {output}: {n} machines, {sum(len(e) for e in kept)} events up to model t {T:.6g} s "
+            f"(cut; {lost} later flushed events dropped"
+            + "".join(f", rank {j.rank} journal cut mid-record" for j in journals if j.truncated_bytes) + ")")
+
+
+def _text_attr(obj, name: str, value: str) -> None:
+    obj.attrs.create(name, value, dtype=h5py.string_dtype("utf-8"))
+
+
+def _dataset(group, name: str, data, units: str, description: str) -> None:
+    d = group.create_dataset(name, data=data)
+    _text_attr(d, "units", units)
+    _text_attr(d, "description", description)
+
+
+def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kept: List[np.ndarray], T: float,
+           adjacency, sent, received, left) -> None:
+    if output.is_symlink():
+        raise RecoverError(f"{output}: is a symbolic link: recover does not write through links")
+    if output.exists() and not force:
+        raise RecoverError(f"{output}: exists: choose another -o, or add --force to overwrite it")
+    if output.is_dir():
+        raise RecoverError(f"{output}: is a folder: give a file name")
+    first, n = journals[0], journals[0].n
+    partial = output.with_name(f"{output.name}.{os.getpid()}.partial")
+    try:
+        with h5py.File(partial, "x") as f:
+            for key, value in (("schema", SCHEMA), ("clockbench_version", first.version), ("git_sha", first.git_sha),
+                               ("created_utc", datetime.datetime.now(datetime.timezone.utc)
+                                .strftime("%Y-%m-%dT%H:%M:%SZ")),
+                               ("command_line", f"clockbench-analyze recover {folder} -o {output}"),
+                               ("mpi_library_version", "unknown (recovered from the crash journal)"),
+                               ("hdf5_version", h5py.version.hdf5_version), ("topology", first.topology),
+                               ("stop_reason", f"recovered after a crash from the journal {folder}: events up to "
+                                               f"model t {T:.6g} s, the last time every rank had flushed"),
+                               ("slurm_job_id", ""), ("slurm_array_task_id", ""), ("slurm_job_name", ""),
+                               ("events_io_mode", "none (recovered)")):
+                _text_attr(f, key, value)
+            f.attrs.create("n_machines", n, dtype="<i4")
+            f.attrs.create("duration_s", first.duration_s, dtype="<f8")
+            f.attrs.create("speedup", first.speedup, dtype="<f8")
+            f.attrs.create("seed", first.seed, dtype="<u8")
+            f.attrs.create("p_internal", first.p_internal, dtype="<f8")
+            f.attrs.create("completed", 0, dtype="<i4")
+            f.attrs.create("end_s", T, dtype="<f8")
+            f.attrs.create("flat_out", first.flat_out, dtype="<i4")
+            f.attrs.create("max_ticks", first.max_ticks, dtype="<i8")
+            f.attrs.create("recovered", 1, dtype="<i4")
+            rates = ",".join(f"{r:.17g}" for r in first.rates)
+            config = (f"# recovered by clockbench-analyze from {folder}\nduration={first.duration_s:.17g}\n"
+                      f"rates=[{rates}]\np-internal={first.p_internal:.17g}\nseed={first.seed}\n"
+                      f"topology=\"{first.topology}\"\nspeedup={first.speedup:.17g}\n")
+            d = f.create_dataset("config", data=config.encode(), dtype=h5py.string_dtype("ascii", len(config)))
+            _text_attr(d, "units", "text")
+            _text_attr(d, "description", "the resolved configuration, for clockbench --config")
+            _machines(f.create_group("machines"), journals, kept, sent, received, left)
+            g = f.create_group("events")
+            for name, (dtype, units, description) in EVENT_COLUMNS.items():
+                if name == "rank":
+                    col = np.concatenate([np.full(len(ev), j.rank, "<i4") for j, ev in zip(journals, kept)])
+                else:
+                    col = np.concatenate([ev[name] for ev in kept]).astype(dtype)
+                _dataset(g, name, col, units, description)
+            g = f.create_group("network")
+            for name, data, what in (("adjacency", adjacency, "1 if column j is a peer of row i"),
+                                     ("sent", sent, "messages i sent to j by the cut"),
+                                     ("received", received, "messages from i that j took by the cut"),
+                                     ("left_in_queue", left, "messages from i not taken by j by the cut")):
+                _dataset(g, name, data, "1", what)
+        os.chmod(partial, 0o644)
+        os.replace(partial, output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received, left) -> None:
+    def achieved(ev: np.ndarray) -> float:
+        span = float(ev["t"][-1] - ev["t"][0]) if len(ev) > 1 else 0.0
+        return (len(ev) - 1) / span if span > 0 else float("nan")
+
+    nan = np.full(len(journals), np.nan)
+    columns: Dict[str, Tuple[np.ndarray, str, str]] = {
+        "rank": (np.array([j.rank for j in journals], "<i4"), "1", "MPI rank = machine index"),
+        "pid": (np.array([j.pid for j in journals], "<i8"), "1", "process id"),
+        "rate_hz": (np.array([j.rates[j.rank] for j in journals], "<f8"), "Hz", "nominal tick rate"),
+        "achieved_hz": (np.array([achieved(ev) for ev in kept], "<f8"), "Hz", "achieved tick rate up to the cut"),
+        "ticks": (np.array([len(ev) for ev in kept], "<i8"), "1", "events kept (up to the cut)"),
+        "sent": (sent.sum(axis=1), "1", "messages sent by the cut"),
+        "received": (received.sum(axis=0), "1", "messages taken by a tick by the cut"),
+        "left_in_queue": (left.sum(axis=0), "1", "messages sent to it by the cut and not taken"),
+        "clock_offset_s": (np.array([j.clock_offset_s for j in journals], "<f8"), "s",
+                           "not known to the journal: 0"),
+        "clock_offset_uncertainty_s": (np.array([j.clock_offset_uncertainty_s for j in journals], "<f8"), "s",
+                                       "not known to the journal: 0"),
+        "lateness_p50_s": (nan, "s", "not recorded in the journal"),
+        "lateness_p99_s": (nan, "s", "not recorded in the journal"),
+        "lateness_max_s": (nan, "s", "not recorded in the journal"),
+    }
+    for name, (data, units, description) in columns.items():
+        _dataset(g, name, data, units, description)
+    hosts = [j.hostname.encode() for j in journals]
+    d = g.create_dataset("hostname", data=np.array(hosts, dtype=f"S{max(1, max(len(h) for h in hosts))}"))
+    _text_attr(d, "units", "text")
+    _text_attr(d, "description", "host the rank ran on")

@@ -1,0 +1,38 @@
+// What the tick loop publishes for a reader in another thread (the journal's flusher): where the
+// event log's columns live (reserved before the loop, so they never move, not even when the
+// engine's result is moved out of it) and how many events they hold.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/event.hpp"
+
+namespace clockbench {
+
+struct EventColumns {
+  const std::int64_t* tick = nullptr;
+  const double* t = nullptr;
+  const std::int64_t* lamport = nullptr;
+  const std::int64_t* jump = nullptr;
+  const std::int64_t* msg_tick = nullptr;
+  const std::int64_t* msg_clock = nullptr;
+  const std::int32_t* queue = nullptr;
+  const std::int32_t* peer = nullptr;
+  const std::uint8_t* kind = nullptr;
+};
+
+struct EventProgress {
+  EventColumns columns;                    // written once, before `ready` is set
+  std::atomic<bool> ready{false};          // store-release once the columns are set
+  std::atomic<std::int64_t> published{0};  // events appended; store-release after each append
+
+  // Called by the loop's owner once the log is reserved.
+  void set_columns(const EventLog& log) {
+    columns = {log.tick.data(),      log.t.data(),     log.lamport.data(), log.jump.data(), log.msg_tick.data(),
+               log.msg_clock.data(), log.queue.data(), log.peer.data(),    log.kind.data()};
+    ready.store(true, std::memory_order_release);
+  }
+};
+
+}  // namespace clockbench

@@ -1,0 +1,166 @@
+// The crash journal's writer: POSIX files, one per rank, appended by a background thread.
+#include "io/journal.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+namespace clockbench {
+
+namespace {
+
+template <typename T>
+void put(std::vector<unsigned char>& out, T value) {
+  unsigned char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // x86-64 and aarch64: little-endian, as the format says
+  out.insert(out.end(), bytes, bytes + sizeof(T));
+}
+
+void put_text(std::vector<unsigned char>& out, const std::string& s, std::size_t width) {
+  for (std::size_t i = 0; i < width; ++i) out.push_back(i < s.size() ? static_cast<unsigned char>(s[i]) : 0);
+}
+
+// Header: magic[8], u32 header bytes, u32 record bytes, then the fields in the order below;
+// text fields are NUL-padded to fixed widths; then n_machines rates (f64) and the peers (i32).
+std::vector<unsigned char> encode_header(const JournalHeader& h) {
+  std::vector<unsigned char> body;
+  put<std::int32_t>(body, h.rank);
+  put<std::int32_t>(body, h.n_machines);
+  put<std::uint64_t>(body, h.seed);
+  put<double>(body, h.duration_s);
+  put<double>(body, h.speedup);
+  put<double>(body, h.p_internal);
+  put<double>(body, h.flush_interval_s);
+  put<double>(body, h.clock_offset_s);
+  put<double>(body, h.clock_offset_uncertainty_s);
+  put<std::int32_t>(body, h.topology);
+  put<std::int32_t>(body, h.flat_out);
+  put<std::int64_t>(body, h.max_ticks);
+  put<std::int64_t>(body, h.pid);
+  put_text(body, h.version, 32);
+  put_text(body, h.git_sha, 48);
+  put_text(body, h.hostname, 256);
+  put<std::int32_t>(body, static_cast<std::int32_t>(h.peers.size()));
+  for (const double r : h.rates) put<double>(body, r);
+  for (const std::int32_t p : h.peers) put<std::int32_t>(body, p);
+  std::vector<unsigned char> out(kJournalMagic, kJournalMagic + 8);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(8 + 4 + 4 + body.size()));
+  put<std::uint32_t>(out, kJournalRecordBytes);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+bool write_all(int fd, const unsigned char* data, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string create_journal_folder(const std::string& folder) {
+  if (mkdir(folder.c_str(), 0755) != 0)
+    return "cannot create the journal folder '" + folder + "': " + std::strerror(errno);
+  chmod(folder.c_str(), 0755);  // whatever the umask
+  return {};
+}
+
+void remove_journal_folder(const std::string& folder) { rmdir(folder.c_str()); }
+
+std::string journal_file(const std::string& folder, int rank) {
+  return folder + "/rank-" + std::to_string(rank) + ".bin";
+}
+
+EventFlusher::EventFlusher(const std::string& folder, const JournalHeader& header, const EventProgress& progress,
+                           double interval_s)
+    : path_(journal_file(folder, header.rank)), progress_(progress), interval_s_(interval_s) {
+  fd_ = open(path_.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error("cannot create the journal '" + path_ + "': " + std::strerror(errno));
+  fchmod(fd_, 0644);
+  const std::vector<unsigned char> head = encode_header(header);
+  if (!write_all(fd_, head.data(), head.size()))
+    throw std::runtime_error("cannot write the journal '" + path_ + "': " + std::strerror(errno));
+  thread_ = std::thread([this] { loop(); });
+}
+
+EventFlusher::~EventFlusher() {
+  finish();
+  if (fd_ >= 0) close(fd_);
+}
+
+void EventFlusher::loop() {
+  // Stop signals belong to the main thread: its sleep is the one they must interrupt.
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, nullptr);
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto every = std::chrono::duration<double>(interval_s_);
+  while (!stop_) {
+    wake_.wait_for(lock, every, [this] { return stop_; });
+    flush();
+  }
+}
+
+// Appends the events published since the last flush: whole records only, so that a reader never
+// sees half of one unless the process died inside write(2).
+void EventFlusher::flush() {
+  if (!progress_.ready.load(std::memory_order_acquire)) return;
+  const EventColumns& cols = progress_.columns;
+  if (fd_ < 0 || !error_.empty()) return;
+  const std::int64_t upto = progress_.published.load(std::memory_order_acquire);
+  if (upto <= flushed_) return;
+  buffer_.clear();
+  buffer_.reserve(static_cast<std::size_t>(upto - flushed_) * kJournalRecordBytes);
+  for (auto i = static_cast<std::size_t>(flushed_); i < static_cast<std::size_t>(upto); ++i) {
+    put<std::int64_t>(buffer_, cols.tick[i]);
+    put<double>(buffer_, cols.t[i]);
+    put<std::int64_t>(buffer_, cols.lamport[i]);
+    put<std::int64_t>(buffer_, cols.jump[i]);
+    put<std::int64_t>(buffer_, cols.msg_tick[i]);
+    put<std::int64_t>(buffer_, cols.msg_clock[i]);
+    put<std::int32_t>(buffer_, cols.queue[i]);
+    put<std::int32_t>(buffer_, cols.peer[i]);
+    put<std::uint8_t>(buffer_, cols.kind[i]);
+    buffer_.insert(buffer_.end(), 7, 0);
+  }
+  if (!write_all(fd_, buffer_.data(), buffer_.size())) {
+    error_ = "cannot write the journal '" + path_ + "': " + std::strerror(errno);
+    return;
+  }
+  flushed_ = upto;
+}
+
+std::string EventFlusher::finish() {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  return error_;
+}
+
+void EventFlusher::remove() {
+  finish();
+  unlink(path_.c_str());
+}
+
+}  // namespace clockbench

@@ -1,0 +1,84 @@
+// The crash journal: each rank appends its newly recorded events, from a thread of its own and
+// at a bounded interval, to <output>.<pid>.journal/rank-<r>.bin, so that a run whose ranks die
+// before the HDF5 write can still be recovered (clockbench-analyze recover). The format is
+// described in docs/schema.md ("Crash journal"); its fields are fixed-size little-endian.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event_progress.hpp"
+
+namespace clockbench {
+
+inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '1'};
+inline constexpr std::uint32_t kJournalRecordBytes = 64;
+
+// What recovery needs to rebuild the file without the program: the run's facts and this rank's.
+struct JournalHeader {
+  std::int32_t rank = 0;
+  std::int32_t n_machines = 0;
+  std::uint64_t seed = 0;
+  double duration_s = 0.0;
+  double speedup = 1.0;
+  double p_internal = 0.0;
+  double flush_interval_s = 0.0;
+  double clock_offset_s = 0.0;
+  double clock_offset_uncertainty_s = 0.0;
+  std::int32_t topology = 0;  // 0 full, 1 ring
+  std::int32_t flat_out = 0;
+  std::int64_t max_ticks = 0;
+  std::int64_t pid = 0;
+  std::string version;   // clockbench version
+  std::string git_sha;   //
+  std::string hostname;  //
+  std::vector<double> rates;
+  std::vector<std::int32_t> peers;
+};
+
+// Rank 0: the journal folder of a run, <partial path without .partial>.journal. Error line or "".
+std::string create_journal_folder(const std::string& folder);
+// Rank 0, after every rank removed its file: removes the folder.
+void remove_journal_folder(const std::string& folder);
+std::string journal_file(const std::string& folder, int rank);
+
+// Owns this rank's journal file and the thread that appends to it. No MPI calls.
+class EventFlusher {
+ public:
+  // Opens <folder>/rank-<r>.bin (never through a link, mode 0644) and writes the header; throws
+  // std::runtime_error naming the file on failure.
+  EventFlusher(const std::string& folder, const JournalHeader& header, const EventProgress& progress,
+               double interval_s);
+  ~EventFlusher();
+  EventFlusher(const EventFlusher&) = delete;
+  EventFlusher& operator=(const EventFlusher&) = delete;
+
+  // Stops the thread after a last flush of everything published, and closes the file. Returns
+  // "" or the first write error (the journal is a safety net: its failure does not stop the run).
+  std::string finish();
+  // Removes this rank's file (after the run's file is safely in place).
+  void remove();
+
+ private:
+  void loop();
+  void flush();
+
+  std::string path_;
+  const EventProgress& progress_;
+  double interval_s_;
+  int fd_ = -1;
+  std::int64_t flushed_ = 0;
+  std::vector<unsigned char> buffer_;
+  std::string error_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace clockbench

@@ -1,0 +1,113 @@
+"""Write failures and the output file's safety: a full file system, a folder made read-only or
+removed mid-run each give one clear error line naming the file, exit 1 from every rank, no hang
+and nothing under the final name (the partial file is removed); output files are 0644 whatever
+the umask."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from runs import result_fields, run, start, verify, wait_for
+
+# A failed write is over (one error line, every rank gone) within this many seconds of the end
+# of the tick window; the runs below last 2 s of wall time.
+FAILURE_BOUND_S = 15.0
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "fs"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: " + mounted.stderr.decode().strip())
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def check_failure(code: int, stdout: str, stderr: str, out: Path, words: str) -> None:
+    assert code == 1, f"exit {code}\n{stdout}\n{stderr}"
+    # Open MPI's I/O layer prints its own lines; clockbench's is one, printed once.
+    ours = [ln for ln in stderr.splitlines() if ln.startswith("clockbench")]
+    assert len(ours) == 1, stderr
+    assert ours[0].startswith(f"clockbench: error: cannot write '{out}' (as '{out}.")
+    assert words in ours[0], ours[0]
+    assert result_fields(stdout)["status"] == "error"
+    assert not out.exists()
+    if out.parent.exists():
+        assert not list(out.parent.glob(out.name + ".*.partial")), "the partial file must be removed"
+
+
+def test_full_file_system(tmpfs: Path) -> None:
+    out = tmpfs / "run.h5"
+    started = time.monotonic()
+    # About 60 000 events, some 3 MB: far more than the 64 kB the file system holds.
+    proc = run(3, ["--rates", "10000,10000,10000", "--duration", "2", "--speedup", "1", "-q", "-o", out], tmpfs,
+               timeout=60)
+    assert time.monotonic() - started < 2 + FAILURE_BOUND_S
+    check_failure(proc.returncode, proc.stdout, proc.stderr, out, "the file system of")
+    assert "is full; the partial file was removed" in proc.stderr
+    # The crash journal filled the disk first: what it holds is kept, and said to be incomplete.
+    assert "crash journal" in proc.stderr and "is incomplete (it could not be written either)" in proc.stderr
+    assert [p.name for p in tmpfs.iterdir()] == [j.name for j in tmpfs.glob("run.h5.*.journal")]
+
+
+def test_full_file_system_without_journal(tmpfs: Path) -> None:
+    out = tmpfs / "run.h5"
+    proc = run(3, ["--rates", "10000,10000,10000", "--duration", "2", "--speedup", "1", "-q", "--flush-interval",
+                   "0", "-o", out], tmpfs, timeout=60)
+    check_failure(proc.returncode, proc.stdout, proc.stderr, out, "is full; the partial file was removed")
+    assert "journal" not in proc.stderr
+    assert list(tmpfs.iterdir()) == []
+
+
+def fail_mid_run(tmp_path: Path, out: Path, action, *extra: str) -> subprocess.CompletedProcess:
+    proc = start(3, ["--duration", "10", "--speedup", "5", "-q", "-o", out, *extra], tmp_path)
+    time.sleep(1.0)  # the run lasts 2 s of wall time after a start-up of about 0.4 s
+    action()
+    acted = time.monotonic()
+    code = wait_for(proc, timeout=2 + FAILURE_BOUND_S)
+    stdout, stderr = proc.communicate()
+    assert code is not None, "clockbench hung after a write failure"
+    assert time.monotonic() - acted < 2 + FAILURE_BOUND_S
+    return subprocess.CompletedProcess(proc.args, code, stdout, stderr)
+
+
+def test_folder_made_read_only_mid_run(tmpfs: Path, tmp_path: Path) -> None:
+    out = tmpfs / "run.h5"
+    # Without the crash journal: Linux refuses to remount a file system read-only while files are
+    # open for writing on it, as the journal's are.
+    p = fail_mid_run(tmp_path, out, lambda: subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True),
+                     "--flush-interval", "0")
+    check_failure(p.returncode, p.stdout, p.stderr, out, "is read-only")
+
+
+def test_folder_removed_mid_run(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    out = folder / "run.h5"
+    p = fail_mid_run(tmp_path, out, lambda: shutil.rmtree(folder))  # the crash journal in it too
+    check_failure(p.returncode, p.stdout, p.stderr, out, f"the output folder '{folder}' no longer exists")
+    assert "crash journal" in p.stderr and "is gone too" in p.stderr
+
+
+def test_output_is_not_world_writable_under_umask_000(tmp_path: Path) -> None:
+    out = tmp_path / "run.h5"
+    old = os.umask(0)
+    try:
+        proc = run(2, ["--duration", "1", "--speedup", "20", "-q", "-o", out], tmp_path)
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert verify(out).returncode == 0
