@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
@@ -111,34 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], kind: str, rule: str) -> Callable[[str], Any]:
+    """An argparse type: `convert`, then `ok`, each failure one line naming the value."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {kind}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(rule.format(text))
+        return value
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"needs at least 2 machines, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seeds are non-negative, got {value}")
-    return value
+_positive = _checked(float, lambda v: 0 < v < float("inf"), "a number", "must be a positive number, got {}")
+_count = _checked(int, lambda v: v >= 2, "a whole number", "needs at least 2 machines, got {}")
+_seed = _checked(int, lambda v: v >= 0, "a whole number", "seeds are non-negative, got {}")
 
 
 def _rates(text: str) -> List[float]:
