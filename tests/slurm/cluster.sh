@@ -33,8 +33,8 @@ die() {
 pid_of() {
   local pidfile=$dir/$1.pid pid
   [[ $1 == munged ]] && pidfile=$dir/munge/munged.pid
-  [[ -r $pidfile ]] || return 1
-  pid=$(<"$pidfile")
+  # The daemon may remove its pid file between any two of these lines as it exits.
+  pid=$(cat "$pidfile" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$1" ]] || return 1
   # A daemon just killed may linger as a zombie until it is reaped.
