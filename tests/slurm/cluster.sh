@@ -28,6 +28,13 @@ die() {
   exit 1
 }
 
+# A failed `up` shows the daemons' logs and stops what it started: no daemon outlives it.
+fail_up() {
+  log_tail
+  down >/dev/null 2>&1 || true
+  die "$*"
+}
+
 # The pid of a daemon of this cluster if it is running: its pid file names a live process of
 # that name (a pid file left by a killed run may name a recycled pid).
 pid_of() {
@@ -76,8 +83,7 @@ ready() {
 
 wait_ready() {
   ready && return 0
-  log_tail
-  die "node $node is not ready after ${ready_timeout} s (state: '${node_seen:-no answer from slurmctld}'); logs above, all in $dir"
+  fail_up "node $node is not ready after ${ready_timeout} s (state: '${node_seen:-no answer from slurmctld}'); logs above, all in $dir"
 }
 
 write_config() {
@@ -144,9 +150,9 @@ start_munged() {
   runuser -u munge -- munged --socket="$socket" --key-file="$dir/munge/munge.key" \
     --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
     --seed-file="$dir/munge/munged.seed" ||
-    { log_tail; die "munged did not start"; }
+    fail_up "munged did not start"
   munge --socket="$socket" --no-input | unmunge --socket="$socket" >/dev/null ||
-    { log_tail; die "munged started but does not answer on $socket"; }
+    fail_up "munged started but does not answer on $socket"
 }
 
 up() {
@@ -185,8 +191,8 @@ up() {
   mkdir -p "$dir/ctld-state" "$dir/slurmd-spool" "$dir/tmp"
   write_config
   start_munged
-  slurmctld "${ctld_args[@]}" -f "$conf" || { log_tail; die "slurmctld did not start"; }
-  slurmd -f "$conf" || { log_tail; die "slurmd did not start"; }
+  slurmctld "${ctld_args[@]}" -f "$conf" || fail_up "slurmctld did not start"
+  slurmd -f "$conf" || fail_up "slurmd did not start"
   wait_ready
   echo "cluster.sh: up in $dir: munged $(pid_of munged), slurmctld $(pid_of slurmctld), slurmd $(pid_of slurmd)"
   usage
