@@ -25,6 +25,15 @@ class TickCapGuard {
     return static_cast<double>(budget_ - k) <= static_cast<double>(kWindow) + peak_rate_ * kSafety * lead_wall_s_;
   }
 
+  // Once near the cap, the least wall time between tick k and tick k+1. With r ticks left a
+  // machine ticks at most r / (kSafety * lead) times a second: its ticks left then shrink
+  // exponentially and last about kSafety * lead * ln(r), many leads, however late the stop
+  // decision comes (a rank 0 starved of a core, say), and the pause hands the core to it.
+  double spacing_after(std::int64_t k) const {
+    const std::int64_t left = budget_ - k - 1;
+    return left > 0 ? kSafety * lead_wall_s_ / static_cast<double>(left) : 0.0;
+  }
+
   double peak_rate() const { return peak_rate_; }  // ticks per wall second
 
  private:

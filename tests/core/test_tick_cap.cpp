@@ -1,6 +1,7 @@
 // The tick cap guard: a flat-out machine asks for the stop while its ticks left outlast the lead.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "core/tick_cap.hpp"
@@ -35,6 +36,21 @@ TEST(TickCapGuard, KeepsTheFastestRateItHasSeen) {
   for (; k < 4096; ++k, now += 1e-6) guard.near_cap(k, now);  // 1 M ticks/s
   for (; k < 8192; ++k, now += 1e-5) guard.near_cap(k, now);  // then 100 k ticks/s
   EXPECT_NEAR(guard.peak_rate(), 1e6, 1e3);
+}
+
+TEST(TickCapGuard, NearTheCapTheTicksLeftLastManyLeads) {
+  // Paced by spacing_after from the first request, the ticks left last far longer than the
+  // kSafety leads they were sized for: the machine cannot run out before a late stop arrives.
+  const double lead = 0.1;
+  const std::int64_t budget = 200'000;
+  TickCapGuard guard(budget, lead);
+  double now = 0.0;
+  std::int64_t k = 0;
+  for (; k < budget && !guard.near_cap(k, now); ++k) now += 1e-6;  // 1 M ticks/s until it asks
+  const double asked = now;
+  for (; k < budget; ++k) now += std::max(1e-6, guard.spacing_after(k));
+  EXPECT_GT(now - asked, 10 * lead);
+  EXPECT_EQ(guard.spacing_after(budget - 1), 0.0);  // after the last tick there is nothing to pace
 }
 
 }  // namespace clockbench
