@@ -24,8 +24,9 @@ FLUSH_INTERVAL_S = 1.0
 JOB_END_BOUND_S = 10.0
 # Loss = (kill time - model time 0) - T, T the cut. Worst case: the flush interval, one tick of the
 # slowest rank (1/20 s) and the scheduling of 3 ranks plus the flusher on 2 cores; the estimate of
-# model time 0 (when the header is printed) only adds to the measured loss.
-LOSS_MARGIN_S = 0.5
+# model time 0 (when the header is printed) only adds to the measured loss. A margin of 1 s keeps a
+# loaded CI machine from failing the test while a journal that is never flushed (loss 3.3 s) still fails it.
+LOSS_MARGIN_S = 1.0
 
 
 def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess:
