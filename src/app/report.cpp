@@ -43,7 +43,7 @@ double per_second(double count, double window_wall_s) { return window_wall_s > 0
 
 }  // namespace
 
-void print_header(const RunFacts& f) {
+void print_header(const RunDescription& f) {
   const Config& c = f.config;
   std::printf("clockbench %s (git %s): logical clocks on machines of different speeds\n", f.version.c_str(),
               f.git_sha.c_str());
@@ -63,8 +63,8 @@ void print_header(const RunFacts& f) {
   std::printf("  seed:      %llu\n", static_cast<unsigned long long>(f.seed));
   std::printf("  duration:  %s model s at speedup %s = %s wall s\n", format_number(c.duration_s).c_str(),
               format_number(c.speedup).c_str(), format_number(c.duration_s / c.speedup).c_str());
-  if (!f.slurm.empty()) std::printf("  slurm:     %s\n", f.slurm.c_str());
-  std::printf("  output:    %s\n", f.output.c_str());
+  if (const std::string job = slurm_label(f); !job.empty()) std::printf("  slurm:     %s\n", job.c_str());
+  std::printf("  output:    %s\n", output_label(f).c_str());
   std::fflush(stdout);
 }
 
@@ -116,7 +116,7 @@ void print_table(const std::vector<MachineSummary>& machines, double window_wall
   std::fflush(stdout);
 }
 
-std::string result_line(const RunFacts& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
+std::string result_line(const RunDescription& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
                         const std::string& status, double write_s) {
   std::int64_t events = 0, sent = 0, received = 0, left = 0;
   double worst_rate_error = 0.0, worst_p99 = 0.0;
@@ -141,7 +141,7 @@ std::string result_line(const RunFacts& f, const MachineResult& run, const std::
     << " events_per_s=" << format_number(std::round(per_second(static_cast<double>(events), window_wall_s)))
     << " messages_per_s=" << format_number(std::round(per_second(static_cast<double>(sent), window_wall_s)))
     << " capped=" << (!run.completed && run.stop_signal == 0 ? 1 : 0) << " write_s=" << format_number(write_s)
-    << " output=" << f.output;
+    << " output=" << output_label(f);
   return s.str();
 }
 

@@ -8,27 +8,14 @@
 #include <thread>
 #include <vector>
 
+#include "app/run_description.hpp"
 #include "core/config.hpp"
 #include "core/machine_summary.hpp"
 #include "mpi/engine.hpp"
 
 namespace clockbench {
 
-struct RunFacts {
-  std::string version;
-  std::string git_sha;
-  std::string mpi_library;
-  std::string hdf5_version;
-  int n_machines = 0;
-  std::vector<double> rates;
-  bool rates_drawn = false;
-  Config config;
-  std::uint64_t seed = 0;
-  std::string output;
-  std::string slurm;  // "job 123, array task 4, name x" under Slurm, "" otherwise
-};
-
-void print_header(const RunFacts& f);
+void print_header(const RunDescription& d);
 
 // Prints progress from its own thread, so the tick loop never does I/O. A live status line on
 // a terminal, a line every few seconds otherwise.
@@ -54,7 +41,7 @@ class ProgressPrinter {
 void print_table(const std::vector<MachineSummary>& machines, double window_wall_s, bool flat_out);
 
 // "CLOCKBENCH_RESULT key=value ..." on one line. `write_s`: wall time of the file write (0: none).
-std::string result_line(const RunFacts& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
+std::string result_line(const RunDescription& d, const MachineResult& run, const std::vector<MachineSummary>& machines,
                         const std::string& status, double write_s);
 
 }  // namespace clockbench

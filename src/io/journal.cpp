@@ -142,6 +142,14 @@ void EventFlusher::flush() {
     return;
   }
   flushed_ = upto;
+  check_still_linked();
+}
+
+// Writes into a file that was deleted succeed and keep nothing: a journal removed mid-run (its
+// folder cleaned up, say) must be reported, not trusted.
+void EventFlusher::check_still_linked() {
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && st.st_nlink == 0) error_ = "the journal '" + path_ + "' was removed during the run";
 }
 
 std::string EventFlusher::finish() {
@@ -151,6 +159,7 @@ std::string EventFlusher::finish() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0 && error_.empty()) check_still_linked();
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;

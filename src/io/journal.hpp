@@ -67,6 +67,7 @@ class EventFlusher {
  private:
   void loop();
   void flush();
+  void check_still_linked();
 
   std::string path_;
   const EventProgress& progress_;

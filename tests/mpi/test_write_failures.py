@@ -58,7 +58,8 @@ def test_full_file_system(tmpfs: Path) -> None:
     check_failure(proc.returncode, proc.stdout, proc.stderr, out, "the file system of")
     assert "is full; the partial file was removed" in proc.stderr
     # The crash journal filled the disk first: what it holds is kept, and said to be incomplete.
-    assert "crash journal" in proc.stderr and "is incomplete (it could not be written either)" in proc.stderr
+    assert "its crash journal is incomplete too (cannot write the journal" in proc.stderr
+    assert "No space left on device" in proc.stderr
     assert [p.name for p in tmpfs.iterdir()] == [j.name for j in tmpfs.glob("run.h5.*.journal")]
 
 
@@ -99,6 +100,27 @@ def test_folder_removed_mid_run(tmp_path: Path) -> None:
     p = fail_mid_run(tmp_path, out, lambda: shutil.rmtree(folder))  # the crash journal in it too
     check_failure(p.returncode, p.stdout, p.stderr, out, f"the output folder '{folder}' no longer exists")
     assert "crash journal" in p.stderr and "is gone too" in p.stderr
+
+
+def test_journal_removed_mid_run_is_reported(tmp_path: Path) -> None:
+    """Writes into a deleted journal succeed and keep nothing: the run's file is still whole,
+    and rank 0 warns, once, that the crash net was gone."""
+    out = tmp_path / "run.h5"
+
+    def remove_journal() -> None:
+        journals = list(tmp_path.glob("run.h5.*.journal"))
+        assert len(journals) == 1, list(tmp_path.iterdir())
+        shutil.rmtree(journals[0])
+
+    p = fail_mid_run(tmp_path, out, remove_journal, "--flush-interval", "0.2")
+    assert p.returncode == 0, p.stderr
+    assert result_fields(p.stdout)["status"] == "ok"
+    warnings = [ln for ln in p.stderr.splitlines() if ln.startswith("clockbench")]
+    assert len(warnings) == 1, p.stderr
+    assert warnings[0].startswith("clockbench: warning: the crash journal is incomplete (the journal '")
+    assert "was removed during the run); the run's file is whole" in warnings[0]
+    assert verify(out).returncode == 0
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["run.h5"]
 
 
 def test_output_is_not_world_writable_under_umask_000(tmp_path: Path) -> None:
