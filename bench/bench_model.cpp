@@ -1,14 +1,17 @@
 // The model's steps on the path of every tick: the draw, the Lamport update, one machine's tick,
-// and recording its event. Items are draws, updates, ticks or events.
+// and recording its event; and the crash journal's encoding. Items are draws, updates, ticks or
+// events.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "core/action_draw.hpp"
 #include "core/event.hpp"
 #include "core/lamport_clock.hpp"
 #include "core/machine.hpp"
 #include "core/random.hpp"
+#include "io/journal.hpp"
 
 namespace clockbench {
 
@@ -82,6 +85,23 @@ void BM_TickAndRecord(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The crash journal's flusher thread: one piece of recorded events encoded as journal records.
+void BM_JournalEncode(benchmark::State& state) {
+  constexpr std::int64_t kPiece = 16384;
+  Machine m(0, {1, 2}, 0.7, 1, 16);
+  EventLog log;
+  log.reserve(kPiece);
+  for (std::int64_t k = 0; k < kPiece; ++k) log.append(m.tick(k, 0.0));
+  EventProgress progress;
+  progress.set_columns(log);
+  std::vector<unsigned char> out;
+  for (auto _ : state) {
+    encode_journal_records(progress.columns, 0, kPiece, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kPiece);
+}
+
 }  // namespace
 
 BENCHMARK(BM_ActionDraw);
@@ -90,5 +110,6 @@ BENCHMARK(BM_MachineTickFree);
 BENCHMARK(BM_MachineTickReceive);
 BENCHMARK(BM_EventLogAppend);
 BENCHMARK(BM_TickAndRecord);
+BENCHMARK(BM_JournalEncode);
 
 }  // namespace clockbench

@@ -47,6 +47,10 @@ std::string create_journal_folder(const std::string& folder);
 void remove_journal_folder(const std::string& folder);
 std::string journal_file(const std::string& folder, int rank);
 
+// Appends events [from, to) of `cols` as journal records to `out` (replacing its contents).
+void encode_journal_records(const EventColumns& cols, std::int64_t from, std::int64_t to,
+                            std::vector<unsigned char>& out);
+
 // Owns this rank's journal file and the thread that appends to it. No MPI calls.
 class EventFlusher {
  public:
