@@ -33,7 +33,8 @@ DRAINS = (("ring+Test (engine)", "BM_DrainRingTest"), ("ring+Testsome", "BM_Drai
 MODEL_STEPS = (("draw (ActionDraw)", "BM_ActionDraw"), ("Lamport update (merge)", "BM_LamportMerge"),
                ("Machine::tick, free", "BM_MachineTickFree"),
                ("Machine::tick, receive", "BM_MachineTickReceive"),
-               ("EventLog::append", "BM_EventLogAppend"), ("tick + record", "BM_TickAndRecord"))
+               ("EventLog::append", "BM_EventLogAppend"), ("tick + record", "BM_TickAndRecord"),
+               ("crash journal: encode an event", "BM_JournalEncode"))
 
 
 def fields(line_prefix: str, text: str) -> Dict[str, str]:
@@ -151,27 +152,29 @@ def microbenchmarks(path: Path, t: Table) -> Dict[str, Any]:
 
 
 def flat_out(folder: Path, t: Table) -> Dict[str, Any]:
-    runs: Dict[str, List[Dict[str, str]]] = {"output": [], "no-output": [], "null": []}
+    runs: Dict[str, List[Dict[str, str]]] = {"output": [], "output-no-journal": [], "no-output": [], "null": []}
     bytes_written: List[int] = []
     for kind in runs:
-        for log in sorted(folder.glob(f"flat-{kind}-*.log")):
+        for log in sorted(folder.glob(f"flat-{kind}-[0-9]*.log")):
             prefix = "CLOCKBENCH_NULL_RESULT" if kind == "null" else "CLOCKBENCH_RESULT"
             runs[kind].append(fields(prefix, log.read_text()))
-    for b in sorted(folder.glob("flat-output-*.bytes")):
+    for b in sorted(folder.glob("flat-output-[0-9]*.bytes")):
         bytes_written.append(int(b.read_text()))
     if not runs["output"]:
         return {}
     ranks = int(runs["output"][0]["machines"])
-    ev = {k: median([float(r["events_per_s"]) for r in v]) for k, v in runs.items()}
-    msg = {k: median([float(r["messages_per_s"]) for r in v]) for k, v in runs.items()}
+    ev = {k: median([float(r["events_per_s"]) for r in v]) for k, v in runs.items() if v}
+    msg = {k: median([float(r["messages_per_s"]) for r in v]) for k, v in runs.items() if v}
     capped = sum(int(r.get("capped", "0")) for r in runs["output"] + runs["no-output"])
 
     t.section(f"Flat out (--rates max), {ranks} ranks on {os.cpu_count()} cores "
               f"(median of {len(runs['output'])} runs of {runs['output'][0]['duration_s']} s)")
     t.row("run", "events/s", "per rank", "messages/s", "vs null")
-    for label, k in (("clockbench, HDF5 output", "output"), ("clockbench, --no-output", "no-output"),
-                     ("null baseline (MPI only)", "null")):
-        t.row(label, si(ev[k]), si(ev[k] / ranks), si(msg[k]), f"{ev[k] / ev['null']:.2f}")
+    for label, k in (("clockbench, HDF5 output", "output"),
+                     ("  the same, no crash journal", "output-no-journal"),
+                     ("clockbench, --no-output", "no-output"), ("null baseline (MPI only)", "null")):
+        if runs[k]:
+            t.row(label, si(ev[k]), si(ev[k] / ranks), si(msg[k]), f"{ev[k] / ev['null']:.2f}")
     if capped:
         t.lines.append(f"  ({capped} runs stopped near --max-ticks: their window is shorter)")
     t.target(f"flat-out events/s with recording vs null baseline ({ranks} ranks)",
@@ -183,23 +186,33 @@ def flat_out(folder: Path, t: Table) -> Dict[str, Any]:
     # Recording: the file write after the run, and the run's rate with and without it.
     write_s = median([float(r["write_s"]) for r in runs["output"]])
     events = median([float(r["events"]) for r in runs["output"]])
-    window = median([float(r["end_s"]) / float(r["speedup"]) for r in runs["output"]])
     size = median([float(b) for b in bytes_written]) if bytes_written else float("nan")
-    # Wall time per event, with the write, against without recording to a file at all.
-    per_event_with = (window + write_s) / events
     per_event_without = 1.0 / ev["no-output"]
-    overhead = per_event_with / per_event_without - 1.0
+
+    def per_event(kind: str) -> float:
+        """Wall time per event, the write included."""
+        window = median([float(r["end_s"]) / float(r["speedup"]) for r in runs[kind]])
+        return (window + median([float(r["write_s"]) for r in runs[kind]])) / median(
+            [float(r["events"]) for r in runs[kind]])
+
+    overhead = per_event("output") / per_event_without - 1.0
     t.section("Recording: flat out with HDF5 output vs --no-output")
     t.row("", "write s", "file MB", "MB/s", "events/s")
     t.row("file write (parallel HDF5, all ranks)", f"{write_s:.3f}", f"{size / 1e6:.0f}",
           f"{size / write_s / 1e6:.0f}", si(events / write_s))
-    t.row("run time per event, with / without", f"{per_event_with * 1e9:.0f} ns",
+    t.row("run time per event, with / without", f"{per_event('output') * 1e9:.0f} ns",
           f"{per_event_without * 1e9:.0f} ns", f"{100 * overhead:+.1f} %")
+    file_only = float("nan")
+    if runs["output-no-journal"]:
+        file_only = per_event("output-no-journal") / per_event_without - 1.0
+        t.row("  the same, no crash journal", f"{per_event('output-no-journal') * 1e9:.0f} ns",
+              f"{per_event_without * 1e9:.0f} ns", f"{100 * file_only:+.1f} %")
     t.target("recording's share of flat-out run time", f"{100 * overhead:+.1f} %",
              f"<= {100 * RECORDING_OVERHEAD_TARGET:g} %", overhead <= RECORDING_OVERHEAD_TARGET)
     return {"ranks": ranks, "events_per_s": ev, "messages_per_s": msg, "runs": runs,
             "write_s": write_s, "file_bytes": size, "write_bytes_per_s": size / write_s,
-            "write_events_per_s": events / write_s, "recording_overhead": overhead}
+            "write_events_per_s": events / write_s, "recording_overhead": overhead,
+            "recording_overhead_without_journal": file_only}
 
 
 def fidelity_run(path: Path) -> Dict[str, Any]:
