@@ -89,6 +89,11 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
                  "wall seconds between background flushes of the events to <output>.<pid>.journal/, "
                  "which `clockbench-analyze recover` turns into a file after a crash; 0: off")
       ->capture_default_str();
+  std::string hdf5_io = "independent";
+  app.add_option("--hdf5-io", hdf5_io,
+                 "how the ranks write their rows: independent (each its own, straight to the file; 2x faster "
+                 "here) or collective (MPI-IO aggregation, for parallel file systems)")
+      ->capture_default_str();
   app.add_flag("-q,--quiet", c.quiet, "print only errors and the CLOCKBENCH_RESULT line");
 
   try {
@@ -138,6 +143,12 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
     out.message = "--topology must be full or ring, got '" + topology + "'";
     return out;
   }
+  if (hdf5_io != "independent" && hdf5_io != "collective") {
+    out.status = CliStatus::error;
+    out.message = "--hdf5-io must be independent or collective, got '" + hdf5_io + "'";
+    return out;
+  }
+  c.collective_io = hdf5_io == "collective";
   if (std::string err = validate(c, n_machines); !err.empty()) {
     out.status = CliStatus::error;
     out.message = err;

@@ -35,6 +35,7 @@ void share(RunDescription& d, MPI_Comm comm) {
   c.max_ticks = bcast_value(c.max_ticks, 0, comm);
   c.no_output = bcast_value(c.no_output, 0, comm);
   c.flush_interval_s = bcast_value(c.flush_interval_s, 0, comm);
+  c.collective_io = bcast_value(c.collective_io, 0, comm);
   d.rates = bcast_doubles(d.rates, 0, comm);
   d.rates_drawn = bcast_value(d.rates_drawn, 0, comm);
   d.seed = bcast_value(d.seed, 0, comm);

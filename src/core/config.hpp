@@ -35,6 +35,7 @@ struct Config {
   // Wall seconds between background flushes of the recorded events to the run's journal (crash
   // recovery: clockbench-analyze recover); 0 turns the journal off.
   double flush_interval_s = 2.0;
+  bool collective_io = false;  // --hdf5-io collective: MPI-IO aggregates the rows before writing
 };
 
 // Ticks one machine may make, at most: kept below this so that reserving memory stays sane.

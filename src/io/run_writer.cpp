@@ -86,13 +86,14 @@ struct Block {
 
 class Writer {
  public:
-  Writer(const std::string& path, MPI_Comm comm) : comm_(comm) {
+  Writer(const std::string& path, IoMode io, MPI_Comm comm) : comm_(comm) {
     quiet_h5_errors();
     const H5Id fapl = owned_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
     check_h5_status(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
     file_ = owned_file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), "H5Fcreate");
     dxpl_ = owned_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
-    check_h5_status(H5Pset_dxpl_mpio(dxpl_, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+    check_h5_status(H5Pset_dxpl_mpio(dxpl_, io == IoMode::collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
+                    "H5Pset_dxpl_mpio");
   }
 
   hid_t file() const { return file_; }
@@ -191,7 +192,7 @@ void write_root_attributes(hid_t file, const RunMetadata& m) {
 }  // namespace
 
 void write_run_file(const std::string& path, const RunMetadata& meta, const std::string& config_text,
-                    const MachineResult& local, const std::string& hostname, MPI_Comm comm) {
+                    const MachineResult& local, const std::string& hostname, IoMode io, MPI_Comm comm) {
   int rank = 0, n = 1;
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
@@ -208,7 +209,7 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
   std::uint64_t host_len = hostname.size(), max_host_len = 0;
   check_mpi(MPI_Allreduce(&host_len, &max_host_len, 1, MPI_UINT64_T, MPI_MAX, comm), "MPI_Allreduce");
 
-  Writer w(path, comm);
+  Writer w(path, io, comm);
   write_root_attributes(w.file(), meta);
 
   {

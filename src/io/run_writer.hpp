@@ -34,8 +34,12 @@ struct RunMetadata {
   std::int64_t max_ticks = 0;  // flat out: the tick cap per machine; 0 for a paced run
 };
 
+// How the ranks write their rows: independently (each rank its own contiguous rows, straight to
+// the file) or collectively (MPI-IO gathers them on aggregator ranks first).
+enum class IoMode { independent, collective };
+
 // Collective. Creates `path` (which must not exist), writes everything, closes it.
 void write_run_file(const std::string& path, const RunMetadata& meta, const std::string& config_text,
-                    const MachineResult& local, const std::string& hostname, MPI_Comm comm);
+                    const MachineResult& local, const std::string& hostname, IoMode io, MPI_Comm comm);
 
 }  // namespace clockbench

@@ -28,6 +28,7 @@ CASES = [
     ("zero speedup", 3, ["--speedup", "0"], "--speedup must be a positive number"),
     ("non-numeric speedup", 3, ["--speedup", "fast"], "--speedup"),
     ("unknown topology", 3, ["--topology", "star"], "--topology must be full or ring, got 'star'"),
+    ("unknown HDF5 I/O mode", 2, ["--hdf5-io", "async"], "--hdf5-io must be independent or collective, got 'async'"),
     ("unknown option", 3, ["--bogus"], "--bogus"),
     ("negative seed", 3, ["--seed", "-5"], "--seed must be a whole number"),
     ("non-numeric seed", 3, ["--seed", "lucky"], "--seed"),
