@@ -12,8 +12,8 @@ where the mean field says it stays bounded, so dQ/dt is checked against the expe
 least-squares slope of the reflected random walk over [0, T], and queue_mean against its
 expected mean over [0, T]. The mean-field values (growth lambda - r, and growth T / 2 for the
 mean) are kept beside them as mean_field. The queue mean's noise: a time average over T of a
-queue of diffusion (mu, v) has variance at most v T / 3 (the free walk's) and, once the queue
-has settled, about v^3 / (mu^4 T) (its stationary variance (v / 2mu)^2 over the T mu^2 / v
+queue of diffusion (mu, v) has variance at most v T / 3 (the free walk's) and, once a stable
+queue (mu < 0) has settled, about v^3 / (mu^4 T) (its stationary variance (v / 2mu)^2 over the T mu^2 / v
 relaxation times in the run); the smaller of the two, plus half a message for the lattice.
 """
 
@@ -93,7 +93,7 @@ def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = N
 def _queue_mean_sd(queues: QueueDiffusion, i: int, t: float) -> float:
     """Noise of a queue's time average over [0, t] (module docstring)."""
     mu, v = float(queues.drift[i]), float(queues.variance[i])
-    settled = v ** 3 / (mu ** 4 * t) if mu != 0 else math.inf
+    settled = v ** 3 / (mu ** 4 * t) if mu < 0 else math.inf  # only a stable queue settles
     return math.sqrt(min(v * t / 3, settled))
 
 
