@@ -6,23 +6,35 @@ variance at most their mean, so a rate measured as count / T has standard deviat
 sqrt(rate / T). We allow 3 of those (a correct model fails a given check about 0.3% of the
 time) plus a model allowance of 5% of the prediction for what the mean-field theory leaves out
 (queues start empty; the long-run limit is reached only after a transient).
+
+Queues are predicted at the run's length T (finite.py): a queue near rho = 1 grows like sqrt(T)
+where the mean field says it stays bounded, so dQ/dt is checked against the expected
+least-squares slope of the reflected random walk over [0, T], and queue_mean against its
+expected mean over [0, T]. The mean-field values (growth lambda - r, and growth T / 2 for the
+mean) are kept beside them as mean_field. The queue mean's noise: a time average over T of a
+queue of diffusion (mu, v) has variance at most v T / 3 (the free walk's) and, once a stable
+queue (mu < 0) has settled, about v^3 / (mu^4 T) (its stationary variance (v / 2mu)^2 over the T mu^2 / v
+relaxation times in the run); the smaller of the two, plus half a message for the lattice.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
+from .finite import QueueDiffusion, diffusion
 from .metrics import RunMetrics
-from .theory import Prediction, mean_jump, predict
+from .theory import Prediction, adjacency, mean_jump, predict
 
 SIGMAS = 3.0
 MODEL_ALLOWANCE = 0.05
 # Checks need enough events to mean anything: below this many expected counts, skip them.
 MIN_COUNT = 5
+# Messages: how far the lattice correction of the recorded queue may be off (finite.py).
+LATTICE_ALLOWANCE = 0.5
 
 TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma of the counts' noise (sigma of a rate <= sqrt(rate / T)) "
                   f"+ {MODEL_ALLOWANCE:.0%} of the prediction")
@@ -31,10 +43,11 @@ TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma of the counts' noise (sigma of 
 @dataclass
 class Check:
     machine: int
-    quantity: str   # lambda_hz, rho, dQ/dt, jump_mean
+    quantity: str   # lambda_hz, rho, dQ/dt, queue_mean, jump_mean
     measured: float
     predicted: float
     tolerance: float
+    mean_field: float = math.nan  # the mean-field (T -> infinity) value, where it differs
 
     @property
     def ok(self) -> bool:
@@ -48,11 +61,14 @@ def theory_for(metrics: RunMetrics, adjacency: np.ndarray) -> Prediction:
     return predict(rates, metrics.p_internal, metrics.topology, adj=adjacency)
 
 
-def compare(metrics: RunMetrics, pred: Prediction) -> List[Check]:
-    """The checks of every machine, in machine order."""
+def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = None) -> List[Check]:
+    """The checks of every machine, in machine order (adj: the run's peers, else the topology's)."""
     t = metrics.end_s
     checks: List[Check] = []
     jumps = mean_jump(np.array([m.clock_slope for m in metrics.machines]), pred)
+    queues = diffusion(pred, adjacency(pred.topology, pred.n) if adj is None else adj)
+    horizon = max(t, 1e-9)  # a run stopped before any time passed has no queue checks anyway
+    slopes, means = queues.queue_slope(horizon), queues.queue_mean(horizon)
     for i, m in enumerate(metrics.machines):
         lam = float(pred.arrival[i])
         if lam * t >= MIN_COUNT:
@@ -62,13 +78,23 @@ def compare(metrics: RunMetrics, pred: Prediction) -> List[Check]:
             sd = math.sqrt(max(rho * (1 - rho), 1.0 / m.ticks) / m.ticks)
             checks.append(Check(i, "rho", m.utilisation, rho, _tol(rho, sd)))
         if lam * t >= MIN_COUNT:
-            g = float(pred.growth[i])
-            checks.append(Check(i, "dQ/dt", m.queue_slope, g, _tol(abs(g), math.sqrt(lam / t))))
+            g, mf = float(slopes[i]), float(pred.growth[i])
+            checks.append(Check(i, "dQ/dt", m.queue_slope, g, _tol(abs(g), math.sqrt(lam / t)), mf))
+            q = float(means[i])
+            checks.append(Check(i, "queue_mean", m.queue_mean, q,
+                                _tol(q, _queue_mean_sd(queues, i, t)) + LATTICE_ALLOWANCE, mf * t / 2))
         receives = int(m.kind_counts[3])
         if receives >= MIN_COUNT and math.isfinite(m.jump_mean):
             sd = math.sqrt(max(m.jump_mean, 1.0) / receives)
             checks.append(Check(i, "jump_mean", m.jump_mean, float(jumps[i]), _tol(float(jumps[i]), sd)))
     return checks
+
+
+def _queue_mean_sd(queues: QueueDiffusion, i: int, t: float) -> float:
+    """Noise of a queue's time average over [0, t] (module docstring)."""
+    mu, v = float(queues.drift[i]), float(queues.variance[i])
+    settled = v ** 3 / (mu ** 4 * t) if mu < 0 else math.inf  # only a stable queue settles
+    return math.sqrt(min(v * t / 3, settled))
 
 
 def _tol(predicted: float, sd: float) -> float:

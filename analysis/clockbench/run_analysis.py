@@ -64,7 +64,7 @@ def analyse(run: Run, histograms: bool = True) -> RunAnalysis:
         pred: Optional[Prediction] = theory_for(metrics, run.network["adjacency"])
     except ValueError:  # fewer than 2 machines, or no usable rates: nothing to predict
         pred = None
-    checks = compare(metrics, pred) if pred is not None else []
+    checks = compare(metrics, pred, run.network["adjacency"]) if pred is not None else []
     return RunAnalysis(path=run.path, attrs=dict(run.attrs), config=run.config,
                        hostnames=[str(h) for h in run.machines["hostname"]], n_events=run.n_events,
                        metrics=metrics, pred=pred, checks=checks,

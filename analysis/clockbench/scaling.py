@@ -25,7 +25,16 @@ fastest clock runs faster than the fastest rate, by its receive jumps: hence s* 
 the theory's ratios). The spread of the clocks (drift) is the largest lag, so it grows at
 max_i g_i: after T model seconds the drift is ~ T max_i g_i and its mean over the run ~ half that.
 Near rho_i = 1 (lambda_i close to r_i) the queue's random walk, not its drift, sets the lag over
-a finite run, and the mean-field theory underestimates it.
+a finite run, and the mean-field theory underestimates it. So the predictions (_th) are taken at
+the run's length from the queue itself: machine i takes at t the message that arrived Q_i(t) /
+lambda0_i ago (FIFO, lambda0_i its arrival rate while busy), and cannot fall behind its own ticks,
+so its clock is L_i(t) ~ max(r_i t, u_i (t - Q_i(t) / lambda0_i)), u_i = the largest sigma of its
+stable senders, and its lag is s* (t - L_i(t) / max sigma). With E[Q_i(T)] of finite.py this is
+s* E[Q_i(T)] / lambda0_i in the full topology, and T g_i for a clearly unstable queue. The drift
+is the largest lag, and the largest of N random lags has a larger mean than the largest mean:
+with the queues taken as independent, E[max_i lag_i] = integral over y of
+1 - prod_i P(lag_i <= y), each P from the reflected walk's distribution of Q_i. The mean-field
+values (_mf) are kept beside them.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from matplotlib.figure import Figure
 
 from .compare import SIGMAS, theory_for
 from .document import Document
+from .finite import QueueDiffusion, diffusion, ls_slope, queue_tail, time_mean
 from .metrics import compute, slope
 from .schema import SchemaError, open_run
 from .tables import Table, num, render_text
@@ -67,12 +77,16 @@ class ScalingRow:
     fastest_slope: float      # s*: slope of the fastest clock, clock units per model second
     drift_max: float
     drift_mean: float
-    drift_growth: float       # predicted growth of the drift, max_i g_i (0: bounded)
+    drift_growth: float       # mean-field growth of the drift, max_i g_i (0: bounded)
+    drift_max_pred: float     # finite-T: E[max_i lag_i(T)]
+    drift_mean_pred: float    # finite-T: mean over [0, T] of E[max_i lag_i(t)]
     slowest: int              # the machine of lowest achieved rate
     slowest_rate: float
     lag_final: float
     lag_slope: float          # measured: least-squares slope of its lag on the grid
-    lag_slope_pred: float     # g_i (0: bounded)
+    lag_slope_mf: float       # mean-field g_i (0: bounded)
+    lag_final_pred: float     # finite-T: E[lag_i(T)]
+    lag_slope_pred: float     # finite-T: least-squares slope of E[lag_i(t)] on [0, T]
     growing: int              # machines whose queue grows, measured
     growing_pred: int
     growth_mean: float        # queue growth, messages per model second, mean over machines
@@ -81,16 +95,16 @@ class ScalingRow:
     growth_max_pred: float
 
     @property
-    def drift_max_pred(self) -> float:
+    def drift_max_mf(self) -> float:
         return self.drift_growth * self.end_s
 
     @property
-    def drift_mean_pred(self) -> float:
+    def drift_mean_mf(self) -> float:
         return self.drift_growth * self.end_s / 2
 
     @property
-    def lag_final_pred(self) -> float:
-        return self.lag_slope_pred * self.end_s
+    def lag_final_mf(self) -> float:
+        return self.lag_slope_mf * self.end_s
 
 
 def clock_slopes(rates: np.ndarray, arrival: np.ndarray, stable: np.ndarray, adj: np.ndarray) -> np.ndarray:
@@ -113,6 +127,58 @@ def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
     return fastest_slope * (1.0 - sigma / sigma.max())
 
 
+@dataclass
+class LagModel:
+    """What the finite-T lags need: s*, the clock slopes sigma, each machine's incoming pace u_i
+    (the largest sigma of its stable senders, 0 if none) and its queue's diffusion."""
+
+    fastest_slope: float
+    sigma: np.ndarray
+    incoming: np.ndarray
+    queues: QueueDiffusion
+
+    def _clock(self, t: float, queue: np.ndarray) -> np.ndarray:
+        """L_i(t) for a queue of `queue` messages (module docstring), in units of sigma."""
+        lam = self.queues.busy_arrival
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wait = np.where(lam > 0, queue / lam, 0.0)
+        return np.maximum(self.queues.rates * t, self.incoming * np.maximum(t - wait, 0.0))
+
+    def lag(self, t: float) -> np.ndarray:
+        """E[lag_i(t)], every machine: the clock taken at the expected queue."""
+        return self.fastest_slope * (t - self._clock(t, self.queues.queue(t)) / self.sigma.max())
+
+    def drift(self, t: float, points: int = 1500) -> float:
+        """E[max_i lag_i(t)] with independent queues: the integral of P(max > y) over y."""
+        q = self.queues
+        top = np.maximum(q.drift, 0.0) * t + 10 * np.sqrt(q.variance * t) + 10
+        queue = np.linspace(0.0, 1.0, points)[:, None] * top  # per machine, Q from 0 to far in the tail
+        lag = self.fastest_slope * (t - self._clock(t, queue) / self.sigma.max())
+        y = np.linspace(0.0, float(lag.max()), points)
+        below = np.ones_like(y)
+        for i in range(q.rates.size):
+            # lag_i is nondecreasing in Q_i: P(lag_i <= y) = P(Q_i <= the queue where lag_i reaches y).
+            at = np.interp(y, lag[:, i], queue[:, i], left=-1.0, right=np.inf)
+            recorded = at + float(q.lattice[i])
+            tail = np.where(at < 0, 1.0, queue_tail(np.maximum(recorded, 0.0), q.drift[i], q.variance[i], t))
+            below *= np.where(np.isinf(at), 1.0, 1.0 - tail)
+        return float(np.trapz(1.0 - below, y))
+
+    def drift_mean(self, t: float) -> float:
+        return float(time_mean(lambda s: np.array(self.drift(s)) if s > 0 else np.array(0.0), t))
+
+    def lag_slope(self, t: float) -> np.ndarray:
+        return ls_slope(self.lag, t)
+
+
+def lag_model(fastest_slope: float, pred, adj: np.ndarray) -> LagModel:
+    """The finite-T lag model of a prediction (theory.Prediction) on peers adj."""
+    sigma = clock_slopes(pred.rates, pred.arrival, pred.stable, adj)
+    heard = (np.asarray(adj) > 0) & pred.stable[:, None]
+    incoming = np.where(heard, sigma[:, None], 0.0).max(axis=0)
+    return LagModel(fastest_slope, sigma, incoming, diffusion(pred, adj))
+
+
 def scaling_row(path: str) -> ScalingRow:
     """Measures one run file and predicts the same quantities. Raises SchemaError or ValueError."""
     run = open_run(path)
@@ -122,6 +188,7 @@ def scaling_row(path: str) -> ScalingRow:
     fastest = m.clocks.max(axis=0)
     s_star = slope(m.grid, fastest)
     g = lag_growth(s_star, clock_slopes(pred.rates, pred.arrival, pred.stable, run.network["adjacency"]))
+    lags = lag_model(s_star, pred, run.network["adjacency"])
     slow = int(np.argmin(pred.rates))
     lag = fastest - m.clocks[slow]
     q_slope = np.array([x.queue_slope for x in m.machines])
@@ -129,8 +196,10 @@ def scaling_row(path: str) -> ScalingRow:
     return ScalingRow(
         path=path, topology=m.topology, n=m.n, seed=m.seed, end_s=t, completed=m.completed,
         fastest_slope=s_star, drift_max=m.drift_max, drift_mean=m.drift_mean, drift_growth=float(g.max()),
+        drift_max_pred=lags.drift(t), drift_mean_pred=lags.drift_mean(t),
         slowest=slow, slowest_rate=float(pred.rates[slow]), lag_final=float(lag[-1]),
-        lag_slope=slope(m.grid, lag), lag_slope_pred=float(g[slow]),
+        lag_slope=slope(m.grid, lag), lag_slope_mf=float(g[slow]),
+        lag_final_pred=float(lags.lag(t)[slow]), lag_slope_pred=float(lags.lag_slope(t)[slow]),
         growing=int(np.count_nonzero(q_slope > SIGMAS * noise)), growing_pred=int(np.count_nonzero(~pred.stable)),
         growth_mean=float(q_slope.mean()), growth_mean_pred=float(pred.growth.mean()),
         growth_max=float(q_slope.max()), growth_max_pred=float(pred.growth.max()))
@@ -143,16 +212,19 @@ def _bounded(x: float, digits: int = 1) -> str:
 
 def scaling_table(rows: Sequence[ScalingRow]) -> Table:
     """One row per run, by topology then N; every measured column has the theory's (_th) beside it."""
-    headers = ["topology", "N", "T_s", "s*", "drift_max", "drift_max_th", "drift_mean", "drift_mean_th",
-               "slowest_hz", "lag_final", "lag_final_th", "lag_slope", "lag_slope_th", "growing",
-               "growing_th", "dQdt_mean", "dQdt_mean_th", "dQdt_max", "dQdt_max_th"]
+    headers = ["topology", "N", "T_s", "s*", "drift_max", "drift_max_th", "drift_max_mf", "drift_mean",
+               "drift_mean_th", "drift_mean_mf", "slowest_hz", "lag_final", "lag_final_th", "lag_final_mf",
+               "lag_slope", "lag_slope_th", "lag_slope_mf", "growing", "growing_th", "dQdt_mean",
+               "dQdt_mean_th", "dQdt_max", "dQdt_max_th"]
     out = []
     for r in rows:
         out.append([r.topology, str(r.n), num(r.end_s, 1), num(r.fastest_slope, 2),
-                    num(r.drift_max, 0), _bounded(r.drift_max_pred, 0), num(r.drift_mean, 1),
-                    _bounded(r.drift_mean_pred), f"{r.slowest_rate:.3f}", num(r.lag_final, 0),
-                    _bounded(r.lag_final_pred, 0), f"{r.lag_slope:.3f}", _bounded(r.lag_slope_pred, 3),
-                    f"{r.growing / r.n:.2f}", f"{r.growing_pred / r.n:.2f}", f"{r.growth_mean:.3f}",
+                    num(r.drift_max, 0), num(r.drift_max_pred, 0), _bounded(r.drift_max_mf, 0),
+                    num(r.drift_mean, 1), num(r.drift_mean_pred, 1), _bounded(r.drift_mean_mf),
+                    f"{r.slowest_rate:.3f}", num(r.lag_final, 0), num(r.lag_final_pred, 0),
+                    _bounded(r.lag_final_mf, 0), f"{r.lag_slope:.3f}", f"{r.lag_slope_pred:.3f}",
+                    _bounded(r.lag_slope_mf, 3), f"{r.growing / r.n:.2f}", f"{r.growing_pred / r.n:.2f}",
+                    f"{r.growth_mean:.3f}",
                     f"{r.growth_mean_pred:.3f}", f"{r.growth_max:.3f}", f"{r.growth_max_pred:.3f}"])
     return Table(headers, out)
 
@@ -207,10 +279,12 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
     doc.heading("Drift, lag and queue growth against N")
     doc.table(scaling_table(rows))
     doc.bullets([
-        "_th: the theory's prediction, solved from each run's achieved rates; 'bounded': the theory "
-        "predicts no growth (the value stays of the order of a few jumps).",
+        "_th: the theory's prediction at the run's length T, solved from each run's achieved rates: "
+        "queues as reflected random walks (analysis/clockbench/finite.py), so near rho = 1 lag and "
+        "drift grow like sqrt(T); the drift is the expected largest of the machines' random lags. "
+        "_mf: the mean-field (T -> infinity) prediction; 'bounded': it predicts no growth.",
         "s*: least-squares slope of the fastest Lamport clock (clock units per model second).",
-        "drift: spread max - min of the Lamport clocks on the god's-eye grid; predicted as "
+        "drift: spread max - min of the Lamport clocks on the god's-eye grid; mean-field: "
         "T max_i g_i (max) and half that (mean), g_i the lag growth below.",
         "slowest: the machine of lowest achieved rate. lag_final: its lag behind the fastest clock "
         "at the end; lag_slope: least-squares slope of that lag. Theory: g_i = s* (1 - r_i / lambda_i) "
@@ -218,12 +292,13 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "bounded; in a ring, a stretch cut off by machines that never send runs at its own fastest "
         "rate sigma, and g_i = s* (1 - sigma_i / max sigma) (analysis/clockbench/scaling.py derives it).",
         "Near rho = 1 (arrivals close to the rate) a queue's random walk, not its drift, sets the lag "
-        "over a finite run: there the mean-field theory underestimates lag and drift.",
+        "over a finite run: there the mean-field theory underestimates lag and drift, and _th does not.",
         f"growing: fraction of machines whose queue grows; {GROWING_TEXT}. A slower growth cannot "
         "be told from noise in one run (about 1 message/s for lambda = 3/s over T = 30 s; the floor "
         "falls as 1/sqrt(T)), so short runs count fewer growing queues than the theory.",
         "dQdt_mean, dQdt_max: the machines' queue growth rates (least-squares slopes), messages per "
-        "model second, mean and max over the machines; theory: lambda_i - r_i for unstable machines, 0 else.",
+        "model second, mean and max over the machines; theory (mean-field): lambda_i - r_i for "
+        "unstable machines, 0 else.",
     ])
     doc.figure(scaling_figure(rows), "scaling", "Measured (solid) and predicted (dashed) against N, per topology.")
     doc.heading("Runs")

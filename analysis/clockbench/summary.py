@@ -7,6 +7,7 @@ from typing import List
 import numpy as np
 
 from .compare import TOLERANCE_TEXT, compare, tally, theory_for
+from .finite import diffusion
 from .metrics import RunMetrics, compute
 from .schema import Run
 from .tables import checks_table, machine_table, render_text
@@ -23,12 +24,13 @@ def describe_run(m: RunMetrics) -> str:
 def summarize(run: Run) -> List[str]:
     m = compute(run)
     pred = theory_for(m, run.network["adjacency"])
-    checks = compare(m, pred)
+    checks = compare(m, pred, run.network["adjacency"])
     passed, total = tally(checks)
     lines = [describe_run(m), "", render_text(machine_table(m)), ""]
     lines.append(f"drift: Lamport spread across machines on a {m.end_s / (m.grid.size - 1):.3g} s grid: "
                  f"max {m.drift_max:g}, mean {m.drift_mean:.1f}; queue_slope in messages per model second")
-    lines += ["", prediction_line(pred), render_text(checks_table(checks)),
+    lines += ["", prediction_line(pred), finite_line(pred, run.network["adjacency"], m.end_s),
+              render_text(checks_table(checks)),
               f"theory check: {passed} of {total} pass ({TOLERANCE_TEXT})"]
     return lines
 
@@ -36,5 +38,16 @@ def summarize(run: Run) -> List[str]:
 def prediction_line(pred: Prediction) -> str:
     unstable = np.flatnonzero(~pred.stable)
     grows = ", ".join(f"machine {i} at {pred.growth[i]:.3f} msg/s" for i in unstable) or "none"
-    return (f"theory from achieved rates: lambda = {np.round(pred.arrival, 3).tolist()} msg/s; "
-            f"growing queues: {grows}")
+    return (f"theory from achieved rates (mean-field, T -> infinity): lambda = "
+            f"{np.round(pred.arrival, 3).tolist()} msg/s; growing queues: {grows}")
+
+
+def finite_line(pred: Prediction, adj: np.ndarray, t: float) -> str:
+    """The queues expected over this run's length (finite.py): near rho = 1 they grow like sqrt(T)
+    where the mean field says bounded."""
+    if t <= 0:
+        return "finite-T queues: the run has no length"
+    q = diffusion(pred, adj)
+    return (f"finite-T queues over T = {t:.3g} s (reflected random walk): expected at T "
+            f"{np.round(q.queue(t), 2).tolist()}, mean {np.round(q.queue_mean(t), 2).tolist()}, "
+            f"least-squares dQ/dt {np.round(q.queue_slope(t), 3).tolist()} msg/s")

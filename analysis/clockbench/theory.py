@@ -87,6 +87,11 @@ def predict(rates: Sequence[float], p_internal: float = 0.7, topology: str = "fu
     return pred
 
 
+def arrivals(rates: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """lambda for an explicit send matrix C (e.g. with a machine's row zeroed to make it silent)."""
+    return _solve(np.asarray(rates, dtype=float), c)
+
+
 def _solve(r: np.ndarray, c: np.ndarray) -> np.ndarray:
     """lambda = C^T (r - lambda)^+, as a linear complementarity problem in the free-tick rates
     x = (r - lambda)^+:  w = (I + C^T) x - r,  x >= 0, w >= 0, x.w = 0  (w_i = lambda_i - r_i
