@@ -36,8 +36,9 @@ MIN_COUNT = 5
 # Messages: how far the lattice correction of the recorded queue may be off (finite.py).
 LATTICE_ALLOWANCE = 0.5
 
-TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma of the counts' noise (sigma of a rate <= sqrt(rate / T)) "
-                  f"+ {MODEL_ALLOWANCE:.0%} of the prediction")
+TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma of the counts' noise (sigma of a rate <= sqrt(rate / T); "
+                  f"of queue_mean, the random walk's sqrt(v T / 3)) + {MODEL_ALLOWANCE:.0%} of the prediction "
+                  f"(queue_mean: + {LATTICE_ALLOWANCE:g} message more)")
 
 
 @dataclass
