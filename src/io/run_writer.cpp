@@ -86,7 +86,7 @@ struct Block {
 
 class Writer {
  public:
-  Writer(const std::string& path, IoMode io, MPI_Comm comm) : comm_(comm) {
+  Writer(const std::string& path, IoMode io, MPI_Comm comm) : comm_(comm), io_(io) {
     quiet_h5_errors();
     const H5Id fapl = owned_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
     check_h5_status(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
@@ -97,6 +97,32 @@ class Writer {
   }
 
   hid_t file() const { return file_; }
+
+  // Every rank leaves a write having succeeded, or every rank throws the first failing rank's
+  // error. A collective write fails on all ranks together; an independent one may fail on one
+  // rank only (its share of a full disk), and a rank that threw alone would unwind into
+  // H5Dclose/H5Fclose (collective) while the others went on to H5Dcreate: a deadlock.
+  void write(hid_t dset, hid_t mem_type, hid_t mspace, hid_t fspace, const void* data) {
+    if (io_ == IoMode::collective) {
+      check_h5_status(H5Dwrite(dset, mem_type, mspace, fspace, dxpl_, data), "H5Dwrite");
+      return;
+    }
+    std::string error;
+    try {
+      check_h5_status(H5Dwrite(dset, mem_type, mspace, fspace, dxpl_, data), "H5Dwrite");
+    } catch (const H5Error& e) {
+      error = e.what();
+    }
+    int rank = 0, n = 1;
+    check_mpi(MPI_Comm_rank(comm_, &rank), "MPI_Comm_rank");
+    check_mpi(MPI_Comm_size(comm_, &n), "MPI_Comm_size");
+    const int mine = error.empty() ? n : rank;
+    int first = n;
+    check_mpi(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
+    if (first == n) return;
+    error = bcast_string(error, first, comm_);
+    throw H5Error(first == 0 ? error : error + " on rank " + std::to_string(first));
+  }
 
   H5Id group(const char* name, const char* description) {
     H5Id g = owned_group(H5Gcreate2(file_, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2");
@@ -118,7 +144,7 @@ class Writer {
     if (block.empty()) {
       check_h5_status(H5Sselect_none(fspace), "H5Sselect_none");
       check_h5_status(H5Sselect_none(mspace), "H5Sselect_none");
-      check_h5_status(H5Dwrite(dset, mem_type, mspace, fspace, dxpl_, nullptr), "H5Dwrite");
+      write(dset, mem_type, mspace, fspace, nullptr);
       return;
     }
     const hsize_t elems = std::accumulate(block.count.begin(), block.count.end(), hsize_t{1}, std::multiplies<>());
@@ -127,9 +153,7 @@ class Writer {
       check_h5_status(
           H5Sselect_hyperslab(fspace, H5S_SELECT_SET, block.start.data(), nullptr, block.count.data(), nullptr),
           "H5Sselect_hyperslab");
-    check_h5_status(H5Dwrite(dset, mem_type, dims.empty() ? H5S_ALL : mem.get(), dims.empty() ? H5S_ALL : fspace.get(),
-                             dxpl_, data),
-                    "H5Dwrite");
+    write(dset, mem_type, dims.empty() ? H5S_ALL : mem.get(), dims.empty() ? H5S_ALL : fspace.get(), data);
   }
 
   template <typename T>
@@ -163,6 +187,7 @@ class Writer {
   MPI_Comm comm_;
   H5Id file_;
   H5Id dxpl_;
+  IoMode io_;
 };
 
 void write_root_attributes(hid_t file, const RunMetadata& m) {
