@@ -13,6 +13,7 @@
 #include "app/setup.hpp"
 #include "io/journal.hpp"
 #include "mpi/engine.hpp"
+#include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/stop_control.hpp"
 

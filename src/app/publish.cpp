@@ -77,17 +77,6 @@ std::string journal_note(const std::string& journal, const std::string& journal_
 
 }  // namespace
 
-std::string first_rank_error(const std::string& mine, MPI_Comm comm) {
-  int rank = 0, n = 1;
-  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
-  const int candidate = mine.empty() ? n : rank;
-  int first = n;
-  check_mpi(MPI_Allreduce(&candidate, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
-  if (first == n) return {};
-  return bcast_string(mine, first, comm);
-}
-
 Publication publish_run(const RunDescription& d, const MachineResult& result, const std::string& journal_error,
                         std::optional<EventFlusher>& flusher, MPI_Comm comm) {
   Publication p;

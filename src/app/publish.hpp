@@ -25,7 +25,4 @@ struct Publication {
 Publication publish_run(const RunDescription& d, const MachineResult& result, const std::string& journal_error,
                         std::optional<EventFlusher>& flusher, MPI_Comm comm);
 
-// Collective: the error of the lowest rank that has one, or "" on every rank.
-std::string first_rank_error(const std::string& mine, MPI_Comm comm);
-
 }  // namespace clockbench

@@ -9,6 +9,7 @@
 
 #include "io/h5_handles.hpp"
 #include "io/schema.hpp"
+#include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
 
 namespace clockbench {
@@ -113,15 +114,10 @@ class Writer {
     } catch (const H5Error& e) {
       error = e.what();
     }
-    int rank = 0, n = 1;
-    check_mpi(MPI_Comm_rank(comm_, &rank), "MPI_Comm_rank");
-    check_mpi(MPI_Comm_size(comm_, &n), "MPI_Comm_size");
-    const int mine = error.empty() ? n : rank;
-    int first = n;
-    check_mpi(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
-    if (first == n) return;
-    error = bcast_string(error, first, comm_);
-    throw H5Error(first == 0 ? error : error + " on rank " + std::to_string(first));
+    int from = -1;
+    error = first_rank_error(error, comm_, &from);
+    if (from > 0) throw H5Error(error + " on rank " + std::to_string(from));
+    if (from == 0) throw H5Error(error);
   }
 
   H5Id group(const char* name, const char* description) {

@@ -38,4 +38,16 @@ FailureVote vote_on_failure(bool failed, MPI_Comm comm, double timeout_s) {
   return vote;
 }
 
+std::string first_rank_error(const std::string& mine, MPI_Comm comm, int* from) {
+  int rank = 0, n = 1;
+  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
+  const int candidate = mine.empty() ? n : rank;
+  int first = n;
+  check_mpi(MPI_Allreduce(&candidate, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
+  if (from) *from = first == n ? -1 : first;
+  if (first == n) return {};
+  return bcast_string(mine, first, comm);
+}
+
 }  // namespace clockbench

@@ -4,6 +4,8 @@
 
 #include <mpi.h>
 
+#include <string>
+
 namespace clockbench {
 
 struct FailureVote {
@@ -17,5 +19,9 @@ struct FailureVote {
 // waits without bound (the others are still writing); a failing rank waits at most `timeout_s`,
 // then the caller must abort.
 FailureVote vote_on_failure(bool failed, MPI_Comm comm, double timeout_s);
+
+// Collective, for a step every rank finishes (no timeout): the error of the lowest rank that has
+// one ("" for none), the same on every rank; `from`, if given, is set to that rank (-1 for none).
+std::string first_rank_error(const std::string& mine, MPI_Comm comm, int* from = nullptr);
 
 }  // namespace clockbench
