@@ -13,6 +13,7 @@
 #include "app/setup.hpp"
 #include "io/journal.hpp"
 #include "mpi/engine.hpp"
+#include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/stop_control.hpp"
 
@@ -69,14 +70,14 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
     ProgressPrinter progress(live, c.duration_s, c.speedup, root && !c.quiet);
     result = run_engine(plan, comm, root ? &live : nullptr, flusher ? &events_progress : nullptr);
   }
-  // The journal stops here; what it has not flushed yet is flushed only if the file's write
-  // fails (publish_run): on the way to a whole file it would be written twice.
-  if (flusher) flusher->pause();
+  // A last flush: should the file's write fail, the journal holds every event. A journal that
+  // failed (its folder full or read-only, its file removed) is told once, by rank 0.
+  const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
   if (root && !c.quiet && !result.completed)
     std::printf("stopped early at model t %.3f s: %s\n", result.end_s, result.stop_reason.c_str());
 
   Publication published;
-  if (!c.no_output) published = publish_run(d, result, flusher, comm);
+  if (!c.no_output) published = publish_run(d, result, journal_error, flusher, comm);
 
   const auto machines = gather_summaries(result.summary, mpi.size(), comm);
   if (root) {

@@ -77,8 +77,8 @@ std::string journal_note(const std::string& journal, const std::string& journal_
 
 }  // namespace
 
-Publication publish_run(const RunDescription& d, const MachineResult& result, std::optional<EventFlusher>& flusher,
-                        MPI_Comm comm) {
+Publication publish_run(const RunDescription& d, const MachineResult& result, const std::string& journal_error,
+                        std::optional<EventFlusher>& flusher, MPI_Comm comm) {
   Publication p;
   int rank = 0;
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
@@ -88,15 +88,10 @@ Publication publish_run(const RunDescription& d, const MachineResult& result, st
   p.write_failed = !p.error.empty();
   p.write_s = monotonic_now() - start;
   if (p.write_failed) {
-    // The events are still in memory: the journal takes the rest of them now.
-    const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
     if (!d.journal.empty()) p.error += journal_note(d.journal, journal_error);
     return p;
   }
   p.error = bcast_string(root ? publish_output(d.output, d.config.force) : "", 0, comm);
-  // A journal that failed along the way (its folder full or read-only, its file removed) is told
-  // once, by rank 0.
-  const std::string journal_error = first_rank_error(flusher ? flusher->pause() : "", comm);
   if (!journal_error.empty() && root)
     std::fprintf(stderr, "clockbench: warning: the crash journal is incomplete (%s); the run's file is whole\n",
                  journal_error.c_str());

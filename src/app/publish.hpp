@@ -19,10 +19,10 @@ struct Publication {
   double write_s = 0.0;       // rank 0's wall time from the first collective call to the file closed
 };
 
-// Collective. `flusher`: this rank's crash journal, paused after the run, or none. When the write
-// fails the journal takes the rest of the events and the error says what it holds; when the file
-// is whole the journal is removed (rank 0 warns, once, if it had failed along the way).
-Publication publish_run(const RunDescription& d, const MachineResult& result, std::optional<EventFlusher>& flusher,
-                        MPI_Comm comm);
+// Collective. `journal_error`: the first rank's crash journal error ("" if the journal is whole
+// or off), the same on every rank. Rank 0 prints the warning for a journal that is incomplete
+// next to a whole file.
+Publication publish_run(const RunDescription& d, const MachineResult& result, const std::string& journal_error,
+                        std::optional<EventFlusher>& flusher, MPI_Comm comm);
 
 }  // namespace clockbench

@@ -130,7 +130,10 @@ void EventFlusher::loop() {
   pthread_sigmask(SIG_BLOCK, &block, nullptr);
   std::unique_lock<std::mutex> lock(mutex_);
   const auto every = std::chrono::duration<double>(interval_s_);
-  while (!wake_.wait_for(lock, every, [this] { return stop_; })) flush();
+  while (!stop_) {
+    wake_.wait_for(lock, every, [this] { return stop_; });
+    flush();
+  }
 }
 
 // Appends the events published since the last flush: whole records only, so that a reader never
@@ -163,7 +166,7 @@ void EventFlusher::check_still_linked() {
   if (fstat(fd_, &st) == 0 && st.st_nlink == 0) error_ = "the journal '" + path_ + "' was removed during the run";
 }
 
-std::string EventFlusher::pause() {
+std::string EventFlusher::finish() {
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
@@ -171,12 +174,6 @@ std::string EventFlusher::pause() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0 && error_.empty()) check_still_linked();
-  return error_;
-}
-
-std::string EventFlusher::finish() {
-  pause();
-  flush();  // the thread is gone: this one may touch the file
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;
@@ -185,11 +182,7 @@ std::string EventFlusher::finish() {
 }
 
 void EventFlusher::remove() {
-  pause();
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
+  finish();
   unlink(path_.c_str());
 }
 

@@ -62,12 +62,10 @@ class EventFlusher {
   EventFlusher(const EventFlusher&) = delete;
   EventFlusher& operator=(const EventFlusher&) = delete;
 
-  // Stops the thread; events not flushed yet stay in memory only. Returns "" or the first write
-  // error so far (the journal is a safety net: its failure does not stop the run).
-  std::string pause();
-  // A last flush of everything published, then closes the file. Returns "" or the first error.
+  // Stops the thread after a last flush of everything published, and closes the file. Returns
+  // "" or the first write error (the journal is a safety net: its failure does not stop the run).
   std::string finish();
-  // Removes this rank's file, unflushed (after the run's file is safely in place).
+  // Removes this rank's file (after the run's file is safely in place).
   void remove();
 
  private:
