@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -29,10 +30,46 @@ def mpi_command(np_: int, args: Sequence[str]) -> List[str]:
 
 
 def run(np_: int, args: Sequence[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Runs clockbench on np_ ranks and waits for it, within `timeout` seconds."""
-    env = {**os.environ, **MPI_ENV}
-    return subprocess.run(mpi_command(np_, args), cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    """Runs clockbench on np_ ranks and waits for it, within `timeout` seconds. A run that does not
+    end fails with where each rank was waiting, so that a rare hang on a CI host says where."""
+    command = mpi_command(np_, args)
+    proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **MPI_ENV}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        where = describe_ranks(proc.pid)
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        raise AssertionError(f"no end within {timeout} s: {' '.join(command)}\n{where}\n{stdout}\n{stderr}")
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
+def describe_ranks(mpirun_pid: int) -> str:
+    """Each rank's threads: state, kernel wait channel and system call, and (where gdb is
+    installed) their stacks; best effort, for a test that is failing anyway."""
+    lines = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or int(_status(proc).get("PPid", "0")) != mpirun_pid:
+                continue
+            lines.append(f"pid {proc.name} ({_status(proc).get('Name', '?')}):")
+            for task in sorted((proc / "task").iterdir(), key=lambda t: int(t.name)):
+                state = _status(task).get("State", "?")
+                wchan = (task / "wchan").read_text().strip() or "-"
+                syscall = (task / "syscall").read_text().split()[0]
+                lines.append(f"  thread {task.name}: {state}, wchan {wchan}, syscall {syscall}")
+        except OSError:
+            continue
+        if shutil.which("gdb"):
+            gdb = subprocess.run(["gdb", "-p", proc.name, "-batch", "-ex", "thread apply all bt 15"],
+                                 capture_output=True, text=True, timeout=60)
+            lines += [ln for ln in gdb.stdout.splitlines() if ln.startswith(("#", "Thread"))]
+    return "\n".join(lines) or "no rank processes found"
+
+
+def _status(proc: Path) -> Dict[str, str]:
+    return dict(line.split(":\t", 1) for line in (proc / "status").read_text().splitlines() if ":\t" in line)
 
 
 def start(np_: int, args: Sequence[str], cwd: Path) -> subprocess.Popen:
