@@ -101,25 +101,23 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
 
   // A flat-out machine asks for an early stop while it still has ticks to reach the stop time.
   TickCapGuard cap_guard(budget, kStopLeadWall);
-  bool near_cap = false;
-  double next_flat_tick = 0.0;  // near the cap, a flat-out tick waits until then
+  // A flat-out tick waits until this wall time: model time 0 for tick 0, then a time already past
+  // (no wait) until the machine nears its cap, which paces its last ticks.
+  double flat_deadline = t0;
 
   // ---- the timed window: no allocation, no I/O from here to its end ----
   for (std::int64_t k = 0; k < budget; ++k) {
     if (!flat_out && tick_due(k, rate) >= end) break;
-    // Paced: sleep until the tick's deadline. Flat out: tick at once (tick 0 at model time 0).
-    const double deadline = t0 + (flat_out ? 0.0 : tick_due(k, rate) / speedup);
-    const double now = !flat_out || k == 0 ? idle_until(deadline)
-                       : near_cap          ? idle_until(next_flat_tick)
-                                           : monotonic_now();
+    // Paced: sleep until the tick's deadline. Flat out: tick at once, or paced near the cap.
+    const double deadline = flat_out ? flat_deadline : t0 + tick_due(k, rate) / speedup;
+    const double now = idle_until(deadline);
     transport.poll(deliver);
     update_end(now);
     const double t = model_now(now);
     if ((flat_out ? t : tick_due(k, rate)) >= end) break;  // a stop decided while this rank slept
-    if (flat_out && (near_cap || cap_guard.near_cap(k, now))) {
-      if (!near_cap) stop.request(kStopTickCap);
-      near_cap = true;
-      next_flat_tick = now + cap_guard.spacing_after(k);
+    if (flat_out && cap_guard.near_cap(k, now)) {
+      stop.request(kStopTickCap);  // only the first request is sent
+      flat_deadline = now + cap_guard.spacing_after(k);
     }
     const EventRecord e = machine.tick(k, t);
     if (e.kind == EventKind::receive) {
