@@ -39,7 +39,10 @@ void BM_LamportMerge(benchmark::State& state) {
 void BM_MachineTickFree(benchmark::State& state) {
   Machine m(0, {1, 2}, 0.7, 1, 16);
   std::int64_t k = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(m.tick(k++, 0.0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(m.tick(k, static_cast<double>(k), 0.0));
+    ++k;
+  }
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -48,8 +51,9 @@ void BM_MachineTickReceive(benchmark::State& state) {
   Machine m(0, {1, 2}, 0.7, 1, 16);
   std::int64_t k = 0;
   for (auto _ : state) {
-    m.deliver({1, k, 2 * k});
-    benchmark::DoNotOptimize(m.tick(k++, 0.0));
+    m.deliver({1, k, 2 * k, static_cast<double>(k)});
+    benchmark::DoNotOptimize(m.tick(k, static_cast<double>(k) + 1.0, 0.0));
+    ++k;
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -78,8 +82,9 @@ void BM_TickAndRecord(benchmark::State& state) {
   std::int64_t k = 0;
   for (auto _ : state) {
     if (log.size() == kCapacity) log.clear();
-    if (k % 4 == 0) m.deliver({1, k, k});  // about the share of receive ticks flat out
-    log.append(m.tick(k++, 0.0));
+    if (k % 4 == 0) m.deliver({1, k, k, static_cast<double>(k)});  // about the share of receive ticks flat out
+    log.append(m.tick(k, static_cast<double>(k) + 1.0, 0.0));
+    ++k;
   }
   benchmark::DoNotOptimize(log.lamport.data());
   state.SetItemsProcessed(state.iterations());
@@ -91,7 +96,7 @@ void BM_JournalEncode(benchmark::State& state) {
   Machine m(0, {1, 2}, 0.7, 1, 16);
   EventLog log;
   log.reserve(kPiece);
-  for (std::int64_t k = 0; k < kPiece; ++k) log.append(m.tick(k, 0.0));
+  for (std::int64_t k = 0; k < kPiece; ++k) log.append(m.tick(k, static_cast<double>(k), 0.0));
   EventProgress progress;
   progress.set_columns(log);
   std::vector<unsigned char> out;

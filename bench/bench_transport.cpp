@@ -179,7 +179,7 @@ void BM_TransportSendPoll(benchmark::State& state) {
   Transport transport(comm.get());
   std::int64_t k = 0, sum = 0;
   for (auto _ : state) {
-    transport.send(0, k, k);
+    transport.send(0, k, k, 0.0);
     while (transport.poll([&](const Message& m) { sum += m.clock; }) == 0) {
     }
     ++k;

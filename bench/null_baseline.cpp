@@ -58,11 +58,11 @@ int run(const MpiEnvironment& mpi, const Options& o) {
     const Action a = draw.draw(rng);
     if (a.kind == EventKind::send_one) {
       const std::int32_t p = peers[static_cast<std::size_t>(a.peer_index)];
-      transport.send(p, ticks, ticks);
+      transport.send(p, ticks, ticks, 0.0);
       ++sent_to[static_cast<std::size_t>(p)];
     } else if (a.kind == EventKind::send_all) {
       for (const std::int32_t p : peers) {
-        transport.send(p, ticks, ticks);
+        transport.send(p, ticks, ticks, 0.0);
         ++sent_to[static_cast<std::size_t>(p)];
       }
     }

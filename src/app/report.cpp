@@ -61,6 +61,9 @@ void print_header(const RunDescription& f) {
                               : "");
   }
   std::printf("  seed:      %llu\n", static_cast<unsigned long long>(f.seed));
+  if (!c.flat_out)
+    std::printf("  timing:    phase %s, latency %s model s, grace %s wall s%s\n", phase_mode_name(c.phase),
+                c.latency.text().c_str(), format_number(c.grace_s).c_str(), c.strict_timing ? ", strict" : "");
   std::printf("  duration:  %s model s at speedup %s = %s wall s\n", format_number(c.duration_s).c_str(),
               format_number(c.speedup).c_str(), format_number(c.duration_s / c.speedup).c_str());
   if (const std::string job = slurm_label(f); !job.empty()) std::printf("  slurm:     %s\n", job.c_str());
@@ -102,15 +105,16 @@ void ProgressPrinter::loop() {
 }
 
 void print_table(const std::vector<MachineSummary>& machines, double window_wall_s, bool flat_out) {
-  std::printf("\n%7s %8s %11s %8s %8s %8s %6s %9s %8s %12s %12s %12s\n", "machine", "rate_hz", "achieved_hz", "ticks",
-              "sent", "received", "left", "max_queue", "max_jump", "late_p99_ms", "events_per_s", "msgs_per_s");
+  std::printf("\n%7s %8s %11s %8s %8s %8s %6s %9s %8s %12s %5s %6s %12s %12s\n", "machine", "rate_hz", "achieved_hz",
+              "ticks", "sent", "received", "left", "max_queue", "max_jump", "late_p99_ms", "late", "missed",
+              "events_per_s", "msgs_per_s");
   for (const auto& m : machines) {
-    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f %12.0f %12.0f\n", m.rank,
+    std::printf("%7d %8s %11.4f %8lld %8lld %8lld %6lld %9lld %8lld %12.3f %5lld %6lld %12.0f %12.0f\n", m.rank,
                 flat_out ? "max" : format_number(m.rate_hz).c_str(), m.achieved_hz, static_cast<long long>(m.ticks),
                 static_cast<long long>(m.sent), static_cast<long long>(m.received),
                 static_cast<long long>(m.left_in_queue), static_cast<long long>(m.max_queue),
-                static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s,
-                per_second(static_cast<double>(m.ticks), window_wall_s),
+                static_cast<long long>(m.max_jump), 1e3 * m.lateness_p99_s, static_cast<long long>(m.late_deliveries),
+                static_cast<long long>(m.missed_ticks), per_second(static_cast<double>(m.ticks), window_wall_s),
                 per_second(static_cast<double>(m.sent), window_wall_s));
   }
   std::fflush(stdout);
@@ -140,7 +144,9 @@ std::string result_line(const RunDescription& f, const MachineResult& run, const
     << " wall_s=" << format_number(run.wall_s)
     << " events_per_s=" << format_number(std::round(per_second(static_cast<double>(events), window_wall_s)))
     << " messages_per_s=" << format_number(std::round(per_second(static_cast<double>(sent), window_wall_s)))
-    << " capped=" << (!run.completed && run.stop_signal == 0 ? 1 : 0) << " write_s=" << format_number(write_s)
+    << " capped=" << (!run.completed && run.stop_signal == 0 ? 1 : 0)
+    << " timing=" << (run.degraded() ? "degraded" : "ok") << " late_deliveries=" << run.late_deliveries
+    << " missed_ticks=" << run.missed_ticks << " write_s=" << format_number(write_s)
     << " output=" << output_label(f);
   return s.str();
 }

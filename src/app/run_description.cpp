@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/config_text.hpp"
+#include "core/phase.hpp"
 #include "core/topology.hpp"
 #include "mpi/mpi_env.hpp"
 
@@ -36,6 +37,10 @@ void share(RunDescription& d, MPI_Comm comm) {
   c.no_output = bcast_value(c.no_output, 0, comm);
   c.flush_interval_s = bcast_value(c.flush_interval_s, 0, comm);
   c.collective_io = bcast_value(c.collective_io, 0, comm);
+  c.phase = bcast_value(c.phase, 0, comm);
+  c.latency = bcast_value(c.latency, 0, comm);
+  c.grace_s = bcast_value(c.grace_s, 0, comm);
+  c.strict_timing = bcast_value(c.strict_timing, 0, comm);
   d.rates = bcast_doubles(d.rates, 0, comm);
   d.rates_drawn = bcast_value(d.rates_drawn, 0, comm);
   d.seed = bcast_value(d.seed, 0, comm);
@@ -72,6 +77,9 @@ EnginePlan engine_plan(const RunDescription& d) {
   plan.p_internal = c.p_internal;
   plan.seed = d.seed;
   plan.topology = c.topology;
+  plan.phase = c.phase;
+  plan.latency = c.latency;
+  plan.grace_s = c.grace_s;
   return plan;
 }
 
@@ -94,6 +102,10 @@ JournalHeader journal_header(const RunDescription& d, int rank, const std::strin
   h.hostname = hostname;
   h.rates = d.rates;
   h.peers = peers_of(rank, d.n_machines, c.topology);
+  h.phase_s = machine_phase(d.seed, static_cast<std::uint64_t>(rank), d.rates[static_cast<std::size_t>(rank)], c.phase);
+  h.grace_s = c.grace_s;
+  h.phase_mode = c.phase == PhaseMode::zero ? 1 : 0;
+  h.latency = c.latency.text();
   return h;
 }
 
@@ -120,6 +132,12 @@ RunMetadata run_metadata(const RunDescription& d, const MachineResult& result, c
   m.completed = result.completed ? 1 : 0;
   m.flat_out = c.flat_out ? 1 : 0;
   m.max_ticks = c.flat_out ? c.max_ticks : 0;
+  m.phase_mode = phase_mode_name(c.phase);
+  m.latency = c.latency.text();
+  m.grace_s = c.grace_s;
+  m.timing = result.timing;
+  m.late_deliveries = result.late_deliveries;
+  m.missed_ticks = result.missed_ticks;
   return m;
 }
 

@@ -17,6 +17,14 @@ std::optional<Topology> parse_topology(std::string_view name) {
 
 const char* topology_name(Topology t) { return t == Topology::ring ? "ring" : "full"; }
 
+std::optional<PhaseMode> parse_phase_mode(std::string_view name) {
+  if (name == "random") return PhaseMode::random;
+  if (name == "zero") return PhaseMode::zero;
+  return std::nullopt;
+}
+
+const char* phase_mode_name(PhaseMode m) { return m == PhaseMode::zero ? "zero" : "random"; }
+
 namespace {
 
 bool positive_finite(double x) { return std::isfinite(x) && x > 0.0; }
@@ -40,6 +48,10 @@ std::string validate(const Config& c, int n_machines) {
   }
   if (!(c.flush_interval_s >= 0.0 && c.flush_interval_s <= 3600.0)) {
     err << "--flush-interval must be a number of wall seconds from 0 (off) to 3600, got " << c.flush_interval_s;
+    return err.str();
+  }
+  if (!(c.grace_s >= 0.0 && c.grace_s <= 10.0)) {
+    err << "--grace must be a number of wall seconds from 0 to 10, got " << c.grace_s;
     return err.str();
   }
   if (!(c.p_internal >= 0.0 && c.p_internal <= 1.0)) {

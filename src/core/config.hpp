@@ -7,9 +7,17 @@
 #include <string_view>
 #include <vector>
 
+#include "core/latency.hpp"
+
 namespace clockbench {
 
 enum class Topology { full, ring };
+
+// Where each machine's ticks start (docs/model.md): its own phase in [0, 1/r), or all at 0.
+enum class PhaseMode { random, zero };
+
+std::optional<PhaseMode> parse_phase_mode(std::string_view name);
+const char* phase_mode_name(PhaseMode m);
 
 std::optional<Topology> parse_topology(std::string_view name);
 const char* topology_name(Topology t);
@@ -36,6 +44,12 @@ struct Config {
   // recovery: clockbench-analyze recover); 0 turns the journal off.
   double flush_interval_s = 2.0;
   bool collective_io = false;  // --hdf5-io collective: MPI-IO aggregates the rows before writing
+  PhaseMode phase = PhaseMode::random;
+  Latency latency;  // model seconds; 0 by default
+  // Wall seconds a tick may wait after its deadline for the machines that send to it to catch up
+  // (docs/model.md, "The real-time loop"); also how late after end_s a last tick may still run.
+  double grace_s = 0.002;
+  bool strict_timing = false;  // a degraded run exits 1
 };
 
 // Ticks one machine may make, at most: kept below this so that reserving memory stays sane.

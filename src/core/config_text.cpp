@@ -29,6 +29,9 @@ std::string to_config_text(const Config& c, const std::vector<double>& rates, st
   out << "seed=" << seed << "\n";
   out << "topology=\"" << topology_name(c.topology) << "\"\n";
   out << "speedup=" << format_number(c.speedup) << "\n";
+  out << "phase=\"" << phase_mode_name(c.phase) << "\"\n";
+  out << "latency=\"" << c.latency.text() << "\"\n";
+  out << "grace=" << format_number(c.grace_s) << "\n";
   return out.str();
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct EventRecord {
   std::int32_t peer = -1;       // destination of send_one, source of receive
   std::int64_t msg_tick = -1;   // receive: sender's tick
   std::int64_t msg_clock = -1;  // receive: clock carried by the message
+  double msg_arrival = std::numeric_limits<double>::quiet_NaN();  // receive: the message's model arrival time
 };
 
 // Column-wise storage, as the file stores it. Capacity is fixed by reserve(); append() past it
@@ -36,6 +38,7 @@ class EventLog {
     peer.reserve(n);
     msg_tick.reserve(n);
     msg_clock.reserve(n);
+    msg_arrival.reserve(n);
   }
 
   // Forgets every event and keeps the reserved capacity.
@@ -49,6 +52,7 @@ class EventLog {
     peer.clear();
     msg_tick.clear();
     msg_clock.clear();
+    msg_arrival.clear();
   }
 
   std::size_t size() const { return tick.size(); }
@@ -65,6 +69,7 @@ class EventLog {
     peer.push_back(e.peer);
     msg_tick.push_back(e.msg_tick);
     msg_clock.push_back(e.msg_clock);
+    msg_arrival.push_back(e.msg_arrival);
   }
 
   std::vector<std::int64_t> tick;
@@ -76,6 +81,7 @@ class EventLog {
   std::vector<std::int32_t> peer;
   std::vector<std::int64_t> msg_tick;
   std::vector<std::int64_t> msg_clock;
+  std::vector<double> msg_arrival;
 };
 
 }  // namespace clockbench

@@ -17,6 +17,7 @@ struct EventColumns {
   const std::int64_t* jump = nullptr;
   const std::int64_t* msg_tick = nullptr;
   const std::int64_t* msg_clock = nullptr;
+  const double* msg_arrival = nullptr;
   const std::int32_t* queue = nullptr;
   const std::int32_t* peer = nullptr;
   const std::uint8_t* kind = nullptr;
@@ -29,8 +30,8 @@ struct EventProgress {
 
   // Called by the loop's owner once the log is reserved.
   void set_columns(const EventLog& log) {
-    columns = {log.tick.data(),      log.t.data(),     log.lamport.data(), log.jump.data(), log.msg_tick.data(),
-               log.msg_clock.data(), log.queue.data(), log.peer.data(),    log.kind.data()};
+    columns = {log.tick.data(),      log.t.data(),           log.lamport.data(), log.jump.data(), log.msg_tick.data(),
+               log.msg_clock.data(), log.msg_arrival.data(), log.queue.data(),   log.peer.data(), log.kind.data()};
     ready.store(true, std::memory_order_release);
   }
 };

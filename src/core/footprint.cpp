@@ -1,7 +1,6 @@
 // Sums what each machine reserves: its ticks, and room in its peers' queues for every send.
 #include "core/footprint.hpp"
 
-#include "core/message_queue.hpp"
 #include "core/schedule.hpp"
 #include "core/topology.hpp"
 
@@ -24,9 +23,7 @@ std::uint64_t run_footprint_bytes(const std::vector<double>& rates, double durat
   std::uint64_t bytes = 0;
   for (std::size_t i = 0; i < rates.size(); ++i)
     bytes += static_cast<std::uint64_t>(tick_budget(rates[i], duration_s, max_ticks)) * kBytesPerTick;
-  // Queues hold their bound rounded up to a power of two (MessageQueue::slots_for).
-  for (const std::uint64_t b : queue_bounds(rates, duration_s, max_ticks, topology))
-    bytes += MessageQueue::slots_for(static_cast<std::size_t>(b)) * kBytesPerQueuedMessage;
+  for (const std::uint64_t b : queue_bounds(rates, duration_s, max_ticks, topology)) bytes += b * kBytesPerQueuedMessage;
   return bytes;
 }
 

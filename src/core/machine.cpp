@@ -1,23 +1,26 @@
-// The tick rule of SPEC §1.
+// The tick rule of docs/model.md.
 #include "core/machine.hpp"
 
 #include <utility>
 
 namespace clockbench {
 
-Machine::Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal, std::uint64_t stream_seed,
-                 std::size_t queue_capacity)
+Machine::Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal, std::uint64_t run_seed,
+                 std::size_t queue_capacity, const Latency& latency)
     : rank_(rank),
       peers_(std::move(peers)),
       draw_(p_internal, peers_.size()),
-      rng_(stream_seed),
+      rng_(stream_seed(run_seed, action_stream(static_cast<std::uint64_t>(rank)))),
+      latency_(latency),
+      latency_rng_(stream_seed(run_seed, latency_stream(static_cast<std::uint64_t>(rank)))),
       queue_(queue_capacity) {}
 
-EventRecord Machine::tick(std::int64_t index, double t) {
+EventRecord Machine::tick(std::int64_t index, double deadline, double t) {
   EventRecord e;
   e.tick = index;
   e.t = t;
   const std::int64_t before = clock_.value();
+  queue_.advance_to(deadline);
   if (!queue_.empty()) {
     const Message m = queue_.pop();
     e.kind = EventKind::receive;
@@ -25,6 +28,7 @@ EventRecord Machine::tick(std::int64_t index, double t) {
     e.peer = m.source;
     e.msg_tick = m.tick;
     e.msg_clock = m.clock;
+    e.msg_arrival = m.arrival;
   } else {
     const Action a = draw_.draw(rng_);
     e.kind = a.kind;

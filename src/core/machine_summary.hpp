@@ -25,6 +25,11 @@ struct MachineSummary {
   double lateness_p50_s = 0.0;
   double lateness_p99_s = 0.0;
   double lateness_max_s = 0.0;
+  double phase_s = 0.0;  // model time of tick 0
+  // Where the real-time loop fell short of the model (docs/model.md, "The real-time loop"):
+  std::int64_t late_deliveries = 0;  // messages that arrived after a tick that should have seen them
+  std::int64_t missed_ticks = 0;     // ticks due before end_s that could not run by end_s + grace
+  double first_degraded_s = 0.0;     // model time of the first of either; NaN if none
 };
 
 // Fills the fields that follow from the event log: ticks, achieved rate, maxima, event mix.

@@ -1,8 +1,12 @@
-// A machine's network queue: FIFO ring buffer whose storage is reserved up front, so that
-// taking arrivals inside the timed tick loop never allocates.
+// A machine's network queue in model time (docs/model.md): messages taken off the network wait
+// "in flight" until their arrival time a is before the deadline T of a tick, then "queued",
+// ordered by (a, sender, sender tick). Both are binary heaps whose storage is reserved up front,
+// so that taking arrivals inside the timed tick loop never allocates.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -12,40 +16,63 @@ namespace clockbench {
 
 class MessageQueue {
  public:
-  // Room for at least `capacity` messages waiting at once.
-  explicit MessageQueue(std::size_t capacity) : slots_(slots_for(capacity)), mask_(slots_.size() - 1) {}
-
-  // Slots reserved for a capacity: a power of two, so that indexing is a mask.
-  static std::size_t slots_for(std::size_t capacity) {
-    std::size_t p = 1;
-    while (p < capacity) p <<= 1;
-    return p;
+  // Room for at least `capacity` messages held at once (queued and in flight together).
+  explicit MessageQueue(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {
+    queued_.reserve(capacity_);
+    flight_.reserve(capacity_);
   }
 
-  bool empty() const { return head_ == tail_; }
-  std::size_t size() const { return tail_ - head_; }
-  std::size_t capacity() const { return slots_.size(); }
+  // Messages queued (a < the last deadline advanced to); the next tick's receive takes the first.
+  bool empty() const { return queued_.empty(); }
+  std::size_t size() const { return queued_.size(); }
+  std::size_t in_flight() const { return flight_.size(); }
+  std::size_t capacity() const { return capacity_; }
 
-  // Throws when full: the capacity is a proven bound, so overflowing it is a bug, not load.
+  // A message taken off the network. Throws when full: the capacity is a proven bound, so
+  // overflowing it is a bug, not load.
   void push(const Message& m) {
-    if (size() == slots_.size()) throw std::length_error("MessageQueue: capacity exceeded");
-    slots_[tail_++ & mask_] = m;
+    if (queued_.size() + flight_.size() >= capacity_) throw std::length_error("MessageQueue: capacity exceeded");
+    if (m.arrival < horizon_) {
+      put(queued_, m);
+    } else {
+      put(flight_, m);
+    }
   }
 
-  // Oldest message; the queue must not be empty.
-  Message pop() { return slots_[head_++ & mask_]; }
+  // Makes the queue that of deadline T: every message with arrival < T is queued.
+  void advance_to(double deadline) {
+    horizon_ = std::max(horizon_, deadline);
+    while (!flight_.empty() && flight_.front().arrival < horizon_) put(queued_, take(flight_));
+  }
 
-  // Visits the waiting messages, oldest first.
+  // The first queued message; the queue must not be empty.
+  Message pop() { return take(queued_); }
+
+  // Visits every message held, queued or in flight, in no particular order.
   template <typename F>
   void for_each(F&& f) const {
-    for (std::size_t i = head_; i != tail_; ++i) f(slots_[i & mask_]);
+    for (const Message& m : queued_) f(m);
+    for (const Message& m : flight_) f(m);
   }
 
  private:
-  std::vector<Message> slots_;
-  std::size_t mask_;
-  std::size_t head_ = 0;  // monotonically increasing; masked on access
-  std::size_t tail_ = 0;
+  // std heaps put the largest first: "larger" here is "queued later".
+  static bool later(const Message& x, const Message& y) { return queued_before(y, x); }
+  static void put(std::vector<Message>& heap, const Message& m) {
+    heap.push_back(m);
+    std::push_heap(heap.begin(), heap.end(), later);
+  }
+  static Message take(std::vector<Message>& heap) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const Message m = heap.back();
+    heap.pop_back();
+    return m;
+  }
+
+  std::size_t capacity_;
+  std::vector<Message> queued_;
+  std::vector<Message> flight_;
+  double horizon_ = -std::numeric_limits<double>::infinity();  // the latest deadline advanced to
 };
 
 }  // namespace clockbench

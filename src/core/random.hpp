@@ -20,6 +20,12 @@ inline std::uint64_t stream_seed(std::uint64_t run_seed, std::uint64_t stream) {
   return splitmix64(s);
 }
 
+// The streams of a run (docs/model.md, "Random streams"): machine r's action draws, its phase and
+// its message latencies; the drawn rates use kRateStream (core/rates.hpp).
+inline std::uint64_t action_stream(std::uint64_t rank) { return rank; }
+inline std::uint64_t phase_stream(std::uint64_t rank) { return (1ULL << 32) + rank; }
+inline std::uint64_t latency_stream(std::uint64_t rank) { return (2ULL << 32) + rank; }
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) {

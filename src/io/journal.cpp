@@ -51,6 +51,10 @@ std::vector<unsigned char> encode_header(const JournalHeader& h) {
   put<std::int32_t>(body, static_cast<std::int32_t>(h.peers.size()));
   for (const double r : h.rates) put<double>(body, r);
   for (const std::int32_t p : h.peers) put<std::int32_t>(body, p);
+  put<double>(body, h.phase_s);
+  put<double>(body, h.grace_s);
+  put<std::int32_t>(body, h.phase_mode);
+  put_text(body, h.latency, 64);
   std::vector<unsigned char> out(kJournalMagic, kJournalMagic + 8);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(8 + 4 + 4 + body.size()));
   put<std::uint32_t>(out, kJournalRecordBytes);
@@ -84,7 +88,7 @@ std::string journal_file(const std::string& folder, int rank) {
   return folder + "/rank-" + std::to_string(rank) + ".bin";
 }
 
-// Fixed offsets of a record's fields (docs/schema.md, "Crash journal"); bytes 57..63 are zero.
+// Fixed offsets of a record's fields (docs/schema.md, "Crash journal"); bytes 65..71 are zero.
 void encode_journal_records(const EventColumns& cols, std::int64_t from, std::int64_t to,
                             std::vector<unsigned char>& out) {
   const auto first = static_cast<std::size_t>(from);
@@ -98,9 +102,10 @@ void encode_journal_records(const EventColumns& cols, std::int64_t from, std::in
     std::memcpy(p + 24, &cols.jump[i], 8);
     std::memcpy(p + 32, &cols.msg_tick[i], 8);
     std::memcpy(p + 40, &cols.msg_clock[i], 8);
-    std::memcpy(p + 48, &cols.queue[i], 4);
-    std::memcpy(p + 52, &cols.peer[i], 4);
-    p[56] = cols.kind[i];
+    std::memcpy(p + 48, &cols.msg_arrival[i], 8);
+    std::memcpy(p + 56, &cols.queue[i], 4);
+    std::memcpy(p + 60, &cols.peer[i], 4);
+    p[64] = cols.kind[i];
   }
 }
 

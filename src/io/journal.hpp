@@ -16,8 +16,8 @@
 
 namespace clockbench {
 
-inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '1'};
-inline constexpr std::uint32_t kJournalRecordBytes = 64;
+inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '2'};
+inline constexpr std::uint32_t kJournalRecordBytes = 72;
 
 // What recovery needs to rebuild the file without the program: the run's facts and this rank's.
 struct JournalHeader {
@@ -39,6 +39,10 @@ struct JournalHeader {
   std::string hostname;  //
   std::vector<double> rates;
   std::vector<std::int32_t> peers;
+  double phase_s = 0.0;        // this rank's phase, model seconds
+  double grace_s = 0.0;        // wall seconds
+  std::int32_t phase_mode = 0;  // 0 random, 1 zero
+  std::string latency;         // the --latency setting as text
 };
 
 // Rank 0: the journal folder of a run, <partial path without .partial>.journal. Error line or "".

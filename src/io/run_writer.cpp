@@ -1,4 +1,4 @@
-// The parallel HDF5 writer. Collective rule (SPEC §2): every rank creates every object with the
+// The parallel HDF5 writer. Parallel HDF5's collective rule: every rank creates every object with the
 // same arguments, and takes part in every write, selecting none where it has nothing to write.
 #include "io/run_writer.hpp"
 
@@ -208,6 +208,12 @@ void write_root_attributes(hid_t file, const RunMetadata& m) {
   set_number_attr<double>(file, "end_s", m.end_s);
   set_number_attr<std::int32_t>(file, "flat_out", m.flat_out);
   set_number_attr<std::int64_t>(file, "max_ticks", m.max_ticks);
+  set_text_attr(file, "phase_mode", m.phase_mode);
+  set_text_attr(file, "latency", m.latency);
+  set_number_attr<double>(file, "grace_s", m.grace_s);
+  set_text_attr(file, "timing", m.timing);
+  set_number_attr<std::int64_t>(file, "late_deliveries", m.late_deliveries);
+  set_number_attr<std::int64_t>(file, "missed_ticks", m.missed_ticks);
 }
 
 }  // namespace
@@ -261,6 +267,10 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
     row(schema::kLateP50, s.lateness_p50_s);
     row(schema::kLateP99, s.lateness_p99_s);
     row(schema::kLateMax, s.lateness_max_s);
+    row(schema::kPhase, s.phase_s);
+    row(schema::kLateDeliveries, s.late_deliveries);
+    row(schema::kMissedTicks, s.missed_ticks);
+    row(schema::kFirstDegraded, s.first_degraded_s);
   }
 
   {
@@ -278,6 +288,7 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
     w.column(g, schema::kEvPeer, tot, off, e.peer);
     w.column(g, schema::kEvMsgTick, tot, off, e.msg_tick);
     w.column(g, schema::kEvMsgClock, tot, off, e.msg_clock);
+    w.column(g, schema::kEvMsgArrival, tot, off, e.msg_arrival);
     // Recorded so that a slow write can be told from a silently independent one.
     set_text_attr(w.file(), "events_io_mode", bcast_string(w.actual_io_mode(), 0, comm));
   }

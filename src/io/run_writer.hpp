@@ -32,6 +32,12 @@ struct RunMetadata {
   std::int32_t completed = 0;
   std::int32_t flat_out = 0;   // 1: --rates max, every machine ticked back to back
   std::int64_t max_ticks = 0;  // flat out: the tick cap per machine; 0 for a paced run
+  std::string phase_mode;      // random or zero
+  std::string latency;         // the --latency setting as text
+  double grace_s = 0.0;
+  std::string timing;  // "ok" or "degraded: ..."
+  std::int64_t late_deliveries = 0;
+  std::int64_t missed_ticks = 0;
 };
 
 // How the ranks write their rows: independently (each rank its own contiguous rows, straight to

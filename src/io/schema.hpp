@@ -33,11 +33,21 @@ inline constexpr Field kLateP50{"lateness_p50_s", "s",
 inline constexpr Field kLateP99{"lateness_p99_s", "s",
                                 "99th percentile of tick start minus deadline, wall seconds; NaN flat out"};
 inline constexpr Field kLateMax{"lateness_max_s", "s", "largest tick start minus deadline, wall seconds; NaN flat out"};
+inline constexpr Field kPhase{"phase_s", "s", "model time of tick 0: tick k is due at phase_s + k / rate_hz; 0 flat out"};
+inline constexpr Field kLateDeliveries{
+    "late_deliveries", "1",
+    "messages to this machine that arrived after a tick whose deadline was later than their arrival time had decided"};
+inline constexpr Field kMissedTicks{"missed_ticks", "1",
+                                    "ticks due before end_s that could not run by end_s + grace_s (wall)"};
+inline constexpr Field kFirstDegraded{
+    "first_degraded_s", "s",
+    "model time of the first late delivery (its arrival time) or missed tick (its deadline); NaN if none"};
 
 // /events columns
 inline constexpr Field kEvRank{"rank", "1", "machine"};
 inline constexpr Field kEvTick{"tick", "1", "tick index on that machine, 0, 1, 2, ..."};
-inline constexpr Field kEvT{"t", "s", "god's-eye model time the tick ran at"};
+inline constexpr Field kEvT{"t", "s",
+                            "god's-eye model time the tick decided at, measured after the network was drained"};
 inline constexpr Field kEvKind{"kind", "1", "0 internal, 1 send to one peer, 2 send to all peers, 3 receive"};
 inline constexpr Field kEvLamport{"lamport", "1", "Lamport clock after the event"};
 inline constexpr Field kEvJump{"jump", "1", "Lamport clock after minus before (1 except on receive)"};
@@ -45,6 +55,8 @@ inline constexpr Field kEvQueue{"queue", "1", "messages still waiting after the 
 inline constexpr Field kEvPeer{"peer", "1", "destination of a send-one, source of a receive, -1 otherwise"};
 inline constexpr Field kEvMsgTick{"msg_tick", "1", "receive: the sender's tick index; -1 otherwise"};
 inline constexpr Field kEvMsgClock{"msg_clock", "1", "receive: the clock the message carried; -1 otherwise"};
+inline constexpr Field kEvMsgArrival{
+    "msg_arrival", "s", "receive: the message's model arrival time, send deadline + latency; NaN otherwise"};
 
 // /network matrices, row = sender, column = receiver
 inline constexpr Field kAdjacency{"adjacency", "1", "1 if the column machine is a peer of the row machine"};

@@ -1,4 +1,4 @@
-// The end-of-run drain of SPEC §1: once every rank has stopped ticking, each message still in
+// The end-of-run drain (docs/model.md, "End of the run"): once every rank has stopped ticking, each message still in
 // flight is taken off the network and counted, so that nothing sent is ever lost.
 #pragma once
 

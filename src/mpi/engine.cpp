@@ -1,4 +1,4 @@
-// The timed tick loop and the end-of-run protocol of SPEC §1.
+// The timed tick loop and the end-of-run protocol (docs/model.md).
 #include "mpi/engine.hpp"
 
 #include <unistd.h>
@@ -10,14 +10,17 @@
 
 #include "core/footprint.hpp"
 #include "core/machine.hpp"
+#include "core/phase.hpp"
 #include "core/random.hpp"
 #include "core/schedule.hpp"
 #include "core/stats.hpp"
 #include "core/tick_cap.hpp"
+#include "core/timing_verdict.hpp"
 #include "core/topology.hpp"
 #include "mpi/drain.hpp"
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/peer_progress.hpp"
 #include "mpi/stop_control.hpp"
 #include "mpi/transport.hpp"
 
@@ -32,9 +35,21 @@ constexpr double kPollSliceWall = 1e-3;
 constexpr double kStopLeadWall = 0.1;
 // Model time 0 lies this far (wall) after the start is agreed, plus a little per rank.
 constexpr double kStartLeadWall = 0.05;
+// While a tick waits for its senders (at most the grace), it looks again this often (wall).
+constexpr double kSenderWaitSliceWall = 20e-6;
 // Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
 // flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
 constexpr double kStopPollWall = 1e-3;
+
+// Every rank's timing counts, on every rank.
+std::vector<MachineTiming> gather_timing(const MachineTiming& mine, MPI_Comm comm) {
+  int n = 1;
+  check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
+  std::vector<MachineTiming> all(static_cast<std::size_t>(n));
+  check_mpi(MPI_Allgather(&mine, sizeof(MachineTiming), MPI_BYTE, all.data(), sizeof(MachineTiming), MPI_BYTE, comm),
+            "MPI_Allgather (timing)");
+  return all;
+}
 
 }  // namespace
 
@@ -46,6 +61,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const double rate = plan.rates[static_cast<std::size_t>(rank)];
   const bool flat_out = is_flat_out(rate);
   const double speedup = plan.speedup;
+  const double phase = machine_phase(plan.seed, static_cast<std::uint64_t>(rank), rate, plan.phase);
+  constexpr double kNever = std::numeric_limits<double>::infinity();
 
   MachineResult res;
   res.peers = peers_of(rank, n, plan.topology);
@@ -61,17 +78,35 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   std::vector<double> lateness;
   if (!flat_out) lateness.reserve(static_cast<std::size_t>(budget));  // flat out, ticks have no deadlines
   Machine machine(
-      rank, res.peers, plan.p_internal, stream_seed(plan.seed, static_cast<std::uint64_t>(rank)),
-      queue_bounds(plan.rates, plan.duration_s, plan.max_ticks, plan.topology)[static_cast<std::size_t>(rank)]);
+      rank, res.peers, plan.p_internal, plan.seed,
+      queue_bounds(plan.rates, plan.duration_s, plan.max_ticks, plan.topology)[static_cast<std::size_t>(rank)],
+      plan.latency);
   Transport transport(comm);
   StopControl stop(comm, kStopLeadWall * speedup);
+  // The senders are the peers: every topology is symmetric.
+  PeerProgress board(comm, res.peers);
+
+  // A message whose arrival time is before the deadline of a tick already decided came too late
+  // for the model: that tick (or an earlier one) should have seen it. Flat out has no deadlines.
+  double decided = -kNever;  // deadline of the last tick decided
+  MachineTiming timing;
+  timing.first_s = kNever;
+  auto note_arrival = [&](const Message& m) {
+    if (!flat_out && m.arrival < decided) {
+      ++timing.late_deliveries;
+      timing.first_s = std::min(timing.first_s, m.arrival);
+    }
+  };
   auto deliver = [&](const Message& m) {
+    note_arrival(m);
     machine.deliver(m);
     ++arrived_from[static_cast<std::size_t>(m.source)];
   };
 
   const ClockOffset clock = estimate_clock_offset(comm, plan.force_clock_estimate);
   lower_timer_slack();
+  board.decided_before(flat_out ? kNever : tick_due(0, rate, phase));
+  transport.warm_up(res.peers);
   // Rank 0 fixes model time 0 on its clock; each rank shifts it onto its own clock.
   const double t0_rank0 = bcast_value<double>(monotonic_now() + kStartLeadWall + 2e-3 * n, 0, comm);
   const double t0 = t0_rank0 + clock.offset_s;
@@ -99,39 +134,68 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     return now;
   };
 
+  // Before deciding the tick with deadline T: takes arrivals until the senders on this host can
+  // send nothing more that arrives before T, or until wall time `until` (the grace) has passed.
+  auto wait_for_senders = [&](double deadline, double until) {
+    const double least = plan.latency.least();
+    for (;;) {
+      transport.poll(deliver);
+      const double now = monotonic_now();
+      if (board.senders_done(deadline, least, arrived_from) || now >= until) return;
+      sleep_until(std::min(until, now + kSenderWaitSliceWall));
+    }
+  };
+
   // A flat-out machine asks for an early stop while it still has ticks to reach the stop time.
   TickCapGuard cap_guard(budget, kStopLeadWall);
   // A flat-out tick waits until this wall time: model time 0 for tick 0, then a time already past
   // (no wait) until the machine nears its cap, which paces its last ticks.
   double flat_deadline = t0;
+  std::int64_t ran = 0;
 
   // ---- the timed window: no allocation, no I/O from here to its end ----
   for (std::int64_t k = 0; k < budget; ++k) {
-    if (!flat_out && tick_due(k, rate) >= end) break;
-    // Paced: sleep until the tick's deadline. Flat out: tick at once, or paced near the cap.
-    const double deadline = flat_out ? flat_deadline : t0 + tick_due(k, rate) / speedup;
-    const double now = idle_until(deadline);
-    transport.poll(deliver);
+    const double due = flat_out ? 0.0 : tick_due(k, rate, phase);
+    if (!flat_out && due >= end) break;
+    // Paced: sleep until the tick's deadline, then give the senders the grace to catch up.
+    // Flat out: tick at once, or paced near the cap.
+    const double deadline = flat_out ? flat_deadline : t0 + due / speedup;
+    update_end(idle_until(deadline));
+    if (!flat_out && due >= end) break;  // a stop decided while this rank slept
+    if (flat_out) {
+      transport.poll(deliver);
+    } else {
+      wait_for_senders(due, deadline + plan.grace_s);
+    }
+    // The decision's time, after the network was drained: a receive is stamped after its message
+    // arrived, so after its send was stamped.
+    const double now = monotonic_now();
     update_end(now);
     const double t = model_now(now);
-    if ((flat_out ? t : tick_due(k, rate)) >= end) break;  // a stop decided while this rank slept
+    if (flat_out ? t >= end : now > t0 + end / speedup + plan.grace_s) break;  // too late to run: missed
     if (flat_out && cap_guard.near_cap(k, now)) {
       stop.request(kStopTickCap);  // only the first request is sent
       flat_deadline = now + cap_guard.spacing_after(k);
     }
-    const EventRecord e = machine.tick(k, t);
+    const double model_deadline = flat_out ? t : due;
+    const EventRecord e = machine.tick(k, model_deadline, t);
+    decided = model_deadline;
     if (e.kind == EventKind::receive) {
       ++res.received_from[static_cast<std::size_t>(e.peer)];
     } else if (e.kind == EventKind::send_one) {
-      transport.send(e.peer, k, e.lamport);
+      transport.send(e.peer, k, e.lamport, machine.message_arrival(model_deadline));
+      board.sent_to(e.peer);
       ++res.sent_to[static_cast<std::size_t>(e.peer)];
     } else if (e.kind == EventKind::send_all) {
       for (const int p : res.peers) {
-        transport.send(p, k, e.lamport);
+        transport.send(p, k, e.lamport, machine.message_arrival(model_deadline));
+        board.sent_to(p);
         ++res.sent_to[static_cast<std::size_t>(p)];
       }
     }
+    if (!flat_out) board.decided_before(tick_due(k + 1, rate, phase));
     res.events.append(e);
+    ran = k + 1;
     if (progress) progress->published.store(k + 1, std::memory_order_release);
     if (!flat_out) lateness.push_back(now - deadline);
     if (status) {
@@ -139,6 +203,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       status->queue.store(e.queue, std::memory_order_relaxed);
     }
   }
+  board.decided_before(kNever);
   // Wait out the run's end: a rank done with its ticks would otherwise spin in the end-of-run
   // collectives, taking the CPU from ranks still ticking on a shared core.
   for (double now = monotonic_now(); now < t0 + end / speedup;)
@@ -148,7 +213,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
-  drain_in_flight(transport, res.sent_to, arrived_from, comm, [&](const Message& m) { machine.deliver(m); });
+  drain_in_flight(transport, res.sent_to, arrived_from, comm, [&](const Message& m) {
+    note_arrival(m);
+    machine.deliver(m);
+  });
   machine.queue().for_each([&](const Message& m) { ++res.left_from[static_cast<std::size_t>(m.source)]; });
 
   const StopControl::Outcome stopped = stop.finish();
@@ -157,6 +225,23 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   res.stop_reason = res.completed ? "duration reached" : stopped.reason;
   res.stop_signal = res.completed ? 0 : stopped.signal;
   res.wall_s = bcast_value<double>(loop_end - t0, 0, comm);
+
+  // Against the final end: ticks due before it that did not run were missed; ticks that ran at or
+  // after it (a stop heard too late) overran. Flat out, the ticks have no deadlines to miss.
+  if (!flat_out) {
+    const std::int64_t due = ticks_before(res.end_s, rate, phase);
+    timing.missed_ticks = std::max<std::int64_t>(0, due - ran);
+    timing.overrun_ticks = std::max<std::int64_t>(0, ran - due);
+    if (timing.missed_ticks > 0) timing.first_s = std::min(timing.first_s, tick_due(ran, rate, phase));
+    if (timing.overrun_ticks > 0) timing.first_s = std::min(timing.first_s, tick_due(due, rate, phase));
+  }
+  if (timing.problems() == 0) timing.first_s = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<MachineTiming> all_timing = gather_timing(timing, comm);
+  res.timing = timing_verdict(all_timing);
+  for (const MachineTiming& m : all_timing) {
+    res.late_deliveries += m.late_deliveries;
+    res.missed_ticks += m.missed_ticks;
+  }
 
   MachineSummary& s = res.summary;
   s.rank = rank;
@@ -175,6 +260,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   s.lateness_p50_s = flat_out ? no_deadlines : late.p50;
   s.lateness_p99_s = flat_out ? no_deadlines : late.p99;
   s.lateness_max_s = flat_out ? no_deadlines : late.max;
+  s.phase_s = phase;
+  s.late_deliveries = timing.late_deliveries;
+  s.missed_ticks = timing.missed_ticks;
+  s.first_degraded_s = timing.first_s;
   return res;
 }
 

@@ -25,6 +25,9 @@ struct EnginePlan {
   double p_internal = 0.0;
   std::uint64_t seed = 0;
   Topology topology = Topology::full;
+  PhaseMode phase = PhaseMode::random;
+  Latency latency;
+  double grace_s = 0.0;  // wall seconds a tick may wait for its senders (docs/model.md)
   bool force_clock_estimate = false;
 };
 
@@ -49,6 +52,12 @@ struct MachineResult {
   int stop_signal = 0;  // the signal that stopped the run early, 0 if it completed
   double end_s = 0.0;   // model time every rank stopped ticking at
   double wall_s = 0.0;  // wall time of the tick loop, rank 0's
+  // Whether the real-time loop kept up with the model: "ok", or "degraded: ..." with the counts,
+  // the worst machine and when (docs/model.md, "The real-time loop").
+  std::string timing;
+  std::int64_t late_deliveries = 0;  // totals over all machines
+  std::int64_t missed_ticks = 0;
+  bool degraded() const { return timing != "ok"; }
 };
 
 // Collective over `comm`. `status` may be null (ranks other than 0); `progress`, when not null,

@@ -1,6 +1,8 @@
 // The transport's MPI calls, each checked.
 #include "mpi/transport.hpp"
 
+#include <cstring>
+
 #include "mpi/mpi_env.hpp"
 
 namespace clockbench {
@@ -12,7 +14,7 @@ Transport::Transport(MPI_Comm comm, int recv_slots, int send_slots)
       send_req_(static_cast<std::size_t>(send_slots), MPI_REQUEST_NULL),
       send_buf_(static_cast<std::size_t>(send_slots)) {
   for (std::size_t i = 0; i < recv_req_.size(); ++i)
-    check_mpi(MPI_Irecv(recv_buf_[i].data(), 2, MPI_INT64_T, MPI_ANY_SOURCE, kTag, comm_, &recv_req_[i]), "MPI_Irecv");
+    check_mpi(MPI_Irecv(recv_buf_[i].data(), kWords, MPI_INT64_T, MPI_ANY_SOURCE, kTag, comm_, &recv_req_[i]), "MPI_Irecv");
   receives_posted_ = true;
 }
 
@@ -25,11 +27,23 @@ Transport::~Transport() {
   }
 }
 
-void Transport::send(int dest, std::int64_t tick, std::int64_t clock) {
+void Transport::warm_up(const std::vector<std::int32_t>& peers) {
+  std::vector<std::int64_t> in(peers.size()), out(peers.size(), 0);
+  std::vector<MPI_Request> reqs(2 * peers.size(), MPI_REQUEST_NULL);
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    check_mpi(MPI_Irecv(&in[i], 1, MPI_INT64_T, peers[i], kWarmTag, comm_, &reqs[2 * i]), "MPI_Irecv (warm-up)");
+    check_mpi(MPI_Isend(&out[i], 1, MPI_INT64_T, peers[i], kWarmTag, comm_, &reqs[2 * i + 1]), "MPI_Isend (warm-up)");
+  }
+  check_mpi(MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE), "MPI_Waitall (warm-up)");
+}
+
+void Transport::send(int dest, std::int64_t tick, std::int64_t clock, double arrival) {
   MPI_Request& req = send_req_[send_next_];
   if (req != MPI_REQUEST_NULL) check_mpi(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Wait (send slot)");
-  send_buf_[send_next_] = {tick, clock};
-  check_mpi(MPI_Isend(send_buf_[send_next_].data(), 2, MPI_INT64_T, dest, kTag, comm_, &req), "MPI_Isend");
+  std::int64_t arrival_bits = 0;
+  std::memcpy(&arrival_bits, &arrival, sizeof arrival);
+  send_buf_[send_next_] = {tick, clock, arrival_bits};
+  check_mpi(MPI_Isend(send_buf_[send_next_].data(), kWords, MPI_INT64_T, dest, kTag, comm_, &req), "MPI_Isend");
   send_next_ = (send_next_ + 1) % send_req_.size();
 }
 
@@ -48,7 +62,8 @@ bool Transport::take_one(bool block, Message& m) {
   m.source = status.MPI_SOURCE;
   m.tick = buf[0];
   m.clock = buf[1];
-  check_mpi(MPI_Irecv(buf.data(), 2, MPI_INT64_T, MPI_ANY_SOURCE, kTag, comm_, &req), "MPI_Irecv");
+  std::memcpy(&m.arrival, &buf[2], sizeof m.arrival);
+  check_mpi(MPI_Irecv(buf.data(), kWords, MPI_INT64_T, MPI_ANY_SOURCE, kTag, comm_, &req), "MPI_Irecv");
   recv_head_ = (recv_head_ + 1) % recv_req_.size();
   return true;
 }

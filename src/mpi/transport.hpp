@@ -16,6 +16,8 @@ namespace clockbench {
 class Transport {
  public:
   static constexpr int kTag = 17;
+  static constexpr int kWarmTag = 18;
+  static constexpr int kWords = 3;  // tick, clock, arrival (the double's bits)
 
   // Send slots: a send whose slot is still busy waits (spinning in MPI_Wait), and a send stays busy
   // while its receiver is descheduled and Open MPI's shared-memory buffers to it are full. Flat
@@ -29,8 +31,13 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  // Sends (tick, clock) to `dest`. Reuses the oldest send slot, waiting for it if still busy.
-  void send(int dest, std::int64_t tick, std::int64_t clock);
+  // Collective among peers, before the run: one message each way with every peer, so that the
+  // first clock message between two ranks is as fast as the rest (Open MPI sets up a connection
+  // on first use).
+  void warm_up(const std::vector<std::int32_t>& peers);
+
+  // Sends (tick, clock, arrival) to `dest`. Reuses the oldest send slot, waiting for it if still busy.
+  void send(int dest, std::int64_t tick, std::int64_t clock, double arrival);
 
   // Takes every message that has arrived, in arrival order, calling on_message(const Message&).
   template <typename F>
@@ -59,10 +66,10 @@ class Transport {
 
   MPI_Comm comm_;
   std::vector<MPI_Request> recv_req_;
-  std::vector<std::array<std::int64_t, 2>> recv_buf_;
+  std::vector<std::array<std::int64_t, kWords>> recv_buf_;
   std::size_t recv_head_ = 0;  // the oldest posted receive: the next to match
   std::vector<MPI_Request> send_req_;
-  std::vector<std::array<std::int64_t, 2>> send_buf_;
+  std::vector<std::array<std::int64_t, kWords>> send_buf_;
   std::size_t send_next_ = 0;
   bool receives_posted_ = false;
 };

@@ -1,6 +1,7 @@
 // The crash journal's records: the byte layout docs/schema.md gives, which recovery reads.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -34,6 +35,7 @@ TEST(JournalRecords, FieldsSitAtTheirDocumentedOffsets) {
     e.peer = static_cast<std::int32_t>(k);
     e.msg_tick = k == 2 ? 42 : -1;
     e.msg_clock = k == 2 ? 99 : -1;
+    if (k == 2) e.msg_arrival = 0.75;
     log.append(e);
   }
   EventProgress progress;
@@ -48,15 +50,18 @@ TEST(JournalRecords, FieldsSitAtTheirDocumentedOffsets) {
   EXPECT_EQ(field<std::int64_t>(out, 0, 24), 2);
   EXPECT_EQ(field<std::int64_t>(out, 0, 32), -1);
   EXPECT_EQ(field<std::int64_t>(out, 0, 40), -1);
-  EXPECT_EQ(field<std::int32_t>(out, 0, 48), 7);
-  EXPECT_EQ(field<std::int32_t>(out, 0, 52), 1);
-  EXPECT_EQ(out[56], 1);  // send_one
+  EXPECT_TRUE(std::isnan(field<double>(out, 0, 48)));  // not a receive
+  EXPECT_EQ(field<std::int32_t>(out, 0, 56), 7);
+  EXPECT_EQ(field<std::int32_t>(out, 0, 60), 1);
+  EXPECT_EQ(out[64], 1);  // send_one
   EXPECT_EQ(field<std::int64_t>(out, 1, 0), 12);
   EXPECT_EQ(field<std::int64_t>(out, 1, 32), 42);
   EXPECT_EQ(field<std::int64_t>(out, 1, 40), 99);
-  EXPECT_EQ(out[kJournalRecordBytes + 56], 3);  // receive
+  EXPECT_EQ(field<double>(out, 1, 48), 0.75);
+  EXPECT_EQ(out[kJournalRecordBytes + 64], 3);  // receive
+  EXPECT_EQ(kJournalRecordBytes, 72u);            // docs/schema.md, "Crash journal"
   for (std::size_t r = 0; r < 2; ++r)
-    for (std::size_t b = 57; b < kJournalRecordBytes; ++b) EXPECT_EQ(out[r * kJournalRecordBytes + b], 0) << b;
+    for (std::size_t b = 65; b < kJournalRecordBytes; ++b) EXPECT_EQ(out[r * kJournalRecordBytes + b], 0) << b;
 }
 
 }  // namespace clockbench

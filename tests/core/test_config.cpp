@@ -140,9 +140,9 @@ TEST(Footprint, QueueBoundsCountEverySendersTicks) {
   // Ring of 4: machine 0 hears from 1 and 3.
   const auto ring = queue_bounds({1, 2, 4, 8}, 10, 0, Topology::ring);
   EXPECT_EQ(ring[0], 1u + 20u + 80u);
-  // The footprint counts the queues' power-of-two slots: 64 + 64 + 32 of them here.
+  // The footprint counts every tick and every message a queue may hold: 61 + 51 + 31 of them here.
   const std::uint64_t ticks = 70 * kBytesPerTick;
-  EXPECT_EQ(run_footprint_bytes({1, 2, 4}, 10, 0, Topology::full), ticks + (64 + 64 + 32) * kBytesPerQueuedMessage);
+  EXPECT_EQ(run_footprint_bytes({1, 2, 4}, 10, 0, Topology::full), ticks + (61 + 51 + 31) * kBytesPerQueuedMessage);
 }
 
 TEST(Topology, FullAndRingPeers) {
