@@ -13,8 +13,7 @@ namespace clockbench {
 // Bytes reserved per tick: the event log's columns, one lateness sample, and the rank column
 // the writer builds.
 inline constexpr std::uint64_t kBytesPerTick = 65 + 8 + 4;
-// A queue reserves its bound twice: once for the queued messages, once for those in flight.
-inline constexpr std::uint64_t kBytesPerQueuedMessage = 2 * sizeof(Message);
+inline constexpr std::uint64_t kBytesPerQueuedMessage = sizeof(Message);
 
 // Most messages that can ever wait in each machine's queue: one per tick of every machine that
 // has it as a peer (plus one). The engine sizes the queues with it; the footprint counts it.

@@ -50,6 +50,18 @@ CASES = [
     ("negative flush interval", 3, ["--flush-interval", "-1"],
      "--flush-interval must be a number of wall seconds from 0 (off) to 3600, got -1"),
     ("non-numeric flush interval", 3, ["--flush-interval", "often"], "--flush-interval"),
+    ("negative latency", 3, ["--latency=-0.1"], "--latency: '-0.1' is not a latency"),
+    ("NaN latency", 3, ["--latency", "nan"], "--latency: 'nan' is not a latency"),
+    ("infinite latency", 3, ["--latency", "inf"], "--latency: 'inf' is not a latency"),
+    ("unknown latency form", 3, ["--latency", "normal:1,2"], "--latency: 'normal:1,2' is not a latency"),
+    ("uniform latency with one bound", 3, ["--latency", "uniform:0.1"], "needs two bounds, LO,HI"),
+    ("uniform latency inverted", 3, ["--latency", "uniform:0.5,0.1"], "has LO greater than HI"),
+    ("uniform latency negative bound", 3, ["--latency", "uniform:-1,2"], "has a bound that is not a number >= 0"),
+    ("exponential latency without a mean", 3, ["--latency", "exp:"], "needs a mean that is a number >= 0"),
+    ("exponential latency infinite mean", 3, ["--latency", "exp:inf"], "needs a mean that is a number >= 0"),
+    ("unknown phase", 3, ["--phase", "aligned"], "--phase must be random or zero, got 'aligned'"),
+    ("negative grace", 3, ["--grace=-1"], "--grace must be a number of wall seconds from 0 to 10, got -1"),
+    ("NaN grace", 3, ["--grace", "nan"], "--grace must be a number of wall seconds from 0 to 10"),
 ]
 
 
