@@ -146,8 +146,7 @@ std::string result_line(const RunDescription& f, const MachineResult& run, const
     << " messages_per_s=" << format_number(std::round(per_second(static_cast<double>(sent), window_wall_s)))
     << " capped=" << (!run.completed && run.stop_signal == 0 ? 1 : 0)
     << " timing=" << (run.degraded() ? "degraded" : "ok") << " late_deliveries=" << run.late_deliveries
-    << " missed_ticks=" << run.missed_ticks << " write_s=" << format_number(write_s)
-    << " output=" << output_label(f);
+    << " missed_ticks=" << run.missed_ticks << " write_s=" << format_number(write_s) << " output=" << output_label(f);
   return s.str();
 }
 

@@ -15,12 +15,12 @@ struct EventRecord {
   std::int64_t tick = 0;
   double t = 0.0;  // god's-eye model time the tick ran at
   EventKind kind = EventKind::internal;
-  std::int64_t lamport = 0;     // after the event
-  std::int64_t jump = 0;        // lamport after - lamport before
-  std::int32_t queue = 0;       // messages still waiting after the event
-  std::int32_t peer = -1;       // destination of send_one, source of receive
-  std::int64_t msg_tick = -1;   // receive: sender's tick
-  std::int64_t msg_clock = -1;  // receive: clock carried by the message
+  std::int64_t lamport = 0;                                       // after the event
+  std::int64_t jump = 0;                                          // lamport after - lamport before
+  std::int32_t queue = 0;                                         // messages still waiting after the event
+  std::int32_t peer = -1;                                         // destination of send_one, source of receive
+  std::int64_t msg_tick = -1;                                     // receive: sender's tick
+  std::int64_t msg_clock = -1;                                    // receive: clock carried by the message
   double msg_arrival = std::numeric_limits<double>::quiet_NaN();  // receive: the message's model arrival time
 };
 

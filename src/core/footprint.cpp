@@ -23,7 +23,8 @@ std::uint64_t run_footprint_bytes(const std::vector<double>& rates, double durat
   std::uint64_t bytes = 0;
   for (std::size_t i = 0; i < rates.size(); ++i)
     bytes += static_cast<std::uint64_t>(tick_budget(rates[i], duration_s, max_ticks)) * kBytesPerTick;
-  for (const std::uint64_t b : queue_bounds(rates, duration_s, max_ticks, topology)) bytes += b * kBytesPerQueuedMessage;
+  for (const std::uint64_t b : queue_bounds(rates, duration_s, max_ticks, topology))
+    bytes += b * kBytesPerQueuedMessage;
   return bytes;
 }
 

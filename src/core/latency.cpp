@@ -14,8 +14,7 @@ namespace {
 std::optional<double> latency_number(std::string_view w) {
   double x = 0.0;
   const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), x);
-  if (w.empty() || ec != std::errc() || end != w.data() + w.size() || !std::isfinite(x) || x < 0.0)
-    return std::nullopt;
+  if (w.empty() || ec != std::errc() || end != w.data() + w.size() || !std::isfinite(x) || x < 0.0) return std::nullopt;
   return x + 0.0;  // -0 reads as 0
 }
 

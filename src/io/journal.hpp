@@ -39,10 +39,10 @@ struct JournalHeader {
   std::string hostname;  //
   std::vector<double> rates;
   std::vector<std::int32_t> peers;
-  double phase_s = 0.0;        // this rank's phase, model seconds
-  double grace_s = 0.0;        // wall seconds
+  double phase_s = 0.0;         // this rank's phase, model seconds
+  double grace_s = 0.0;         // wall seconds
   std::int32_t phase_mode = 0;  // 0 random, 1 zero
-  std::string latency;         // the --latency setting as text
+  std::string latency;          // the --latency setting as text
 };
 
 // Rank 0: the journal folder of a run, <partial path without .partial>.journal. Error line or "".

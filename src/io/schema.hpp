@@ -33,7 +33,8 @@ inline constexpr Field kLateP50{"lateness_p50_s", "s",
 inline constexpr Field kLateP99{"lateness_p99_s", "s",
                                 "99th percentile of tick start minus deadline, wall seconds; NaN flat out"};
 inline constexpr Field kLateMax{"lateness_max_s", "s", "largest tick start minus deadline, wall seconds; NaN flat out"};
-inline constexpr Field kPhase{"phase_s", "s", "model time of tick 0: tick k is due at phase_s + k / rate_hz; 0 flat out"};
+inline constexpr Field kPhase{"phase_s", "s",
+                              "model time of tick 0: tick k is due at phase_s + k / rate_hz; 0 flat out"};
 inline constexpr Field kLateDeliveries{
     "late_deliveries", "1",
     "messages to this machine that arrived after a tick whose deadline was later than their arrival time had decided"};

@@ -40,9 +40,9 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
   check_mpi(MPI_Comm_group(node_, &node_group), "MPI_Comm_group");
   std::vector<int> in_node(senders.size(), MPI_UNDEFINED);
   const std::vector<int> ranks(senders.begin(), senders.end());
-  check_mpi(MPI_Group_translate_ranks(world_group, static_cast<int>(ranks.size()), ranks.data(), node_group,
-                                      in_node.data()),
-            "MPI_Group_translate_ranks");
+  check_mpi(
+      MPI_Group_translate_ranks(world_group, static_cast<int>(ranks.size()), ranks.data(), node_group, in_node.data()),
+      "MPI_Group_translate_ranks");
   MPI_Group_free(&world_group);
   MPI_Group_free(&node_group);
   for (std::size_t i = 0; i < senders.size(); ++i) {

@@ -14,7 +14,8 @@ Transport::Transport(MPI_Comm comm, int recv_slots, int send_slots)
       send_req_(static_cast<std::size_t>(send_slots), MPI_REQUEST_NULL),
       send_buf_(static_cast<std::size_t>(send_slots)) {
   for (std::size_t i = 0; i < recv_req_.size(); ++i)
-    check_mpi(MPI_Irecv(recv_buf_[i].data(), kWords, MPI_INT64_T, MPI_ANY_SOURCE, kTag, comm_, &recv_req_[i]), "MPI_Irecv");
+    check_mpi(MPI_Irecv(recv_buf_[i].data(), kWords, MPI_INT64_T, MPI_ANY_SOURCE, kTag, comm_, &recv_req_[i]),
+              "MPI_Irecv");
   receives_posted_ = true;
 }
 

@@ -48,9 +48,9 @@ TEST(Cli, NoOptionsIsTheClassicExperiment) {
 TEST(Cli, HelpShowsEveryOptionWithItsDefault) {
   const CliOutcome o = parse({"--help"});
   ASSERT_EQ(o.status, CliStatus::exit_ok);
-  for (const char* opt :
-       {"--duration", "--rates", "--rate-min", "--rate-max", "--p-internal", "--seed", "--topology", "--speedup",
-        "--output", "--force", "--config", "--quiet", "--version", "--max-ticks", "--no-output"})
+  for (const char* opt : {"--duration", "--rates", "--rate-min", "--rate-max", "--p-internal", "--seed", "--topology",
+                          "--speedup", "--output", "--force", "--config", "--quiet", "--version", "--max-ticks",
+                          "--no-output", "--phase", "--latency", "--grace", "--strict-timing"})
     EXPECT_NE(o.message.find(opt), std::string::npos) << opt;
   EXPECT_NE(o.message.find("0.7"), std::string::npos);
   EXPECT_NE(o.message.find("60"), std::string::npos);
@@ -72,6 +72,30 @@ TEST(Cli, ParsesEveryOption) {
   EXPECT_EQ(o.config.topology, Topology::ring);
   EXPECT_EQ(o.config.output, "x.h5");
   EXPECT_TRUE(o.config.force && o.config.quiet);
+}
+
+TEST(Cli, TimingOptionsAndTheirDefaults) {
+  const CliOutcome d = parse({});
+  EXPECT_EQ(d.config.phase, PhaseMode::random);
+  EXPECT_EQ(d.config.latency.form, Latency::Form::constant);
+  EXPECT_EQ(d.config.latency.a, 0.0);
+  EXPECT_FALSE(d.config.strict_timing);
+  const CliOutcome o =
+      parse({"--phase", "zero", "--latency", "uniform:0.01,0.25", "--grace", "0.005", "--strict-timing"});
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_EQ(o.config.phase, PhaseMode::zero);
+  EXPECT_EQ(o.config.latency.form, Latency::Form::uniform);
+  EXPECT_EQ(o.config.latency.a, 0.01);
+  EXPECT_EQ(o.config.latency.b, 0.25);
+  EXPECT_EQ(o.config.latency.least(), 0.01);
+  EXPECT_EQ(o.config.grace_s, 0.005);
+  EXPECT_TRUE(o.config.strict_timing);
+  const Latency e = parse({"--latency", "exp:0.5"}).config.latency;
+  EXPECT_EQ(e.form, Latency::Form::exponential);
+  EXPECT_EQ(e.least(), 0.0);
+  EXPECT_EQ(e.text(), "exp:0.5");
+  EXPECT_EQ(parse({"--latency", "0.125"}).config.latency.text(), "0.125");
+  EXPECT_EQ(parse({"--latency=-0"}).config.latency.text(), "0");
 }
 
 TEST(Cli, RatesMaxRunsEveryMachineFlatOut) {
@@ -112,6 +136,16 @@ TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
   expect_error({"--config", "/nonexistent/clockbench.toml"}, "/nonexistent/clockbench.toml");
   expect_error({"--config", write_temp("bad_key.toml", "durashun=5\n")}, "durashun");
   expect_error({"--config", write_temp("bad_value.toml", "duration=soon\n")}, "duration");
+  expect_error({"--latency=-1"}, "--latency: '-1' is not a latency");
+  expect_error({"--latency", "nan"}, "--latency: 'nan' is not a latency");
+  expect_error({"--latency", "inf"}, "is not a latency");
+  expect_error({"--latency", "pareto:2"}, "is not a latency");
+  expect_error({"--latency", "uniform:3,1"}, "LO greater than HI");
+  expect_error({"--latency", "uniform:1"}, "needs two bounds");
+  expect_error({"--latency", "exp:-2"}, "needs a mean that is a number >= 0");
+  expect_error({"--phase", "random!"}, "--phase must be random or zero, got 'random!'");
+  expect_error({"--grace=-0.5"}, "--grace must be a number of wall seconds from 0 to 10");
+  expect_error({"--grace", "11"}, "--grace must be a number of wall seconds from 0 to 10");
 }
 
 TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
@@ -120,6 +154,9 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   c.p_internal = 0.3;
   c.topology = Topology::ring;
   c.speedup = 20;
+  c.phase = PhaseMode::zero;
+  c.latency = Latency{Latency::Form::uniform, 0.125, 0.5};
+  c.grace_s = 0.004;
   const std::vector<double> rates{1, 2.25, 6, 0.1};
   const std::string text = to_config_text(c, rates, 1234567890123ULL, "test");
   const CliOutcome o = parse({"--config", write_temp("roundtrip.toml", text)}, 4);
@@ -130,6 +167,9 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   EXPECT_EQ(o.config.speedup, 20);
   EXPECT_EQ(o.config.rates, rates);
   EXPECT_EQ(o.config.seed, 1234567890123ULL);
+  EXPECT_EQ(o.config.phase, PhaseMode::zero);
+  EXPECT_EQ(o.config.latency.text(), "uniform:0.125,0.5");
+  EXPECT_EQ(o.config.grace_s, 0.004);
   // And the text of the parsed config is the text it came from.
   EXPECT_EQ(to_config_text(o.config, o.config.rates, *o.config.seed, "test"), text);
 }

@@ -59,7 +59,7 @@ TEST(JournalRecords, FieldsSitAtTheirDocumentedOffsets) {
   EXPECT_EQ(field<std::int64_t>(out, 1, 40), 99);
   EXPECT_EQ(field<double>(out, 1, 48), 0.75);
   EXPECT_EQ(out[kJournalRecordBytes + 64], 3);  // receive
-  EXPECT_EQ(kJournalRecordBytes, 72u);            // docs/schema.md, "Crash journal"
+  EXPECT_EQ(kJournalRecordBytes, 72u);          // docs/schema.md, "Crash journal"
   for (std::size_t r = 0; r < 2; ++r)
     for (std::size_t b = 65; b < kJournalRecordBytes; ++b) EXPECT_EQ(out[r * kJournalRecordBytes + b], 0) << b;
 }
