@@ -1,6 +1,7 @@
 // The tick rule of docs/model.md.
 #include "core/machine.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace clockbench {
@@ -38,6 +39,23 @@ EventRecord Machine::tick(std::int64_t index, double deadline, double t) {
   e.jump = e.lamport - before;
   e.queue = static_cast<std::int32_t>(queue_.size());
   return e;
+}
+
+void Machine::quiet_ticks(std::vector<std::int32_t>& quiet, std::int32_t horizon) const {
+  quiet.assign(peers_.size(), horizon);  // no allocation once sized: the engine keeps the vector
+  Rng ahead = rng_;
+  std::size_t open = peers_.size();
+  for (std::int32_t d = 0; d < horizon && open > 0; ++d) {
+    const Action a = draw_.draw(ahead);
+    if (a.kind == EventKind::send_all) {
+      for (auto& q : quiet) q = std::min(q, d);
+      return;
+    }
+    if (a.kind == EventKind::send_one && quiet[static_cast<std::size_t>(a.peer_index)] == horizon) {
+      quiet[static_cast<std::size_t>(a.peer_index)] = d;
+      --open;
+    }
+  }
 }
 
 }  // namespace clockbench

@@ -33,6 +33,12 @@ class Machine {
   // one latency draw per message, in the order they are sent.
   double message_arrival(double send_deadline) { return send_deadline + latency_.draw(latency_rng_); }
 
+  // Lookahead from the machine's own stream: for each peer (index into peers()), how many of its
+  // coming draws send that peer nothing, looking at most `horizon` draws ahead. Every tick either
+  // receives (and sends nothing) or takes the next draw, so no tick before `quiet[p]` ticks from
+  // now can send peer p a message.
+  void quiet_ticks(std::vector<std::int32_t>& quiet, std::int32_t horizon) const;
+
   std::int32_t rank() const { return rank_; }
   const std::vector<std::int32_t>& peers() const { return peers_; }
   const MessageQueue& queue() const { return queue_; }

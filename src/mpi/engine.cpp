@@ -29,7 +29,7 @@ namespace clockbench {
 namespace {
 
 // Between ticks a rank sleeps at most this long before taking arrivals off the network.
-constexpr double kPollSliceWall = 1e-3;
+constexpr double kPollSliceWall = 10e-3;
 // An early stop takes effect this long (wall) after rank 0 decides it: time for every rank,
 // even oversubscribed, to hear of it before the stop time passes.
 constexpr double kStopLeadWall = 0.1;
@@ -37,6 +37,8 @@ constexpr double kStopLeadWall = 0.1;
 constexpr double kStartLeadWall = 0.05;
 // While a tick waits for its senders (at most the grace), it looks again this often (wall).
 constexpr double kSenderWaitSliceWall = 20e-6;
+// How many of its coming draws a machine reads ahead to tell its peers when it may next send them.
+constexpr std::int32_t kLookaheadDraws = 64;
 // Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
 // flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
 constexpr double kStopPollWall = 1e-3;
@@ -103,9 +105,19 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     ++arrived_from[static_cast<std::size_t>(m.source)];
   };
 
+  // Tells the senders waiting on the board how far ahead this machine cannot send them anything:
+  // its coming draws are fixed, so the first tick that may send peer p is known from tick `next` on.
+  std::vector<std::int32_t> quiet;
+  quiet.reserve(res.peers.size());
+  auto publish_next_sends = [&](std::int64_t next) {
+    if (!flat_out) machine.quiet_ticks(quiet, kLookaheadDraws);
+    for (std::size_t i = 0; i < res.peers.size(); ++i)
+      board.next_send_to(res.peers[i], flat_out ? kNever : tick_due(next + quiet[i], rate, phase));
+  };
+
   const ClockOffset clock = estimate_clock_offset(comm, plan.force_clock_estimate);
   lower_timer_slack();
-  board.decided_before(flat_out ? kNever : tick_due(0, rate, phase));
+  publish_next_sends(0);
   transport.warm_up(res.peers);
   // Rank 0 fixes model time 0 on its clock; each rank shifts it onto its own clock.
   const double t0_rank0 = bcast_value<double>(monotonic_now() + kStartLeadWall + 2e-3 * n, 0, comm);
@@ -193,7 +205,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
         ++res.sent_to[static_cast<std::size_t>(p)];
       }
     }
-    if (!flat_out) board.decided_before(tick_due(k + 1, rate, phase));
+    if (!flat_out) publish_next_sends(k + 1);
     res.events.append(e);
     ran = k + 1;
     if (progress) progress->published.store(k + 1, std::memory_order_release);
@@ -203,7 +215,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       status->queue.store(e.queue, std::memory_order_relaxed);
     }
   }
-  board.decided_before(kNever);
+  for (const int p : res.peers) board.next_send_to(p, kNever);
   // Wait out the run's end: a rank done with its ticks would otherwise spin in the end-of-run
   // collectives, taking the CPU from ranks still ticking on a shared core.
   for (double now = monotonic_now(); now < t0 + end / speedup;)

@@ -1,5 +1,6 @@
 // The board lives in an MPI shared-memory window over the host's ranks: one segment per rank,
-// [next deadline | sent count per world rank], each word written by its owner only.
+// [sent count per world rank | next send's deadline per world rank], each word written by its
+// owner only.
 #include "mpi/peer_progress.hpp"
 
 #include <limits>
@@ -17,21 +18,21 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
   check_mpi(MPI_Comm_rank(comm, &me_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
   check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, me_, MPI_INFO_NULL, &node_), "MPI_Comm_split_type");
-  const auto words = static_cast<std::size_t>(n) + 1;
+  const auto words = 2 * static_cast<std::size_t>(n);
   void* base = nullptr;
   check_mpi(MPI_Win_allocate_shared(static_cast<MPI_Aint>(words * 8), 8, MPI_INFO_NULL, node_, &base, &win_),
             "MPI_Win_allocate_shared");
   auto entry_at = [&](void* segment) {
     auto* p = static_cast<unsigned char*>(segment);
     Entry e;
-    e.next = reinterpret_cast<std::atomic<double>*>(p);
-    e.sent = reinterpret_cast<std::atomic<std::int64_t>*>(p + 8);
+    e.sent = reinterpret_cast<std::atomic<std::int64_t>*>(p);
+    e.next = reinterpret_cast<std::atomic<double>*>(p + 8 * static_cast<std::size_t>(n));
     return e;
   };
   // Construct this rank's words in place; the others construct theirs.
   auto* p = static_cast<unsigned char*>(base);
-  new (p) std::atomic<double>(-std::numeric_limits<double>::infinity());
-  for (std::size_t i = 1; i < words; ++i) new (p + 8 * i) std::atomic<std::int64_t>(0);
+  for (std::size_t i = 0; i < words / 2; ++i) new (p + 8 * i) std::atomic<std::int64_t>(0);
+  for (std::size_t i = words / 2; i < words; ++i) new (p + 8 * i) std::atomic<double>(-std::numeric_limits<double>::infinity());
   mine_ = entry_at(base);
 
   // Which of the senders share this host, and where their segments are.
@@ -65,9 +66,9 @@ PeerProgress::~PeerProgress() {
 bool PeerProgress::senders_done(double deadline, double least_latency,
                                 const std::vector<std::int64_t>& arrived_from) const {
   for (const Sender& s : senders_) {
-    // The acquire orders the count's load after the deadline's: a sender that has passed T has
-    // published every send it made before.
-    if (s.entry.next->load(std::memory_order_acquire) + least_latency < deadline) return false;
+    // The acquire orders the count's load after the deadline's: a sender whose next send is at or
+    // after T has published the count of every send it made before.
+    if (s.entry.next[me_].load(std::memory_order_acquire) + least_latency < deadline) return false;
     if (arrived_from[static_cast<std::size_t>(s.rank)] < s.entry.sent[me_].load(std::memory_order_relaxed))
       return false;
   }

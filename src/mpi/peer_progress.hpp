@@ -1,9 +1,9 @@
 // The progress board of a host (docs/model.md, "The real-time loop"): in memory shared by the
-// ranks of one host, each rank publishes the deadline of its next undecided tick and how many
-// messages it has sent to every rank. A rank about to decide the tick with deadline T reads its
-// senders' entries: once each has passed T (less the least latency) and every message it sent
-// here has arrived, no message with arrival time < T can still come from it, and the decision is
-// exact. Senders on other hosts are not on the board.
+// ranks of one host, each rank publishes, for every rank, how many messages it has sent it and the
+// deadline of its earliest tick that could still send it one (its next undecided tick, or later:
+// its coming draws are known). A rank about to decide the tick with deadline T reads its senders'
+// entries: once each can no longer send it a message arriving before T and every message it sent
+// has arrived, the decision is exact. Senders on other hosts are not on the board.
 #pragma once
 
 #include <mpi.h>
@@ -22,24 +22,26 @@ class PeerProgress {
   PeerProgress(const PeerProgress&) = delete;
   PeerProgress& operator=(const PeerProgress&) = delete;
 
-  // This rank: every tick with a deadline before `deadline` is decided and its messages sent.
-  void decided_before(double deadline) { mine_.next->store(deadline, std::memory_order_release); }
   // This rank sent one more message to `dest` (call after the send is posted).
   void sent_to(int dest) {
     auto& c = mine_.sent[dest];
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
+  // No tick of this rank with a deadline before `deadline` will send `dest` another message (call
+  // after the sends it promises are counted). +inf: none at all.
+  void next_send_to(int dest, double deadline) { mine_.next[dest].store(deadline, std::memory_order_release); }
 
-  // True if every sender on this host has decided past `deadline - least_latency` and every
-  // message it has sent here is counted in `arrived_from` (per source rank).
+  // True if no sender on this host can still send a message arriving before `deadline` (its next
+  // send's deadline + `least_latency` is not before it) and every message it has sent here is
+  // counted in `arrived_from` (per source rank).
   bool senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from) const;
 
   int senders_on_host() const { return static_cast<int>(senders_.size()); }
 
  private:
   struct Entry {
-    std::atomic<double>* next = nullptr;        // deadline of the rank's next undecided tick
     std::atomic<std::int64_t>* sent = nullptr;  // [rank]: messages sent to it
+    std::atomic<double>* next = nullptr;        // [rank]: deadline of the earliest tick that may send it one
   };
   struct Sender {
     int rank;
