@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, TypeVar, Union
+from typing import Any, Callable, Dict, List, Tuple, TypeVar, Union
 
 import h5py
 import numpy as np
@@ -32,6 +33,20 @@ EVENT_FIELDS = {
     "rank": "i", "tick": "i", "t": "f", "kind": "i", "lamport": "i",
     "jump": "i", "queue": "i", "peer": "i", "msg_tick": "i", "msg_clock": "i",
 }
+# Added with the model-time rules (docs/model.md). A file written before them lacks them and is
+# read as if it held the value given here (docs/schema.md); Run.missing names what it lacked.
+# Absent /events columns stay absent (a column of fillers would cost memory and say nothing).
+OPTIONAL_ROOT_ATTRS: Dict[str, Any] = {
+    "phase_mode": "zero", "latency": "0", "grace_s": 0.0, "timing": "unknown",
+    "late_deliveries": 0, "missed_ticks": 0,
+}
+OPTIONAL_MACHINE_FIELDS: Dict[str, Tuple[str, float]] = {  # name: (value class, value if absent)
+    "phase_s": ("f", 0.0), "late_deliveries": ("i", 0), "missed_ticks": ("i", 0),
+    "first_degraded_s": ("f", math.nan),
+}
+OPTIONAL_EVENT_FIELDS = {"msg_arrival": "f"}
+OPTIONAL_NAMES = (tuple(OPTIONAL_ROOT_ATTRS) + tuple(f"machines/{k}" for k in OPTIONAL_MACHINE_FIELDS)
+                  + tuple(f"events/{k}" for k in OPTIONAL_EVENT_FIELDS))
 NETWORK_DATASETS = ("adjacency", "sent", "received", "left_in_queue")
 CONFIG_DATASET = "config"
 DATASET_ATTRS = ("units", "description")
@@ -39,6 +54,9 @@ DATASET_ATTRS = ("units", "description")
 # Event kinds, as stored in /events/kind.
 INTERNAL, SEND_ONE, SEND_ALL, RECEIVE = 0, 1, 2, 3
 KIND_NAMES = ("internal", "send-one", "send-all", "receive")
+
+# `timing` of a run whose loop kept up with the model, and the prefix of one that did not.
+TIMING_OK, TIMING_DEGRADED = "ok", "degraded"
 
 PathLike = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
@@ -68,6 +86,9 @@ class Run:
     machines: Dict[str, np.ndarray]
     events: Dict[str, np.ndarray]
     network: Dict[str, np.ndarray]
+    # Optional names (OPTIONAL_*) the file lacked: "phase_mode", "machines/phase_s",
+    # "events/msg_arrival", ...; their values above are the defaults.
+    missing: Tuple[str, ...] = ()
 
     @property
     def n_machines(self) -> int:
@@ -84,6 +105,18 @@ class Run:
     @property
     def stop_reason(self) -> str:
         return str(self.attrs["stop_reason"])
+
+    @property
+    def flat_out(self) -> bool:
+        return int(_scalar(self.attrs.get("flat_out", 0))) == 1
+
+    @property
+    def recovered(self) -> bool:
+        return int(_scalar(self.attrs.get("recovered", 0))) == 1
+
+    @property
+    def degraded(self) -> bool:
+        return str(self.attrs["timing"]).startswith(TIMING_DEGRADED)
 
 
 def open_run(path: PathLike) -> Run:
@@ -176,11 +209,23 @@ def _check_root(name: str, f: h5py.File) -> Dict[str, Any]:
         raise SchemaError(name, f"n_machines is {attrs['n_machines']}, must be >= 1")
     if attrs["completed"] not in (0, 1):
         raise SchemaError(name, f"completed is {attrs['completed']}, must be 0 or 1")
+    for key, default in OPTIONAL_ROOT_ATTRS.items():
+        if key not in attrs:
+            attrs[key] = default
+        elif isinstance(default, str) != isinstance(attrs[key], str):
+            raise SchemaError(name, f"root attribute '{key}' is not a "
+                                    + ("string" if isinstance(default, str) else "number"))
+        elif not isinstance(default, str):
+            try:
+                attrs[key] = type(default)(_scalar(attrs[key]))
+            except (ValueError, TypeError):
+                raise SchemaError(name, f"root attribute '{key}' is not a number") from None
     return attrs
 
 
-def _check_datasets(name: str, f: h5py.File, n: int) -> None:
-    """All required datasets present, typed, shaped and documented."""
+def _check_datasets(name: str, f: h5py.File, n: int) -> List[str]:
+    """All required datasets present, and every present one typed, shaped and documented;
+    returns the optional ones the file lacks."""
     wanted: List[tuple] = [(CONFIG_DATASET, "s", ())]
     wanted += [(f"machines/{k}", c, (n,)) for k, c in MACHINE_FIELDS.items()]
     wanted += [(f"events/{k}", c, None) for k, c in EVENT_FIELDS.items()]
@@ -189,6 +234,10 @@ def _check_datasets(name: str, f: h5py.File, n: int) -> None:
     if missing:
         raise SchemaError(name, "missing dataset(s): "
                           + ", ".join("/" + p for p in missing))
+    optional = [(f"machines/{k}", c, (n,)) for k, (c, _) in OPTIONAL_MACHINE_FIELDS.items()]
+    optional += [(f"events/{k}", c, None) for k, c in OPTIONAL_EVENT_FIELDS.items()]
+    lacking_optional = [p for p, _, _ in optional if not isinstance(f.get(p), h5py.Dataset)]
+    wanted += [w for w in optional if w[0] not in lacking_optional]
     n_events = None
     for p, cls, shape in wanted:
         ds = f[p]
@@ -212,6 +261,7 @@ def _check_datasets(name: str, f: h5py.File, n: int) -> None:
                                     f"{shape} ({what} = {n})")
     if n_events == 0:
         raise SchemaError(name, "no events")
+    return lacking_optional
 
 
 def _column(ds: h5py.Dataset) -> np.ndarray:
@@ -226,12 +276,21 @@ def _column(ds: h5py.Dataset) -> np.ndarray:
 def _load(name: str, f: h5py.File) -> Run:
     attrs = _check_root(name, f)
     n = attrs["n_machines"]
-    _check_datasets(name, f, n)
+    lacking = _check_datasets(name, f, n)
+    machines = {k: _column(f["machines"][k]) for k in MACHINE_FIELDS}
+    for k, (cls, default) in OPTIONAL_MACHINE_FIELDS.items():
+        dtype = np.int64 if cls == "i" else np.float64
+        machines[k] = (np.full(n, default, dtype) if f"machines/{k}" in lacking
+                       else _column(f["machines"][k]))
+    events = {k: _column(f["events"][k]) for k in EVENT_FIELDS}
+    events.update({k: _column(f["events"][k]) for k in OPTIONAL_EVENT_FIELDS
+                   if f"events/{k}" not in lacking})
     return Run(
         path=name,
         attrs=attrs,
         config=_text(f[CONFIG_DATASET][()]),
-        machines={k: _column(f["machines"][k]) for k in MACHINE_FIELDS},
-        events={k: _column(f["events"][k]) for k in EVENT_FIELDS},
+        machines=machines,
+        events=events,
         network={k: _column(f["network"][k]) for k in NETWORK_DATASETS},
+        missing=tuple([k for k in OPTIONAL_ROOT_ATTRS if k not in f.attrs] + lacking),
     )
