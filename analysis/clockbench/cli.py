@@ -11,7 +11,7 @@ import numpy as np
 from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, ExperimentError, default_binary,
                          default_folder, run_experiment)
 from . import scaling
-from .schema import Run, SchemaError, open_run, read_config_text
+from .schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
 from .summary import summarize
 from .theory import closed_form_full, format_prediction, predict
 from .verify import VerifyResult, verify
@@ -150,7 +150,7 @@ def format_result(result: VerifyResult) -> List[str]:
                 f"{sa} send-all, {r} receive), {result.messages_sent} messages "
                 f"sent, {result.messages_received} received, "
                 f"{result.left_in_queue} left in queue; all invariants hold"
-                + partial]
+                + timing_note(result) + partial]
     shown = [str(v) for v in result.violations[:MAX_VIOLATION_LINES]]
     lines = [f"FAIL {result.path}: {shown[0]}"] + ["  " + s for s in shown[1:]]
     hidden = len(result.violations) - len(shown)
@@ -159,6 +159,18 @@ def format_result(result: VerifyResult) -> List[str]:
     if partial:
         lines.append("  " + partial.strip())
     return lines
+
+
+def timing_note(result: VerifyResult) -> str:
+    """What the OK line adds about time: nothing when the run kept time and was checked."""
+    if not result.model_time_checked:
+        return " (no arrival times recorded: the model-time rules were not checked)"
+    if not result.timing.startswith(TIMING_DEGRADED):
+        return ""
+    excused = ", ".join(f"machine {i} ({k} messages, {late} late deliveries)"
+                        for i, (k, late) in sorted(result.excused.items()))
+    return (f"; timing degraded ({result.late_deliveries} late deliveries, {result.missed_ticks} missed ticks)"
+            + (f", queue rule departures within the late deliveries of {excused}" if excused else ""))
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -1,26 +1,21 @@
-"""Check every invariant of docs/schema.md on a loaded run, vectorised with numpy."""
+"""Check every invariant of docs/schema.md on a loaded run, vectorised with numpy; the model-time
+invariants are in model_checks.py and queue_rule.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
+from .checks import Checker, Messages, Violation
+from .model_checks import check_model_time, check_settings
 from .schema import KIND_NAMES, RECEIVE, SEND_ALL, SEND_ONE, Run
 
-
-@dataclass
-class Violation:
-    """The first occurrence of one kind of broken invariant, and how often it occurs."""
-
-    check: str
-    message: str
-    count: int = 1
-
-    def __str__(self) -> str:
-        more = f" (+{self.count - 1} more like this)" if self.count > 1 else ""
-        return self.message + more
+# Violations after which events cannot be laid out per machine and tick, or receives cannot be
+# matched to their messages: the model-time rules are then not checked (they would cascade).
+STRUCTURAL = frozenset(("rank-range", "order", "tick-sequence", "kind", "fields",
+                        "receive-matches-send", "received-once", "size"))
 
 
 @dataclass
@@ -38,29 +33,23 @@ class VerifyResult:
     completed: bool
     stop_reason: str
     violations: List[Violation] = field(default_factory=list)
+    timing: str = "unknown"
+    late_deliveries: int = 0
+    missed_ticks: int = 0
+    # Whether the model-time rules were checked (the file records msg_arrival).
+    model_time_checked: bool = False
+    # Machines whose departures from the queue rule are within their late deliveries:
+    # machine -> (messages involved, late deliveries).
+    excused: Dict[int, Tuple[int, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.violations
 
 
-class _Checker:
-    """Runs the checks in a fixed order so reports are deterministic."""
-
-    def __init__(self, run: Run) -> None:
-        self.n = run.n_machines
-        self.violations: List[Violation] = []
-
-    def flag(self, check: str, bad: np.ndarray, describe: Callable[[int], str]) -> None:
-        """Record `check` if any of `bad` is set, describing the first one."""
-        idx = np.flatnonzero(bad)
-        if idx.size:
-            self.violations.append(Violation(check, describe(int(idx[0])), int(idx.size)))
-
-
 def verify(run: Run) -> VerifyResult:
     """Check all invariants of run; never raises on bad data, reports it."""
-    c = _Checker(run)
+    c = Checker(run)
     n = c.n
     ev = dict(run.events)
     # Rows naming a machine that does not exist cannot be checked per machine.
@@ -83,8 +72,13 @@ def verify(run: Run) -> VerifyResult:
         rank, tick = ev["rank"], ev["tick"]
     counts = _check_machines_events(c, ev)
     kind = ev["kind"]
-    sent_m, recv_m, matched = _check_messages(c, ev, run.network["adjacency"])
+    latency = check_settings(c, run)
+    # A random latency orders each queue by arrival time, not by sending order (docs/model.md).
+    fifo = latency is None or latency.constant
+    sent_m, recv_m, msgs = _check_messages(c, ev, run.network["adjacency"], fifo)
+    matched = int(np.count_nonzero(msgs.receive_row >= 0))
     _check_counts(c, run, ev, counts, sent_m, recv_m)
+    checked, excused = check_model_time(c, run, ev, msgs, latency, not c.failed(STRUCTURAL))
     kinds = np.bincount(kind[(kind >= 0) & (kind <= 3)], minlength=4)
     return VerifyResult(
         path=run.path, n_machines=n, n_events=run.n_events,
@@ -92,10 +86,12 @@ def verify(run: Run) -> VerifyResult:
         messages_sent=int(sent_m.sum()), messages_received=int(kinds[RECEIVE]),
         left_in_queue=int(run.network["left_in_queue"].sum()),
         receives_matched=matched, completed=run.completed,
-        stop_reason=run.stop_reason, violations=c.violations)
+        stop_reason=run.stop_reason, violations=c.violations,
+        timing=str(run.attrs["timing"]), late_deliveries=int(run.attrs["late_deliveries"]),
+        missed_ticks=int(run.attrs["missed_ticks"]), model_time_checked=checked, excused=excused)
 
 
-def _check_machines_events(c: _Checker, ev: Dict[str, np.ndarray]) -> np.ndarray:
+def _check_machines_events(c: Checker, ev: Dict[str, np.ndarray]) -> np.ndarray:
     """Per-machine sequence rules; returns the event count of every rank."""
     rank, tick, t, kind = ev["rank"], ev["tick"], ev["t"], ev["kind"]
     lam, jump, queue, peer = ev["lamport"], ev["jump"], ev["queue"], ev["peer"]
@@ -152,9 +148,10 @@ def _check_machines_events(c: _Checker, ev: Dict[str, np.ndarray]) -> np.ndarray
     return np.bincount(rank, minlength=c.n)
 
 
-def _check_messages(c: _Checker, ev: Dict[str, np.ndarray], adjacency: np.ndarray
-                    ) -> Tuple[np.ndarray, np.ndarray, int]:
-    """Match receives to sends; returns sent and received matrices and matches."""
+def _check_messages(c: Checker, ev: Dict[str, np.ndarray], adjacency: np.ndarray, fifo: bool
+                    ) -> Tuple[np.ndarray, np.ndarray, Messages]:
+    """Match receives to sends (and check FIFO per pair if `fifo`); returns the sent and
+    received matrices and the messages."""
     n = c.n
     rank, tick, kind, peer = ev["rank"], ev["tick"], ev["kind"], ev["peer"]
     lam = ev["lamport"]
@@ -184,9 +181,10 @@ def _check_messages(c: _Checker, ev: Dict[str, np.ndarray], adjacency: np.ndarra
     recv_m = np.bincount(r_snd * n + r_rcv, minlength=n * n).reshape(n, n)
     # A message is (sender, receiver, sender tick); pack it into one int64 key.
     span = int(max(tick.max(initial=0), 0)) + 1
+    msgs = Messages(s_snd, s_rcv, s_row, np.full(s_row.size, -1, dtype=np.int64))
     if n * n * span >= 2 ** 62:
         c.violations.append(Violation("size", "too many ticks to match messages"))
-        return sent_m, recv_m, 0
+        return sent_m, recv_m, msgs
     s_key = (s_snd * n + s_rcv) * span + tick[s_row]
     s_ord = np.argsort(s_key, kind="stable")
     sk, s_clk = s_key[s_ord], lam[s_row][s_ord]
@@ -213,8 +211,11 @@ def _check_messages(c: _Checker, ev: Dict[str, np.ndarray], adjacency: np.ndarra
            f"at tick {tick[r_row[np.flatnonzero(r_key == r_key[k])[0]]]})")
     c.flag("msg-clock", found & (s_clk[pos] != r_clk), lambda k: f"{at(k)} carries "
            f"msg_clock {r_clk[k]}, but the send had lamport {s_clk[pos[k]]}")
-    # FIFO: per pair, the k-th receive must take the k-th message sent.
     good = np.flatnonzero(found & ~again)
+    msgs.receive_row[s_ord[pos[good]]] = r_row[good]
+    if not fifo:
+        return sent_m, recv_m, msgs
+    # FIFO: per pair, the k-th receive must take the k-th message sent.
     pair = r_snd[good] * n + r_rcv[good]
     lo = np.searchsorted(sk, np.arange(n * n) * span)[pair]  # pair's first send
     seq = pos[good] - lo
@@ -232,7 +233,7 @@ def _check_messages(c: _Checker, ev: Dict[str, np.ndarray], adjacency: np.ndarra
            f"message from tick {sk[lo[k] + nth[k]] % span} (FIFO: messages from "
            "one sender are received in the order sent)" if seq[k] > nth[k] else
            f"{at(good[k])} taken out of order (FIFO)")
-    return sent_m, recv_m, int(good.size)
+    return sent_m, recv_m, msgs
 
 
 def _sender_event(ev: Dict[str, np.ndarray], snd: int, stick: int) -> str:
@@ -248,7 +249,7 @@ def _sender_event(ev: Dict[str, np.ndarray], snd: int, stick: int) -> str:
     return f"rank {snd} tick {stick} is {article} {what} event{extra}"
 
 
-def _check_counts(c: _Checker, run: Run, ev: Dict[str, np.ndarray],
+def _check_counts(c: Checker, run: Run, ev: Dict[str, np.ndarray],
                   ticks: np.ndarray, sent_m: np.ndarray, recv_m: np.ndarray) -> None:
     """/network against the events, conservation, and /machines against /network."""
     n = c.n

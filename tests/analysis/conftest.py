@@ -26,12 +26,14 @@ MACHINE_COLUMNS = {  # name: (dtype, units)
     "left_in_queue": ("i8", "1"), "clock_offset_s": ("f8", "s"),
     "clock_offset_uncertainty_s": ("f8", "s"), "lateness_p50_s": ("f8", "s"),
     "lateness_p99_s": ("f8", "s"), "lateness_max_s": ("f8", "s"),
+    "phase_s": ("f8", "s"), "late_deliveries": ("i8", "1"), "missed_ticks": ("i8", "1"),
+    "first_degraded_s": ("f8", "s"),
 }
 EVENT_COLUMNS = {
     "rank": ("i4", "1"), "tick": ("i8", "1"), "t": ("f8", "s"),
     "kind": ("u1", "1"), "lamport": ("i8", "1"), "jump": ("i8", "1"),
     "queue": ("i4", "1"), "peer": ("i4", "1"), "msg_tick": ("i8", "1"),
-    "msg_clock": ("i8", "1"),
+    "msg_clock": ("i8", "1"), "msg_arrival": ("f8", "s"),
 }
 NETWORK_MATRICES = {"adjacency": "u1", "sent": "i8", "received": "i8",
                     "left_in_queue": "i8"}
@@ -61,7 +63,8 @@ def adjacency_of(topology: str, n: int) -> np.ndarray:
 def simulate(rates: Sequence[float] = (3.0, 4.0, 8.0), duration_s: float = 10.0,
              p_internal: float = 0.5, topology: str = "full", seed: int = 7,
              latency_s: float = 0.05) -> RunData:
-    """Run the model of SPEC section 1 on a god's-eye timeline, with FIFO queues."""
+    """Run the model of SPEC section 1 on a god's-eye timeline, with FIFO queues: a file as
+    written before the fields of docs/model.md (model_sim.py writes those)."""
     n = len(rates)
     rng = np.random.default_rng(seed)
     adj = adjacency_of(topology, n)

@@ -1,0 +1,199 @@
+"""The model-time invariants of docs/schema.md: the fields of docs/model.md come together, the
+timing verdict agrees with its counts, and (files that record msg_arrival) arrival times, the time
+order of sends and receives, and the end of the run. The queue rule is in queue_rule.py."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from .checks import Checker, Messages, Violation
+from .model import EXP, UNIFORM, Latency, deadlines, parse_latency, ticks_before
+from .queue_rule import check_queue_rule
+from .schema import OPTIONAL_NAMES, RECEIVE, TIMING_DEGRADED, TIMING_OK, Run
+
+# Float slack of the time comparisons between measured times, in model seconds.
+TIME_TOLERANCE_S = 1e-9
+PHASE_MODES = ("random", "zero")
+UNKNOWN = "unknown"  # the prefix of `timing` when the counts were not kept (-1)
+
+
+def check_settings(c: Checker, run: Run) -> Optional[Latency]:
+    """The run's model settings and timing verdict; returns its latency (None if unreadable)."""
+    absent = [name for name in OPTIONAL_NAMES if name in run.missing]
+    if 0 < len(absent) < len(OPTIONAL_NAMES):
+        c.violations.append(Violation("model-fields", "the file has fields of docs/model.md but lacks "
+                                      + ", ".join(absent) + " (they are written together)"))
+    latency: Optional[Latency] = None
+    try:
+        latency = parse_latency(str(run.attrs["latency"]))
+    except ValueError as exc:
+        c.violations.append(Violation("latency", f"root attribute {exc}"))
+    _check_phases(c, run)
+    if not {"timing", "late_deliveries", "missed_ticks"} & set(run.missing):
+        _check_timing(c, run)
+    return latency
+
+
+def _check_phases(c: Checker, run: Run) -> None:
+    mode = str(run.attrs["phase_mode"])
+    if mode not in PHASE_MODES:
+        c.violations.append(Violation("phase", f"root attribute phase_mode is '{mode}', "
+                                      f"expected {' or '.join(PHASE_MODES)}"))
+    phase, rate = run.machines["phase_s"], run.machines["rate_hz"]
+    if run.flat_out or mode == "zero":
+        why = "flat out" if run.flat_out else "phase_mode zero"
+        c.flag("phase", phase != 0, lambda i: f"machines/phase_s[{i}] is {phase[i]!r} s, expected 0 ({why})")
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bad = ~((phase >= 0) & (phase <= 1.0 / rate))
+        c.flag("phase", bad, lambda i: f"machines/phase_s[{i}] is {phase[i]!r} s, outside [0, 1/rate_hz] = "
+               f"[0, {1.0 / rate[i]!r}] s (phase_mode random)")
+
+
+def _check_timing(c: Checker, run: Run) -> None:
+    """Counts total to the root attributes; paced, each machine ran every tick due before end_s
+    but those it counts missed; `timing` is ok exactly when nothing went wrong."""
+    m, a = run.machines, run.attrs
+    late, missed, first = m["late_deliveries"], m["missed_ticks"], m["first_degraded_s"]
+    root_late, root_missed, timing = int(a["late_deliveries"]), int(a["missed_ticks"]), str(a["timing"])
+    counts = f"{root_late} late deliveries and {root_missed} missed ticks"
+    if -1 in (root_late, root_missed) or (late == -1).any() or (missed == -1).any():
+        # Not kept (a recovered file): every count -1 and the verdict unknown.
+        if not ((late == -1).all() and (missed == -1).all() and root_late == root_missed == -1
+                and timing.startswith(UNKNOWN)):
+            c.violations.append(Violation("timing", f"timing '{timing}' with {counts} (root), machines "
+                                          f"late_deliveries {late.tolist()}, missed_ticks {missed.tolist()}: "
+                                          "unknown counts are -1 everywhere, with timing 'unknown ...'"))
+        return
+    c.flag("timing", (late < 0) | (missed < 0), lambda i: f"machines/late_deliveries[{i}] is {late[i]}, "
+           f"missed_ticks[{i}] {missed[i]}: counts are >= 0 (or -1 everywhere when unknown)")
+    for name, total, column in (("late_deliveries", root_late, late), ("missed_ticks", root_missed, missed)):
+        if int(column.sum()) != total:
+            c.violations.append(Violation("timing", f"root attribute {name} is {total}, but "
+                                          f"/machines/{name} sums to {int(column.sum())}"))
+    overran = _check_tick_count(c, run) if not run.flat_out and not run.recovered else np.zeros(c.n, bool)
+    fine = root_late == 0 and root_missed == 0 and not overran.any()
+    if (timing == TIMING_OK) != fine or (not fine and not timing.startswith(TIMING_DEGRADED)):
+        more = f", {int(overran.sum())} machine(s) ran ticks due after end_s" if overran.any() else ""
+        c.violations.append(Violation("timing", f"timing is '{timing}' with {counts}{more}: it is "
+                                      f"'{TIMING_OK}' exactly when the loop kept up, else '{TIMING_DEGRADED}: ...'"))
+    c.flag("timing", (((late + missed) > 0) != np.isfinite(first)) & ~overran, lambda i: f"machines/"
+           f"first_degraded_s[{i}] is {first[i]!r} with {late[i]} late deliveries and {missed[i]} missed ticks "
+           "(NaN exactly when there are none)")
+
+
+def _check_tick_count(c: Checker, run: Run) -> np.ndarray:
+    """A paced machine runs the ticks due before end_s, less those it counts missed. A stop heard
+    too late lets it run some due after (the engine's verdict calls them "ticks after the stop
+    time"): those only in a degraded run. Returns which machines ran such ticks."""
+    m = run.machines
+    end_s = float(run.attrs["end_s"])
+    rank = run.events["rank"]
+    ran = np.bincount(rank[(rank >= 0) & (rank < c.n)], minlength=c.n)
+    due = np.array([ticks_before(end_s, float(m["phase_s"][i]), float(m["rate_hz"][i])) for i in range(c.n)])
+    missed = m["missed_ticks"]
+    c.flag("tick-count", missed != np.maximum(due - ran, 0), lambda i: f"rank {i}: {ran[i]} ticks recorded and "
+           f"{missed[i]} missed, but {due[i]} deadlines fall before end_s {end_s!r} s (phase_s "
+           f"{m['phase_s'][i]!r} s, rate_hz {m['rate_hz'][i]!r})")
+    return ran > due
+
+
+def check_model_time(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Messages,
+                     latency: Optional[Latency], structural_ok: bool
+                     ) -> Tuple[bool, Dict[int, Tuple[int, int]]]:
+    """The time invariants, if the file records arrival times; returns whether they were checked
+    and the machines whose departures from the queue rule its late deliveries excuse."""
+    if "msg_arrival" not in ev:
+        return False, {}
+    arrival, recv = ev["msg_arrival"], ev["kind"] == RECEIVE
+    if recv.any() and not np.isfinite(arrival[recv]).any():
+        # Recovered from a CBJRNL01 journal, which has no arrival times (recover.py): all NaN.
+        return False, {}
+    at = lambda i: f"rank {ev['rank'][i]} tick {ev['tick'][i]}"  # noqa: E731
+    c.flag("arrival-field", recv != np.isfinite(arrival), lambda i: f"{at(i)}: msg_arrival "
+           f"{arrival[i]!r} on a {'receive' if recv[i] else 'non-receive'} event (a finite arrival time on "
+           "a receive, NaN otherwise)")
+    m = run.machines
+    paced = not run.flat_out
+    # Flat out, a tick's deadline is the time it ran (docs/model.md).
+    deadline = (deadlines(m["phase_s"][ev["rank"]], ev["tick"], m["rate_hz"][ev["rank"]]) if paced
+                else ev["t"])
+    got = np.flatnonzero(msgs.receive_row >= 0)
+    got = got[np.argsort(msgs.receive_row[got], kind="stable")]  # in event order
+    if latency is not None:
+        _check_arrivals(c, ev, msgs, got, deadline, latency)
+    _check_send_before_receive(c, run, ev, msgs, got)
+    if paced:
+        r = msgs.receive_row[got]
+        late = ~(deadline[r] > arrival[r])
+        c.flag("receive-deadline", late, lambda k: f"{_message(ev, msgs, got[k])}: taken by the tick with "
+               f"deadline {deadline[r[k]]!r} s, not after its arrival time {arrival[r[k]]!r} s (a tick takes "
+               "only messages with a < its deadline)")
+    _check_end(c, run, ev, deadline, paced)
+    excused: Dict[int, Tuple[int, int]] = {}
+    if paced and structural_ok and latency is not None and not c.failed(frozenset(("arrival-field",))):
+        excused = check_queue_rule(c, run, ev, msgs, deadline, latency)
+    return True, excused
+
+
+def _message(ev: Dict[str, np.ndarray], msgs: Messages, k: int) -> str:
+    """Message k as a violation names it: where it was received, and its send."""
+    r, s = msgs.receive_row[k], msgs.send_row[k]
+    where = f"rank {ev['rank'][r]} tick {ev['tick'][r]}: " if r >= 0 else f"to rank {msgs.receiver[k]}: "
+    return f"{where}message from rank {ev['rank'][s]} tick {ev['tick'][s]}"
+
+
+def _check_arrivals(c: Checker, ev: Dict[str, np.ndarray], msgs: Messages, got: np.ndarray,
+                    deadline: np.ndarray, latency: Latency) -> None:
+    """msg_arrival = the send's deadline + the latency: exactly for a constant, within the range
+    of a random form (IEEE addition is monotonic, so the bounds are exact too; the uniform's
+    upper bound gets a few ulps for LO + u (HI - LO) rounding above HI)."""
+    a = ev["msg_arrival"][msgs.receive_row[got]]
+    send = deadline[msgs.send_row[got]]
+    lo = send + latency.least
+    if latency.constant:
+        bad, rule = a != lo, lambda k: f"= the send's deadline {send[k]!r} s + {latency.least!r} s = {lo[k]!r} s"
+    elif latency.form == UNIFORM:
+        hi = send + latency.most
+        bad = ~((a >= lo) & (a <= hi + 4 * np.spacing(np.abs(hi))))
+        rule = lambda k: (f"in [{lo[k]!r}, {hi[k]!r}] s (the send's deadline {send[k]!r} s + "  # noqa: E731
+                          f"latency {latency.text})")
+    else:
+        assert latency.form == EXP
+        bad = ~(a >= lo)
+        rule = lambda k: f">= the send's deadline {send[k]!r} s (latency {latency.text})"  # noqa: E731
+    c.flag("arrival", bad, lambda k: f"{_message(ev, msgs, got[k])}: msg_arrival {a[k]!r} s, expected "
+           + rule(k))
+
+
+def _check_send_before_receive(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Messages,
+                               got: np.ndarray) -> None:
+    """A receive decides after its send, up to the two ranks' clock offset uncertainties."""
+    unc = run.machines["clock_offset_uncertainty_s"]
+    t_recv, t_send = ev["t"][msgs.receive_row[got]], ev["t"][msgs.send_row[got]]
+    slack = unc[msgs.sender[got]] + unc[msgs.receiver[got]] + TIME_TOLERANCE_S
+    c.flag("receive-after-send", ~(t_recv >= t_send - slack), lambda k: f"{_message(ev, msgs, got[k])}: "
+           f"received at t {t_recv[k]!r} s, before it was sent at t {t_send[k]!r} s (clock offset "
+           f"uncertainty {slack[k] - TIME_TOLERANCE_S:.3g} s)")
+
+
+def _check_end(c: Checker, run: Run, ev: Dict[str, np.ndarray], deadline: np.ndarray, paced: bool) -> None:
+    """Every deadline before end_s, and no t after end_s + grace x speedup. A degraded run may
+    have ticks due after end_s (a stop heard too late: see _check_tick_count); a recovered file's
+    end_s is its cut, so its deadlines are bounded by the configured duration instead."""
+    a = run.attrs
+    end_s = float(a["end_s"])
+    rank, t = ev["rank"], ev["t"]
+    at = lambda i: f"rank {rank[i]} tick {ev['tick'][i]}"  # noqa: E731
+    overrun = np.zeros(rank.size, dtype=bool)
+    if paced:
+        bound, name = (float(a["duration_s"]), "duration_s") if run.recovered else (end_s, "end_s")
+        overrun = ~(deadline < bound)
+        c.flag("end", overrun & ~run.degraded, lambda i: f"{at(i)}: deadline {deadline[i]!r} s is not before "
+               f"{name} {bound!r} s (a tick runs only if its deadline is before the end)")
+    last = end_s + float(a["grace_s"]) * float(a["speedup"])
+    slack = run.machines["clock_offset_uncertainty_s"][rank] + TIME_TOLERANCE_S
+    c.flag("end", ~(t <= last + slack) & ~overrun, lambda i: f"{at(i)}: t {t[i]!r} s after end_s + grace_s x "
+           f"speedup = {last!r} s (no event is recorded after it)")
