@@ -39,6 +39,9 @@ LATTICE_ALLOWANCE = 0.5
 TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma of the counts' noise (sigma of a rate <= sqrt(rate / T); "
                   f"of queue_mean, the random walk's sqrt(v T / 3)) + {MODEL_ALLOWANCE:.0%} of the prediction "
                   f"(queue_mean: + {LATTICE_ALLOWANCE:g} message more)")
+# Why the same theory serves every phase mode and latency (docs/model.md, last section).
+MODEL_TIME_TEXT = ("The mean-field theory already covers phases and latency: they shift when messages arrive, "
+                   "not how many arrive per model second, so the arrival rates it predicts do not change.")
 
 
 @dataclass

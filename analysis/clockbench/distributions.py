@@ -56,14 +56,14 @@ def lateness_edges(max_ms: float) -> np.ndarray:
 
 def compute_distributions(run: Run) -> Distributions:
     """The histograms of every machine; one shared set of bins per kind, so machines compare."""
-    ev, mach = run.events, run.machines
+    ev = run.events
     slices = machine_slices(run)
     recv = [ev["jump"][s][ev["kind"][s] == RECEIVE] for s in slices]
     max_jump = max((int(r.max()) for r in recv if r.size), default=1)
     edges = jump_edges(max_jump)
     jumps = [Histogram(edges, _counts(r, edges)) for r in recv]
 
-    late = [lateness_s(run, s, float(mach["rate_hz"][i])) * 1e3 for i, s in enumerate(slices)]
+    late = [lateness_s(run, i, s) * 1e3 for i, s in enumerate(slices)]
     top = max((float(x.max()) for x in late if x.size), default=1.0)
     ledges = lateness_edges(top)
     lateness = [Histogram(ledges, _log_counts(x, ledges)) for x in late]

@@ -13,7 +13,7 @@ from typing import List, Sequence, Tuple, Union
 
 from matplotlib.figure import Figure
 
-from .tables import Table, render_html, render_markdown
+from .tables import Table, alarming, render_html, render_markdown
 
 # Plots are drawn at this resolution: sharp on screen, ~60-120 kB per PNG.
 DPI = 110
@@ -224,7 +224,8 @@ def _block_markdown(b: _Block) -> str:
         if b.key_value:
             t = Table(["name", "value"], [[k, _md_escape(v)] for k, v in t.rows])
         else:
-            t = Table(t.headers, [[_md_escape(c) if c != "FAIL" else "**FAIL**" for c in r] for r in t.rows])
+            t = Table(t.headers, [[f"**{_md_escape(c)}**" if alarming(c) else _md_escape(c) for c in r]
+                                  for r in t.rows])
         return render_markdown(t)
     if isinstance(b, _Figure):
         return f"![{_md_escape(b.caption)}]({b.name})\n\n*{_md_escape(b.caption)}*"

@@ -9,7 +9,8 @@ from typing import List
 
 import numpy as np
 
-from .schema import RECEIVE, Run
+from .model import deadlines
+from .schema import RECEIVE, TIMING_DEGRADED, Run
 
 # Points of the god's-eye time grid that drift and lag are sampled on.
 GRID_POINTS = 2000
@@ -41,6 +42,10 @@ class MachineMetrics:
     lateness_p50_s: float
     lateness_p99_s: float
     lateness_max_s: float
+    phase_s: float = 0.0         # model time of tick 0
+    late_deliveries: int = 0     # -1: not known (a recovered file)
+    missed_ticks: int = 0
+    first_degraded_s: float = float("nan")
 
     @property
     def mix(self) -> np.ndarray:
@@ -68,16 +73,29 @@ class RunMetrics:
     spread: np.ndarray    # max - min of the clocks at each grid time
     drift_max: float
     drift_mean: float
+    # The model's settings and the timing verdict (docs/model.md); see summary.timing_verdict.
+    phase_mode: str = "zero"
+    latency: str = "0"
+    grace_s: float = 0.0
+    timing: str = "unknown"
+    late_deliveries: int = 0
+    missed_ticks: int = 0
+    timing_known: bool = False  # the loop's counts are in the file (not an older or recovered one)
+
+    @property
+    def degraded(self) -> bool:
+        return self.timing.startswith(TIMING_DEGRADED)
 
     @property
     def achieved(self) -> np.ndarray:
         return np.array([m.achieved_hz for m in self.machines])
 
 
-def lateness_s(run: Run, s: slice, rate_hz: float) -> np.ndarray:
-    """Each tick's lateness in wall seconds: its time minus its deadline k / r, over the speedup."""
-    ev = run.events
-    return (ev["t"][s] - ev["tick"][s] / rate_hz) / float(run.attrs["speedup"])
+def lateness_s(run: Run, i: int, s: slice) -> np.ndarray:
+    """Machine i's ticks' lateness in wall seconds: t minus the deadline, over the speedup."""
+    ev, m = run.events, run.machines
+    due = deadlines(m["phase_s"][i], ev["tick"][s], m["rate_hz"][i])
+    return (ev["t"][s] - due) / float(run.attrs["speedup"])
 
 
 def machine_slices(run: Run) -> List[slice]:
@@ -128,7 +146,9 @@ def compute(run: Run) -> RunMetrics:
             clock_slope=slope(t, lam.astype(float)),
             lag_mean=0.0, lag_max=0.0, lag_final=0.0,
             lateness_p50_s=float(mach["lateness_p50_s"][i]), lateness_p99_s=float(mach["lateness_p99_s"][i]),
-            lateness_max_s=float(mach["lateness_max_s"][i])))
+            lateness_max_s=float(mach["lateness_max_s"][i]), phase_s=float(mach["phase_s"][i]),
+            late_deliveries=int(mach["late_deliveries"][i]), missed_ticks=int(mach["missed_ticks"][i]),
+            first_degraded_s=float(mach["first_degraded_s"][i])))
     lag = clocks.max(axis=0) - clocks
     for m, row in zip(rows, lag):
         m.lag_mean, m.lag_max, m.lag_final = float(row.mean()), float(row.max()), float(row[-1])
@@ -138,4 +158,7 @@ def compute(run: Run) -> RunMetrics:
         path=run.path, n=n, topology=str(a["topology"]), p_internal=float(a["p_internal"]), seed=int(a["seed"]),
         duration_s=float(a["duration_s"]), end_s=end, speedup=float(a["speedup"]), completed=run.completed,
         stop_reason=run.stop_reason, machines=rows, grid=grid, clocks=clocks, queues=queues, spread=spread,
-        drift_max=float(spread.max()) if spread.size else 0.0, drift_mean=float(spread.mean()) if spread.size else 0.0)
+        drift_max=float(spread.max()) if spread.size else 0.0, drift_mean=float(spread.mean()) if spread.size else 0.0,
+        phase_mode=str(a["phase_mode"]), latency=str(a["latency"]), grace_s=float(a["grace_s"]),
+        timing=str(a["timing"]), late_deliveries=int(a["late_deliveries"]), missed_ticks=int(a["missed_ticks"]),
+        timing_known="timing" not in run.missing and int(a["late_deliveries"]) >= 0)

@@ -8,13 +8,14 @@ from collections import OrderedDict
 from typing import List, Sequence, Tuple
 
 from . import notebook_plots
-from .compare import TOLERANCE_TEXT
+from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
 from .document import Document
 from .experiment import NOTEBOOK_STEM, Settings, Trial
 from .observations import (GROWING_MESSAGES, compare_sentence, growing_measured, machines_text,
                            slowest, summarise_variant, trial_sentence, unstable_share)
 from .run_analysis import RunAnalysis, growing_predicted, rates_text
-from .summary import prediction_line
+from .metrics import RunMetrics
+from .summary import model_line, prediction_line, timing_banner, timing_verdict
 from .tables import Table, checks_table, machine_table, num
 
 QUANTITIES = ("lambda_hz", "rho", "dQ/dt", "jump_mean")
@@ -28,7 +29,8 @@ def trial_table(trials: Sequence[Trial]) -> Table:
     rate_cols = [f"rate_{i}" for i in range(n)] if n <= RATE_COLUMNS_MAX else ["rates_hz"]
     headers = (["trial", "variant", "seed"] + rate_cols
                + ["max_jump (machine)", "mean_jump per machine", "drift max/mean", "slowest: final queue",
-                  "slowest: slope (theory) msg/s", "growing: measured / theory", "theory_pass", "verify"])
+                  "slowest: slope (theory) msg/s", "growing: measured / theory", "theory_pass", "timing",
+                  "verify"])
     rows = []
     for t in trials:
         a = t.analysis
@@ -42,7 +44,7 @@ def trial_table(trials: Sequence[Trial]) -> Table:
             f"{a.metrics.drift_max:g} / {a.metrics.drift_mean:.1f}", f"{ms[s].queue_final} (m{s})",
             f"{ms[s].queue_slope:.2f} ({growth})",
             f"{machines_text(growing_measured(a))} / {machines_text(growing_predicted(a))}",
-            f"{a.passed}/{len(a.checks)}", "OK" if t.verified.ok else "FAIL"])
+            f"{a.passed}/{len(a.checks)}", timing_verdict(a.metrics), "OK" if t.verified.ok else "FAIL"])
     return Table(headers, rows)
 
 
@@ -59,9 +61,14 @@ def setup_rows(settings: Settings, trials: Sequence[Trial]) -> List[List[str]]:
             ["clockbench", f"{attrs.get('clockbench_version', '?')} (git {attrs.get('git_sha', '?')}), "
                            f"{settings.binary}"],
             ["MPI / HDF5", f"{attrs.get('mpi_library_version', '?')} / {attrs.get('hdf5_version', '?')}"],
+            ["model", "; ".join(sorted({_settings(t.analysis.metrics) for t in trials}))],
             ["hosts", ", ".join(hosts)],
             ["started", settings.started_utc],
             ["wall time", f"{settings.wall_s:.1f} s for the runs, verification and analysis"]]
+
+
+def _settings(m: RunMetrics) -> str:
+    return f"phase {m.phase_mode}, latency {m.latency} model s, grace {m.grace_s:g} s"
 
 
 def variants_table(settings: Settings, trials: Sequence[Trial]) -> Table:
@@ -78,11 +85,12 @@ def variants_table(settings: Settings, trials: Sequence[Trial]) -> Table:
 def comparison_table(summaries: Sequence) -> Table:
     headers = ["variant", "runs", "rate max/min", "drift mean", "drift max", "jump mean", "largest jump (mean)",
                "largest jump (all)", "receives % ticks", "growing queues % (theory)", "longest queue (mean)",
-               "longest queue (all)", "theory pass"]
+               "longest queue (all)", "theory pass", "timing degraded"]
     rows = [[s.key, str(s.runs), f"{s.rate_ratio:.2f}", f"{s.drift_mean:.1f}", f"{s.drift_max:.1f}",
              f"{s.jump_mean:.2f}", f"{s.jump_max_mean:.1f}", str(s.jump_max), f"{s.receive_share:.0%}",
              f"{s.growing_measured:.0%} ({s.growing_predicted:.0%})", f"{s.queue_max_mean:.1f}", str(s.queue_max),
-             f"{s.passed}/{s.checks} ({s.pass_rate:.0%})"] for s in summaries]
+             f"{s.passed}/{s.checks} ({s.pass_rate:.0%})",
+             f"DEGRADED {s.degraded}/{s.runs}" if s.degraded else f"0/{s.runs}"] for s in summaries]
     return Table(headers, rows)
 
 
@@ -149,7 +157,7 @@ def add_theory(doc: Document, trials: Sequence[Trial]) -> None:
     doc.para(f"{passed} of {total} checks pass over the {len(trials)} trials. Each trial's theory is computed "
              f"from its achieved rates and compared with what it measured; {TOLERANCE_TEXT}. A cell is pass "
              "when the quantity is within tolerance on every machine checked (- : too few events to check). "
-             "Details of every trial follow.", "note")
+             f"{MODEL_TIME_TEXT} Details of every trial follow.", "note")
     anchors = {t.index: f"trial-{t.index}-details" for t in trials}
     doc.table(checks_matrix(trials))
     for t in trials:
@@ -158,9 +166,12 @@ def add_theory(doc: Document, trials: Sequence[Trial]) -> None:
                     3, anchors[t.index])
         if not a.metrics.completed:
             doc.para(f"PARTIAL RUN: stopped at {a.metrics.end_s:g} s ({a.metrics.stop_reason})", "banner")
+        if a.metrics.degraded:
+            doc.para(timing_banner(a.metrics), "banner")
         if not t.verified.ok:
             doc.para(f"VERIFY FAILED: {t.verified.violations[0]}", "banner")
         doc.para(f"File {a.name}, {a.n_events} events; rerun with: {shlex.join(t.command)}", "muted")
+        doc.para(model_line(a.metrics), "muted")
         doc.table(machine_table(a.metrics))
         if a.pred is not None:
             doc.para(prediction_line(a.pred) + ".")

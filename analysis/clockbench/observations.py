@@ -57,6 +57,9 @@ def trial_sentence(a: RunAnalysis) -> str:
     grew, predicted = growing_measured(a), growing_predicted(a)
     top = max(ms, key=lambda x: x.jump_max)
     parts: List[str] = []
+    if m.degraded:
+        parts.append(f"TIMING DEGRADED ({m.late_deliveries} late deliveries, {m.missed_ticks} missed ticks): "
+                     "its events depart from the model's where the loop fell behind")
     focus = sorted(set(grew) | set(predicted), key=lambda i: -ms[i].queue_final)
     if focus:
         i = focus[0]
@@ -114,6 +117,7 @@ class VariantSummary:
     queue_max: int
     passed: int
     checks: int
+    degraded: int = 0        # runs whose real-time loop did not keep up with the model
 
     @property
     def pass_rate(self) -> float:
@@ -139,7 +143,8 @@ def summarise_variant(key: str, runs: Sequence[RunAnalysis]) -> VariantSummary:
         growing_predicted=sum(len(growing_predicted(a)) for a in runs) / max(1, machines),
         queue_max_mean=mean([max(m.queue_max for m in a.metrics.machines) for a in runs]),
         queue_max=max((m.queue_max for a in runs for m in a.metrics.machines), default=0),
-        passed=sum(a.passed for a in runs), checks=sum(len(a.checks) for a in runs))
+        passed=sum(a.passed for a in runs), checks=sum(len(a.checks) for a in runs),
+        degraded=sum(a.metrics.degraded for a in runs))
 
 
 def unstable_share(n: int, rate_min: float, rate_max: float, p_internal: float) -> float:

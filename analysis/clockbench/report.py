@@ -10,10 +10,10 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from . import plots
-from .compare import TOLERANCE_TEXT
+from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
 from .document import Document
 from .run_analysis import RunAnalysis, growing_predicted, rates_text
-from .summary import describe_run, prediction_line
+from .summary import describe_run, model_line, prediction_line, timing_banner, timing_verdict
 from .tables import Table, checks_table, machine_table, num
 
 REPORT_STEM = "report"
@@ -41,14 +41,14 @@ def checks_text(a: RunAnalysis) -> str:
 
 def overview_table(analyses: Sequence[RunAnalysis]) -> Table:
     """One row per run: what was run and its headline numbers."""
-    headers = ["file", "N", "topology", "rates_hz", "p_internal", "seed", "duration_s", "state", "events",
-               "drift_max", "drift_mean", "theory_pass"]
+    headers = ["file", "N", "topology", "rates_hz", "p_internal", "seed", "duration_s", "phase", "latency_s",
+               "grace_s", "state", "timing", "events", "drift_max", "drift_mean", "theory_pass"]
     rows = []
     for a in analyses:
         m = a.metrics
         rows.append([a.name, str(m.n), m.topology, rates_text(a.rates), f"{m.p_internal:g}", str(m.seed),
-                     f"{m.duration_s:g}", state_text(a), str(a.n_events), num(m.drift_max, 0),
-                     num(m.drift_mean, 1), checks_text(a)])
+                     f"{m.duration_s:g}", m.phase_mode, m.latency, f"{m.grace_s:g}", state_text(a),
+                     timing_verdict(m), str(a.n_events), num(m.drift_max, 0), num(m.drift_mean, 1), checks_text(a)])
     return Table(headers, rows)
 
 
@@ -76,7 +76,7 @@ def add_theory(doc: Document, a: RunAnalysis) -> None:
     if a.pred is None:
         doc.para("The queueing theory needs at least two machines with positive rates: no checks.", "note")
         return
-    doc.para(prediction_line(a.pred) + ".")
+    doc.para(prediction_line(a.pred) + ". " + MODEL_TIME_TEXT)
     doc.table(checks_table(a.checks))
     failed = [f"machine {c.machine} {c.quantity}" for c in a.checks if not c.ok]
     verdict = f"{a.passed} of {len(a.checks)} checks pass"
@@ -111,14 +111,18 @@ def add_run(doc: Document, a: RunAnalysis, k: int) -> None:
     doc.heading(f"Run {k}: {a.name}")
     if not a.metrics.completed:
         doc.para(partial_banner(a), "banner")
+    if a.metrics.degraded:
+        doc.para(timing_banner(a.metrics), "banner")
     doc.para(describe_run(a.metrics), "muted")
+    doc.para(model_line(a.metrics), "muted")
     doc.heading("Provenance", 3)
     doc.key_values(a.provenance())
     doc.heading("Machines", 3)
     doc.table(machine_table(a.metrics))
     doc.para("Rates in Hz (ticks per model s); internal..receive: fractions of ticks; jumps in clock values "
              "(receives only); queue_slope in messages per model s; lag in clock values behind the fastest; "
-             "late_p99_ms: 99th percentile of tick lateness, wall ms.", "muted")
+             "late_p99_ms: 99th percentile of tick lateness, wall ms; phase_s: model time of tick 0; "
+             "late_deliveries, missed_ticks: where the loop fell behind the model ('-': not in the file).", "muted")
     doc.heading("Drift", 3)
     doc.bullets(drift_lines(a))
     doc.heading("Plots", 3)
@@ -135,11 +139,17 @@ def build_report(analyses: Sequence[RunAnalysis], skipped: Sequence[Tuple[str, s
                    f"{len(analyses)} run(s), generated {utc_now()} by clockbench-analyze report")
     doc.heading("Overview")
     doc.table(overview_table(analyses))
-    doc.para("drift: spread of the Lamport clocks across machines (max - min) on the god's-eye time grid; "
-             "theory_pass: checks within tolerance / checks made.", "muted")
+    doc.para("phase: random (each machine's own phase) or zero; latency_s: the message latency in model s "
+             "(D, uniform:LO,HI or exp:MEAN); grace_s: how long a tick may wait for its senders, wall s; timing: "
+             "ok when the real-time loop kept up with the model (docs/model.md), else DEGRADED with its late "
+             "deliveries and missed ticks; drift: spread of the Lamport clocks across machines (max - min) on "
+             "the god's-eye time grid; theory_pass: checks within tolerance / checks made.", "muted")
     partial = [a.name for a in analyses if not a.metrics.completed]
     if partial:
         doc.para(f"Partial runs (stopped early): {', '.join(partial)}.", "banner")
+    degraded = [f"{a.name} ({timing_verdict(a.metrics)})" for a in analyses if a.metrics.degraded]
+    if degraded:
+        doc.para(f"Runs whose timing degraded: {', '.join(degraded)}.", "banner")
     if skipped:
         doc.para("Skipped, could not be read: " + "; ".join(f"{f} ({p})" for f, p in skipped), "banner")
     for k, a in enumerate(analyses, 1):

@@ -6,12 +6,34 @@ from typing import List
 
 import numpy as np
 
-from .compare import TOLERANCE_TEXT, compare, tally, theory_for
+from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT, compare, tally, theory_for
 from .finite import diffusion
 from .metrics import RunMetrics, compute
 from .schema import Run
 from .tables import checks_table, machine_table, render_text
 from .theory import Prediction
+
+
+def timing_verdict(m: RunMetrics) -> str:
+    """The timing verdict in a few words, for a table cell; a degraded run's starts with DEGRADED."""
+    if m.degraded:
+        return f"DEGRADED ({m.late_deliveries} late, {m.missed_ticks} missed)"
+    return m.timing
+
+
+def model_line(m: RunMetrics) -> str:
+    """One line: the model's settings (docs/model.md) and whether the loop kept up with them."""
+    verdict = f"TIMING {m.timing}" if m.degraded else f"timing {m.timing}"
+    if not m.timing_known and not m.degraded:
+        verdict += " (the file has no timing counts)"
+    return f"model: phase {m.phase_mode}, latency {m.latency} model s, grace {m.grace_s:g} s; {verdict}"
+
+
+def timing_banner(m: RunMetrics) -> str:
+    """What a degraded run must say before its figures."""
+    return (f"TIMING DEGRADED: the real-time loop did not keep up with the model ({m.late_deliveries} late "
+            f"deliveries, {m.missed_ticks} missed ticks; {m.timing}). Its events depart from the model's where "
+            "a message came late or a tick was missed.")
 
 
 def describe_run(m: RunMetrics) -> str:
@@ -26,10 +48,10 @@ def summarize(run: Run) -> List[str]:
     pred = theory_for(m, run.network["adjacency"])
     checks = compare(m, pred, run.network["adjacency"])
     passed, total = tally(checks)
-    lines = [describe_run(m), "", render_text(machine_table(m)), ""]
+    lines = [describe_run(m), model_line(m), "", render_text(machine_table(m)), ""]
     lines.append(f"drift: Lamport spread across machines on a {m.end_s / (m.grid.size - 1):.3g} s grid: "
                  f"max {m.drift_max:g}, mean {m.drift_mean:.1f}; queue_slope in messages per model second")
-    lines += ["", prediction_line(pred), finite_line(pred, run.network["adjacency"], m.end_s),
+    lines += ["", prediction_line(pred), MODEL_TIME_TEXT, finite_line(pred, run.network["adjacency"], m.end_s),
               render_text(checks_table(checks)),
               f"theory check: {passed} of {total} pass ({TOLERANCE_TEXT})"]
     return lines

@@ -29,7 +29,7 @@ def num(x: float, digits: int = 3) -> str:
 def machine_table(m: RunMetrics) -> Table:
     headers = ["machine", "rate_hz", "achieved_hz", "ticks", "internal", "send_one", "send_all", "receive",
                "jump_mean", "jump_p99", "jump_max", "queue_mean", "queue_max", "queue_final", "queue_slope",
-               "lag_mean", "lag_max", "late_p99_ms"]
+               "lag_mean", "lag_max", "late_p99_ms", "phase_s", "late_deliveries", "missed_ticks"]
     rows = []
     for x in m.machines:
         mix = x.mix
@@ -37,7 +37,8 @@ def machine_table(m: RunMetrics) -> Table:
                     + [f"{f:.3f}" for f in mix]
                     + [num(x.jump_mean, 2), num(x.jump_p99, 1), str(x.jump_max), num(x.queue_mean, 2),
                        str(x.queue_max), str(x.queue_final), num(x.queue_slope, 3), num(x.lag_mean, 1),
-                       num(x.lag_max, 0), f"{1e3 * x.lateness_p99_s:.3f}"])
+                       num(x.lag_max, 0), f"{1e3 * x.lateness_p99_s:.3f}", f"{x.phase_s:.4f}"]
+                    + ([str(x.late_deliveries), str(x.missed_ticks)] if m.timing_known else ["-", "-"]))
     return Table(headers, rows)
 
 
@@ -68,6 +69,11 @@ def render_html(t: Table) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def alarming(cell: str) -> bool:
+    """A cell that must stand out: a failed check, a degraded run."""
+    return cell == "FAIL" or cell.startswith("DEGRADED")
+
+
 def _cell(c: str) -> str:
-    cls = ' class="fail"' if c == "FAIL" else ' class="pass"' if c == "pass" else ""
+    cls = ' class="fail"' if alarming(c) else ' class="pass"' if c == "pass" else ""
     return f"<td{cls}>{html.escape(c)}</td>"

@@ -60,6 +60,9 @@ def test_assignment_runs_verifies_and_writes_the_notebook(experiment, cli) -> No
         lo = 4 if r[1] == "B" else 1
         assert all(lo <= x <= 6 and x.is_integer() for x in rates), r
         assert r[-1] == "OK"
+        assert r[-2] == "ok" or r[-2].startswith("**DEGRADED ("), r  # the timing verdict
+    assert re.search(r"^\| model \| phase random, latency 0 model s, grace [0-9.e-]+ s \|$", md, flags=re.M)
+    assert "The mean-field theory already covers phases and latency" in md
     for heading in ("## Setup", "### Observations", "## The variants compared", "### What differs",
                     "## Theory check of every trial"):
         assert heading in md, heading

@@ -109,3 +109,29 @@ def test_non_hdf5_file_alone_writes_nothing(tmp_path: Path, cli) -> None:
     assert lines == [f"clockbench-analyze: error: {bad}: not an HDF5 file"], res.err
     assert res.out == ""
     assert not (tmp_path / "rep").exists()
+
+
+def test_report_shows_each_runs_model_and_marks_a_degraded_one(tmp_path: Path, cli) -> None:
+    from conftest import write_run
+    from model_sim import Faults, simulate_model
+    good = write_run(tmp_path / "good.h5", simulate_model(latency="0.05", phase="zero"))
+    bad = write_run(tmp_path / "bad.h5", simulate_model(latency="exp:0.2", faults=Faults(missed={2: 3})))
+    res = cli("report", good, bad, "-o", tmp_path / "rep")
+    assert res.code == 0, res.err
+    page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    for text in (page, md):
+        assert "phase | latency_s | grace_s | state | timing" in text.replace("</th><th>", " | ")
+        assert "The mean-field theory already covers phases and latency" in text
+        assert "model: phase zero, latency 0.05 model s, grace 0.002 s; timing ok" in text
+        assert "model: phase random, latency exp:0.2 model s, grace 0.002 s; TIMING degraded: 0 late " \
+               "deliveries, 3 missed ticks" in text
+    good_row = re.search(r"<tr><td>good\.h5</td>.*?</tr>", page).group(0)
+    assert "<td>zero</td><td>0.05</td><td>0.002</td><td>completed</td><td>ok</td>" in good_row
+    assert '<td class="fail">DEGRADED (0 late, 3 missed)</td>' in page
+    assert '<p class="banner">TIMING DEGRADED: the real-time loop did not keep up with the model (0 late ' \
+           'deliveries, 3 missed ticks' in page
+    assert "Runs whose timing degraded: bad.h5 (DEGRADED (0 late, 3 missed))" in page
+    assert "| **DEGRADED (0 late, 3 missed)** |" in md
+    assert "> **TIMING DEGRADED: the real-time loop did not keep up" in md
+    assert "TIMING DEGRADED" not in page.split("Run 2: bad.h5")[0].split("Run 1: good.h5")[1]

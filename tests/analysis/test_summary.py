@@ -135,3 +135,35 @@ def test_rate_one_queue_grows_at_the_predicted_slope(tmp_path: Path, cli) -> Non
     assert sum(c.ok for c in checks) >= len(checks) - 1  # 3-sigma checks: one miss is chance
     res = cli("summary", out)
     assert res.code == 0 and "growing queues: machine 0 at 0.33" in res.out
+
+
+def test_summary_names_the_model_settings_and_the_timing_verdict(tmp_path: Path, cli) -> None:
+    from conftest import write_run
+    from model_sim import simulate_model
+    path = write_run(tmp_path / "model.h5", simulate_model(latency="uniform:0.01,0.4", duration_s=20.0))
+    res = cli("summary", path)
+    assert res.code == 0, res.err
+    assert "model: phase random, latency uniform:0.01,0.4 model s, grace 0.002 s; timing ok" in res.out
+    assert "The mean-field theory already covers phases and latency" in res.out
+    header = res.out.split("machine  rate_hz")[1].splitlines()[0].split()
+    assert header[-3:] == ["phase_s", "late_deliveries", "missed_ticks"]
+
+
+def test_summary_of_a_degraded_run_says_so_with_its_counts(tmp_path: Path, cli) -> None:
+    from conftest import write_run
+    from model_sim import Faults, simulate_model
+    data = simulate_model(faults=Faults(missed={1: 2}))
+    res = cli("summary", write_run(tmp_path / "degraded.h5", data))
+    assert res.code == 0, res.err
+    assert "; TIMING degraded: 0 late deliveries, 2 missed ticks; worst machine 1" in res.out
+    row = [ln.split() for ln in res.out.splitlines() if ln.split()[:1] == ["1"]][0]
+    assert row[-2:] == ["0", "2"]
+
+
+def test_summary_of_a_file_without_timing_counts(make_run, cli) -> None:
+    res = cli("summary", make_run())
+    assert res.code == 0, res.err
+    assert "model: phase zero, latency 0 model s, grace 0 s; timing unknown (the file has no timing counts)" \
+        in res.out
+    row = [ln.split() for ln in res.out.splitlines() if ln.split()[:1] == ["0"]][0]
+    assert row[-3:] == ["0.0000", "-", "-"]
