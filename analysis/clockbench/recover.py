@@ -8,6 +8,11 @@ journal holds all of its events up to T, so every kept receive has its send. Mes
 and not received by T count as left in the queue. The file is marked completed=0, with a
 stop_reason saying it was recovered, and end_s = T. Nothing read is ever executed: the journal is
 fixed-size binary fields, decoded by struct and numpy.
+
+Journals CBJRNL02 carry each rank's phase, the latency and the grace, and every receive's arrival
+time; the older CBJRNL01 ones do not (their runs ticked from model time 0 without latency), so
+their files have msg_arrival NaN throughout, which verify reads as "arrival times not recorded".
+The loop's timing counts are never journaled: a recovered file's are -1 and its timing "unknown".
 """
 
 from __future__ import annotations
@@ -24,11 +29,20 @@ import numpy as np
 
 from . import SCHEMA
 
-MAGIC = b"CBJRNL01"
 PREFIX = struct.Struct("<8sII")
 FIXED = struct.Struct("<iiQddddddiiqq32s48s256si")
-RECORD = np.dtype([("tick", "<i8"), ("t", "<f8"), ("lamport", "<i8"), ("jump", "<i8"), ("msg_tick", "<i8"),
-                   ("msg_clock", "<i8"), ("queue", "<i4"), ("peer", "<i4"), ("kind", "u1"), ("pad", "V7")])
+# CBJRNL02 adds, after the peers, the phase, the grace, the phase mode and the latency setting, and
+# msg_arrival to every record; CBJRNL01 (before phases and latency) is still read.
+MODEL_FIXED = struct.Struct("<ddi64s")
+_FIELDS = [("tick", "<i8"), ("t", "<f8"), ("lamport", "<i8"), ("jump", "<i8"), ("msg_tick", "<i8"),
+           ("msg_clock", "<i8")]
+_TAIL = [("queue", "<i4"), ("peer", "<i4"), ("kind", "u1"), ("pad", "V7")]
+RECORDS = {b"CBJRNL01": np.dtype(_FIELDS + _TAIL), b"CBJRNL02": np.dtype(_FIELDS + [("msg_arrival", "<f8")] + _TAIL)}
+PHASE_MODES = ("random", "zero")
+# What a CBJRNL01 journal's run was: every machine ticked from model time 0, with no latency.
+V1_PHASE_MODE, V1_LATENCY = "zero", "0"
+# The loop's timing counts are not journaled (docs/schema.md, "Recovered files").
+TIMING_UNKNOWN, COUNT_UNKNOWN = "unknown (recovered)", -1
 TOPOLOGIES = ("full", "ring")
 RECEIVE, SEND_ONE, SEND_ALL = 3, 1, 2
 
@@ -41,7 +55,9 @@ EVENT_COLUMNS = {"rank": ("i4", "1", "machine"), "tick": ("i8", "1", "tick index
                  "queue": ("i4", "1", "messages still waiting after the event"),
                  "peer": ("i4", "1", "destination of a send-one, source of a receive, -1 otherwise"),
                  "msg_tick": ("i8", "1", "receive: the sender's tick index; -1 otherwise"),
-                 "msg_clock": ("i8", "1", "receive: the clock the message carried; -1 otherwise")}
+                 "msg_clock": ("i8", "1", "receive: the clock the message carried; -1 otherwise"),
+                 "msg_arrival": ("f8", "s", "receive: the message's model arrival time, send deadline + latency; "
+                                            "NaN otherwise (and NaN throughout from a CBJRNL01 journal)")}
 
 
 class RecoverError(Exception):
@@ -56,10 +72,13 @@ class Journal:
         if len(data) < PREFIX.size + FIXED.size:
             raise RecoverError(f"{path}: too short for a clockbench journal header ({len(data)} bytes)")
         magic, header_bytes, record_bytes = PREFIX.unpack_from(data, 0)
-        if magic != MAGIC:
-            raise RecoverError(f"{path}: not a clockbench journal (magic {magic!r}, expected {MAGIC!r})")
-        if record_bytes != RECORD.itemsize:
-            raise RecoverError(f"{path}: records of {record_bytes} bytes, this reader knows {RECORD.itemsize}")
+        if magic not in RECORDS:
+            raise RecoverError(f"{path}: not a clockbench journal (magic {magic!r}, expected "
+                               + " or ".join(repr(m) for m in RECORDS) + ")")
+        record = RECORDS[magic]
+        if record_bytes != record.itemsize:
+            raise RecoverError(f"{path}: records of {record_bytes} bytes, this reader knows {record.itemsize} "
+                               f"for {magic.decode()}")
         (self.rank, self.n, self.seed, self.duration_s, self.speedup, self.p_internal, self.flush_interval_s,
          self.clock_offset_s, self.clock_offset_uncertainty_s, topology, self.flat_out, self.max_ticks, self.pid,
          version, git_sha, hostname, n_peers) = FIXED.unpack_from(data, PREFIX.size)
@@ -70,16 +89,25 @@ class Journal:
         text = lambda b: b.split(b"\0", 1)[0].decode("utf-8", "replace")  # noqa: E731
         self.version, self.git_sha, self.hostname = text(version), text(git_sha), text(hostname)
         at = PREFIX.size + FIXED.size
-        if header_bytes != at + 8 * self.n + 4 * n_peers:
+        has_model_time = "msg_arrival" in record.names
+        model_at = at + 8 * self.n + 4 * n_peers
+        if header_bytes != model_at + (MODEL_FIXED.size if has_model_time else 0):
             raise RecoverError(f"{path}: header length {header_bytes} does not match its fields")
         if len(data) < header_bytes:
             raise RecoverError(f"{path}: header cut short ({len(data)} of its {header_bytes} bytes)")
         self.rates = np.frombuffer(data, "<f8", self.n, at).copy()
         self.peers = np.frombuffer(data, "<i4", n_peers, at + 8 * self.n).astype(np.int64)
+        self.phase_s, self.grace_s = 0.0, None
+        self.phase_mode, self.latency = V1_PHASE_MODE, V1_LATENCY
+        if has_model_time:
+            self.phase_s, self.grace_s, mode, latency = MODEL_FIXED.unpack_from(data, model_at)
+            if mode not in (0, 1):
+                raise RecoverError(f"{path}: phase mode {mode} is neither 0 (random) nor 1 (zero)")
+            self.phase_mode, self.latency = PHASE_MODES[mode], text(latency)
         body = len(data) - header_bytes
-        whole = body // RECORD.itemsize  # a record cut by the crash is dropped
-        self.truncated_bytes = body - whole * RECORD.itemsize
-        self.records = np.frombuffer(data, RECORD, whole, header_bytes)
+        whole = body // record.itemsize  # a record cut by the crash is dropped
+        self.truncated_bytes = body - whole * record.itemsize
+        self.records = np.frombuffer(data, record, whole, header_bytes)
 
 
 def read_journals(folder: Path) -> List[Journal]:
@@ -90,10 +118,12 @@ def read_journals(folder: Path) -> List[Journal]:
         raise RecoverError(f"{folder}: no rank-<r>.bin journal files in it")
     journals = [Journal(p) for p in files]
     first = journals[0]
+
+    def run(j: Journal) -> tuple:
+        return (j.n, j.seed, j.duration_s, j.speedup, j.p_internal, j.topology, j.flat_out, j.phase_mode,
+                j.latency, j.grace_s)
     for j in journals:
-        same = (j.n, j.seed, j.duration_s, j.speedup, j.p_internal, j.topology) == \
-            (first.n, first.seed, first.duration_s, first.speedup, first.p_internal, first.topology)
-        if not same:
+        if run(j) != run(first):
             raise RecoverError(f"{folder}: rank {j.rank}'s journal belongs to another run than rank {first.rank}'s")
     ranks = sorted(j.rank for j in journals)
     missing = sorted(set(range(first.n)) - set(ranks))
@@ -171,7 +201,8 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
                                ("stop_reason", f"recovered after a crash from the journal {folder}: events up to "
                                                f"model t {T:.6g} s, the last time every rank had flushed"),
                                ("slurm_job_id", ""), ("slurm_array_task_id", ""), ("slurm_job_name", ""),
-                               ("events_io_mode", "none (recovered)")):
+                               ("events_io_mode", "none (recovered)"), ("phase_mode", first.phase_mode),
+                               ("latency", first.latency), ("timing", TIMING_UNKNOWN)):
                 _text_attr(f, key, value)
             f.attrs.create("n_machines", n, dtype="<i4")
             f.attrs.create("duration_s", first.duration_s, dtype="<f8")
@@ -183,10 +214,10 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
             f.attrs.create("flat_out", first.flat_out, dtype="<i4")
             f.attrs.create("max_ticks", first.max_ticks, dtype="<i8")
             f.attrs.create("recovered", 1, dtype="<i4")
-            rates = ",".join(f"{r:.17g}" for r in first.rates)
-            config = (f"# recovered by clockbench-analyze from {folder}\nduration={first.duration_s:.17g}\n"
-                      f"rates=[{rates}]\np-internal={first.p_internal:.17g}\nseed={first.seed}\n"
-                      f"topology=\"{first.topology}\"\nspeedup={first.speedup:.17g}\n")
+            f.attrs.create("grace_s", first.grace_s or 0.0, dtype="<f8")
+            f.attrs.create("late_deliveries", COUNT_UNKNOWN, dtype="<i8")
+            f.attrs.create("missed_ticks", COUNT_UNKNOWN, dtype="<i8")
+            config = _config(folder, first)
             d = f.create_dataset("config", data=config.encode(), dtype=h5py.string_dtype("ascii", len(config)))
             _text_attr(d, "units", "text")
             _text_attr(d, "description", "the resolved configuration, for clockbench --config")
@@ -195,6 +226,8 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
             for name, (dtype, units, description) in EVENT_COLUMNS.items():
                 if name == "rank":
                     col = np.concatenate([np.full(len(ev), j.rank, "<i4") for j, ev in zip(journals, kept)])
+                elif name not in kept[0].dtype.names:  # msg_arrival, from a CBJRNL01 journal
+                    col = np.full(sum(len(ev) for ev in kept), np.nan)
                 else:
                     col = np.concatenate([ev[name] for ev in kept]).astype(dtype)
                 _dataset(g, name, col, units, description)
@@ -211,6 +244,20 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
         raise
 
 
+def _config(folder: Path, first: Journal) -> str:
+    """The /config text the run wrote (src/core/config_text.cpp: the same keys), for --config."""
+    if first.flat_out:
+        rates = f'["max"]\nmax-ticks={first.max_ticks}'
+    else:
+        rates = "[" + ",".join(f"{r:.17g}" for r in first.rates) + "]"
+    # A CBJRNL01 journal's run had no grace: the rerun takes clockbench's default.
+    grace = "" if first.grace_s is None else f"grace={first.grace_s:.17g}\n"
+    return (f"# recovered by clockbench-analyze from {folder}\nduration={first.duration_s:.17g}\n"
+            f"rates={rates}\np-internal={first.p_internal:.17g}\nseed={first.seed}\n"
+            f"topology=\"{first.topology}\"\nspeedup={first.speedup:.17g}\nphase=\"{first.phase_mode}\"\n"
+            f"latency=\"{first.latency}\"\n{grace}")
+
+
 def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received, left) -> None:
     def achieved(ev: np.ndarray) -> float:
         span = float(ev["t"][-1] - ev["t"][0]) if len(ev) > 1 else 0.0
@@ -220,7 +267,8 @@ def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received
     columns: Dict[str, Tuple[np.ndarray, str, str]] = {
         "rank": (np.array([j.rank for j in journals], "<i4"), "1", "MPI rank = machine index"),
         "pid": (np.array([j.pid for j in journals], "<i8"), "1", "process id"),
-        "rate_hz": (np.array([j.rates[j.rank] for j in journals], "<f8"), "Hz", "nominal tick rate"),
+        "rate_hz": (np.array([achieved(ev) if j.flat_out else j.rates[j.rank] for j, ev in zip(journals, kept)],
+                             "<f8"), "Hz", "nominal tick rate; flat out, the achieved rate"),
         "achieved_hz": (np.array([achieved(ev) for ev in kept], "<f8"), "Hz", "achieved tick rate up to the cut"),
         "ticks": (np.array([len(ev) for ev in kept], "<i8"), "1", "events kept (up to the cut)"),
         "sent": (sent.sum(axis=1), "1", "messages sent by the cut"),
@@ -233,6 +281,11 @@ def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received
         "lateness_p50_s": (nan, "s", "not recorded in the journal"),
         "lateness_p99_s": (nan, "s", "not recorded in the journal"),
         "lateness_max_s": (nan, "s", "not recorded in the journal"),
+        "phase_s": (np.array([j.phase_s for j in journals], "<f8"), "s",
+                    "model time of tick 0: tick k is due at phase_s + k / rate_hz; 0 flat out"),
+        "late_deliveries": (np.full(len(journals), COUNT_UNKNOWN, "<i8"), "1", "not journaled: -1"),
+        "missed_ticks": (np.full(len(journals), COUNT_UNKNOWN, "<i8"), "1", "not journaled: -1"),
+        "first_degraded_s": (nan, "s", "not journaled: NaN"),
     }
     for name, (data, units, description) in columns.items():
         _dataset(g, name, data, units, description)

@@ -1,0 +1,153 @@
+"""`recover` on synthetic crash journals, written here from docs/schema.md ("Crash journal"): the
+CBJRNL02 format (phases, latency, msg_arrival) and the older CBJRNL01; the recovered file carries
+the fields of docs/model.md as docs/schema.md says ("Recovered files") and verifies."""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from pathlib import Path
+from typing import Dict, Sequence
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import RunData, run_cli, simulate
+from model_sim import simulate_model
+
+from clockbench.schema import open_run
+from clockbench.verify import verify
+
+# The layout of docs/schema.md, spelled out field by field.
+HEADER = [("magic", "8s"), ("header_bytes", "I"), ("record_bytes", "I"), ("rank", "i"), ("n_machines", "i"),
+          ("seed", "Q"), ("duration_s", "d"), ("speedup", "d"), ("p_internal", "d"), ("flush_interval_s", "d"),
+          ("clock_offset_s", "d"), ("clock_offset_uncertainty_s", "d"), ("topology", "i"), ("flat_out", "i"),
+          ("max_ticks", "q"), ("pid", "q"), ("clockbench_version", "32s"), ("git_sha", "48s"),
+          ("hostname", "256s"), ("n_peers", "i")]
+MODEL_TAIL = [("phase_s", "d"), ("grace_s", "d"), ("phase_mode", "i"), ("latency", "64s")]
+RECORD_V2 = [("tick", "<i8", 0), ("t", "<f8", 8), ("lamport", "<i8", 16), ("jump", "<i8", 24),
+             ("msg_tick", "<i8", 32), ("msg_clock", "<i8", 40), ("msg_arrival", "<f8", 48), ("queue", "<i4", 56),
+             ("peer", "<i4", 60), ("kind", "u1", 64)]
+RECORD_V1 = [("tick", "<i8", 0), ("t", "<f8", 8), ("lamport", "<i8", 16), ("jump", "<i8", 24),
+             ("msg_tick", "<i8", 32), ("msg_clock", "<i8", 40), ("queue", "<i4", 48), ("peer", "<i4", 52),
+             ("kind", "u1", 56)]
+FLUSHED_UP_TO = (5.0, 6.3, 5.6, 7.1)  # model s: each rank's last flush before the crash
+
+
+def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[float] = FLUSHED_UP_TO) -> Path:
+    """One rank-<r>.bin per machine holding its events up to its flush time."""
+    folder.mkdir()
+    n = len(d.machines["rank"])
+    rates = np.full(n, math.inf) if int(d.attrs["flat_out"]) else d.machines["rate_hz"]
+    record = RECORD_V2 if version == 2 else RECORD_V1
+    dtype = np.dtype({"names": [f for f, _, _ in record], "formats": [t for _, t, _ in record],
+                      "offsets": [o for _, _, o in record], "itemsize": 72 if version == 2 else 64})
+    for r in range(n):
+        peers = np.flatnonzero(d.network["adjacency"][r])
+        fields = {"magic": f"CBJRNL0{version}".encode(), "record_bytes": dtype.itemsize, "rank": r, "n_machines": n,
+                  "seed": int(d.attrs["seed"]), "duration_s": d.attrs["duration_s"], "speedup": d.attrs["speedup"],
+                  "p_internal": d.attrs["p_internal"], "flush_interval_s": 1.0, "clock_offset_s": 0.0,
+                  "clock_offset_uncertainty_s": 0.0, "topology": ("full", "ring").index(d.attrs["topology"]),
+                  "flat_out": int(d.attrs["flat_out"]), "max_ticks": int(d.attrs["max_ticks"]), "pid": 4000 + r,
+                  "clockbench_version": b"0.2.0", "git_sha": b"abc123", "hostname": b"node7", "n_peers": peers.size}
+        tail = b""
+        if version == 2:
+            tail = struct.pack("<" + "".join(f for _, f in MODEL_TAIL), float(d.machines["phase_s"][r]),
+                               float(d.attrs["grace_s"]), ("random", "zero").index(d.attrs["phase_mode"]),
+                               d.attrs["latency"].encode())
+        body = rates.astype("<f8").tobytes() + peers.astype("<i4").tobytes() + tail
+        fields["header_bytes"] = struct.calcsize("<" + "".join(f for _, f in HEADER)) + len(body)
+        head = struct.pack("<" + "".join(f for _, f in HEADER), *(fields[k] for k, _ in HEADER))
+        mine = (d.events["rank"] == r) & (d.events["t"] <= flushed[r])
+        records = np.zeros(int(mine.sum()), dtype)
+        for name in dtype.names:
+            records[name] = d.events[name][mine]
+        (folder / f"rank-{r}.bin").write_bytes(head + body + records.tobytes())
+    return folder
+
+
+def recovered(tmp_path: Path, d: RunData, version: int) -> Path:
+    journal = write_journal(tmp_path / "run.h5.123.journal", d, version)
+    out = tmp_path / "recovered.h5"
+    res = run_cli("recover", journal, "-o", out)
+    assert res.code == 0, res.err
+    assert res.out.startswith(f"recovered {out}: 4 machines")
+    return out
+
+
+def kept(d: RunData, cut: float) -> Dict[str, np.ndarray]:
+    keep = d.events["t"] <= cut
+    return {k: v[keep] for k, v in d.events.items()}
+
+
+@pytest.mark.parametrize("kwargs", [{"latency": "0.05"}, {"latency": "uniform:0.01,0.4", "phase": "zero"},
+                                    {"flat_out": True, "latency": "0"}],
+                         ids=["constant", "uniform-zero", "flat-out"])
+def test_a_cbjrnl02_journal_recovers_with_the_model_fields(tmp_path: Path, kwargs: dict) -> None:
+    d = simulate_model(rates=(3.0, 4.0, 5.0, 8.0), **kwargs)
+    out = recovered(tmp_path, d, 2)
+    with h5py.File(out, "r") as f:
+        a = dict(f.attrs)
+        cut = float(a["end_s"])
+        assert a["timing"] == "unknown (recovered)" and a["late_deliveries"] == -1 and a["missed_ticks"] == -1
+        assert (a["phase_mode"], a["latency"], a["grace_s"]) == (d.attrs["phase_mode"], d.attrs["latency"], 0.002)
+        assert (f["machines/late_deliveries"][:] == -1).all() and (f["machines/missed_ticks"][:] == -1).all()
+        assert np.isnan(f["machines/first_degraded_s"][:]).all()
+        assert f["machines/phase_s"][:].tolist() == d.machines["phase_s"].tolist()
+        want = kept(d, cut)
+        for name in ("rank", "tick", "t", "kind", "lamport", "queue", "peer", "msg_tick", "msg_arrival"):
+            np.testing.assert_array_equal(f[f"events/{name}"][:], want[name], err_msg=name)
+        assert f["events/msg_arrival"].attrs["units"] == "s"
+        if kwargs.get("flat_out"):
+            rank, t = want["rank"], want["t"]
+            achieved = [(np.sum(rank == i) - 1) / (t[rank == i][-1] - t[rank == i][0]) for i in range(4)]
+            assert f["machines/rate_hz"][:] == pytest.approx(achieved)
+    ev = d.events
+    assert cut == min(ev["t"][(ev["rank"] == r) & (ev["t"] <= FLUSHED_UP_TO[r])].max() for r in range(4))
+    config = run_cli("config", out).out
+    assert f'phase="{d.attrs["phase_mode"]}"\n' in config and f'latency="{d.attrs["latency"]}"\n' in config
+    assert "\ngrace=0.002\n" in config
+    assert ('rates=["max"]\nmax-ticks=100000\n' in config) == bool(kwargs.get("flat_out"))
+    result = verify(open_run(out))
+    assert result.ok, result.violations
+    assert result.model_time_checked and not result.completed
+
+
+def test_a_cbjrnl01_journal_still_recovers(tmp_path: Path) -> None:
+    d = simulate(rates=(3.0, 4.0, 5.0, 8.0))
+    d.attrs.update(flat_out=np.int32(0), max_ticks=np.int64(0))
+    d.events["msg_arrival"] = np.full(d.events["rank"].size, math.nan)
+    out = recovered(tmp_path, d, 1)
+    run = open_run(out)
+    a = run.attrs
+    assert (a["phase_mode"], a["latency"], a["grace_s"], a["timing"]) == ("zero", "0", 0.0, "unknown (recovered)")
+    assert a["late_deliveries"] == a["missed_ticks"] == -1 and not run.missing
+    assert np.isnan(run.events["msg_arrival"]).all() and (run.machines["phase_s"] == 0).all()
+    np.testing.assert_array_equal(run.events["lamport"], kept(d, float(a["end_s"]))["lamport"])
+    config = run_cli("config", out).out
+    assert 'phase="zero"\nlatency="0"\n' in config and "grace=" not in config
+    res = run_cli("verify", out)
+    assert res.code == 0 and "(no arrival times recorded: the model-time rules were not checked)" in res.out
+
+
+@pytest.mark.parametrize("version, record_bytes, words", [
+    (2, 64, "records of 64 bytes, this reader knows 72 for CBJRNL02"),
+    (1, 72, "records of 72 bytes, this reader knows 64 for CBJRNL01")])
+def test_a_record_size_that_does_not_fit_its_magic(tmp_path: Path, version: int, record_bytes: int,
+                                                   words: str) -> None:
+    journal = write_journal(tmp_path / "j", simulate_model(rates=(3.0, 4.0, 5.0, 8.0)), version)
+    data = bytearray((journal / "rank-1.bin").read_bytes())
+    data[12:16] = struct.pack("<I", record_bytes)
+    (journal / "rank-1.bin").write_bytes(bytes(data))
+    res = run_cli("recover", journal, "-o", tmp_path / "r.h5")
+    assert res.code == 2 and re.search(f"rank-1.bin: {words}", res.err), res.err
+
+
+def test_journals_of_two_latencies_are_not_one_run(tmp_path: Path) -> None:
+    journal = write_journal(tmp_path / "j", simulate_model(rates=(3.0, 4.0, 5.0, 8.0)), 2)
+    data = (journal / "rank-2.bin").read_bytes()
+    (journal / "rank-2.bin").write_bytes(data.replace(b"0.05\0", b"0.06\0", 1))
+    res = run_cli("recover", journal, "-o", tmp_path / "r.h5")
+    assert res.code == 2 and "rank 2's journal belongs to another run than rank 0's" in res.err, res.err
