@@ -428,3 +428,38 @@ def test_a_loop_that_keeps_the_rules_but_delivers_late_always_verifies(tmp_path:
         result = verified(tmp_path, d)
         assert result.ok, (seed, late, result.violations)
         assert d.attrs["timing"] == "ok" or result.excused
+
+
+def tiled(d: RunData, copies: int) -> RunData:
+    """`copies` independent replicas of a run side by side, machines renumbered: a big valid file."""
+    n = d.machines["rank"].size
+    rows = d.events["rank"].size
+    shift = np.repeat(np.arange(copies) * n, rows)
+    events = {k: np.tile(v, copies) for k, v in d.events.items()}
+    events["rank"] = events["rank"] + shift
+    peer = events["peer"]
+    events["peer"] = np.where(peer >= 0, peer + shift, peer)
+    machines = {k: np.tile(v, copies) for k, v in d.machines.items()}
+    machines["rank"] = np.arange(n * copies)
+    network = {k: np.kron(np.eye(copies, dtype=v.dtype), v) for k, v in d.network.items()}
+    attrs = dict(d.attrs, n_machines=np.int32(n * copies), late_deliveries=np.int64(machines["late_deliveries"].sum()),
+                 missed_ticks=np.int64(machines["missed_ticks"].sum()))
+    return RunData(attrs, d.config, machines, events, network)
+
+
+@pytest.mark.slow
+def test_a_million_events_verify_in_seconds(tmp_path: Path) -> None:
+    import time
+    kwargs = {"latency": "uniform:0.01,0.4", "duration_s": 1000.0}
+    late = received_message(simulate_model(**kwargs), 100)
+    one = simulate_model(**kwargs, faults=Faults(late={late: 3.0}))
+    copies = 1_000_000 // one.events["rank"].size + 1
+    run = open_run(write_run(tmp_path / "big.h5", tiled(one, copies)))
+    assert run.n_events >= 1_000_000
+    began = time.perf_counter()
+    result = verify(run)
+    took = time.perf_counter() - began
+    assert result.ok, result.violations
+    assert sorted(result.excused) == [late[2] + 3 * k for k in range(copies)]  # the queue rule was checked
+    print(f"verify: {took:.2f} s for {run.n_events} events")
+    assert took < 10.0, f"verify took {took:.1f} s for {run.n_events} events"
