@@ -127,7 +127,7 @@ def check_model_time(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Mess
     _check_send_before_receive(c, run, ev, msgs, got)
     if paced:
         r = msgs.receive_row[got]
-        late = ~(deadline[r] > arrival[r])
+        late = ~(deadline[r] > arrival[r]) & np.isfinite(arrival[r])  # a NaN is an arrival-field violation
         c.flag("receive-deadline", late, lambda k: f"{_message(ev, msgs, got[k])}: taken by the tick with "
                f"deadline {deadline[r[k]]!r} s, not after its arrival time {arrival[r[k]]!r} s (a tick takes "
                "only messages with a < its deadline)")
@@ -150,6 +150,7 @@ def _check_arrivals(c: Checker, ev: Dict[str, np.ndarray], msgs: Messages, got: 
     """msg_arrival = the send's deadline + the latency: exactly for a constant, within the range
     of a random form (IEEE addition is monotonic, so the bounds are exact too; the uniform's
     upper bound gets a few ulps for LO + u (HI - LO) rounding above HI)."""
+    got = got[np.isfinite(ev["msg_arrival"][msgs.receive_row[got]])]  # a NaN is an arrival-field violation
     a = ev["msg_arrival"][msgs.receive_row[got]]
     send = deadline[msgs.send_row[got]]
     lo = send + latency.least
