@@ -32,7 +32,8 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
   // Construct this rank's words in place; the others construct theirs.
   auto* p = static_cast<unsigned char*>(base);
   for (std::size_t i = 0; i < words / 2; ++i) new (p + 8 * i) std::atomic<std::int64_t>(0);
-  for (std::size_t i = words / 2; i < words; ++i) new (p + 8 * i) std::atomic<double>(-std::numeric_limits<double>::infinity());
+  for (std::size_t i = words / 2; i < words; ++i)
+    new (p + 8 * i) std::atomic<double>(-std::numeric_limits<double>::infinity());
   mine_ = entry_at(base);
 
   // Which of the senders share this host, and where their segments are.
