@@ -48,7 +48,7 @@ struct Config {
   Latency latency;  // model seconds; 0 by default
   // Wall seconds a tick may wait after its deadline for the machines that send to it to catch up
   // (docs/model.md, "The real-time loop"); also how late after end_s a last tick may still run.
-  double grace_s = 0.002;
+  double grace_s = 0.01;
   bool strict_timing = false;  // a degraded run exits 1
 };
 

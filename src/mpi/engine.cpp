@@ -35,8 +35,11 @@ constexpr double kPollSliceWall = 10e-3;
 constexpr double kStopLeadWall = 0.1;
 // Model time 0 lies this far (wall) after the start is agreed, plus a little per rank.
 constexpr double kStartLeadWall = 0.05;
-// While a tick waits for its senders (at most the grace), it looks again this often (wall).
+// While a tick waits for its senders (at most the grace), it looks again after this long (wall),
+// doubling up to the most: a sender that is not there at once is likely descheduled, and many
+// ranks waking every few microseconds to look would take the cores it needs to catch up.
 constexpr double kSenderWaitSliceWall = 20e-6;
+constexpr double kSenderWaitSliceMaxWall = 500e-6;
 // How many of its coming draws a machine reads ahead to tell its peers when it may next send them.
 constexpr std::int32_t kLookaheadDraws = 64;
 // Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
@@ -150,11 +153,11 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // send nothing more that arrives before T, or until wall time `until` (the grace) has passed.
   auto wait_for_senders = [&](double deadline, double until) {
     const double least = plan.latency.least();
-    for (;;) {
+    for (double slice = kSenderWaitSliceWall;; slice = std::min(2 * slice, kSenderWaitSliceMaxWall)) {
       transport.poll(deliver);
       const double now = monotonic_now();
       if (board.senders_done(deadline, least, arrived_from) || now >= until) return;
-      sleep_until(std::min(until, now + kSenderWaitSliceWall));
+      sleep_until(std::min(until, now + slice));
     }
   };
 
