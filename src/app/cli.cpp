@@ -94,16 +94,27 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
                  "how the ranks write their rows: independent (each its own, straight to the file; 2x faster "
                  "here) or collective (MPI-IO aggregation, for parallel file systems)")
       ->capture_default_str();
-  std::string phase = phase_mode_name(defaults.phase);
-  app.add_option("--phase", phase,
-                 "where each machine's ticks start: random (its own phase in [0, 1/rate), from its stream) or "
-                 "zero (all at model time 0, the exercise's aligned start)")
-      ->capture_default_str();
-  std::string latency = defaults.latency.text();
-  app.add_option("--latency", latency,
-                 "message latency, model seconds: a constant D, uniform:LO,HI or exp:MEAN (drawn per message "
-                 "from the sender's stream); a message sent at deadline T arrives at T + latency")
-      ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--phase", [&c](const std::string& name) { c.phase = *parse_phase_mode(name); },
+         "where each machine's ticks start: random (its own phase in [0, 1/rate), from its stream) or "
+         "zero (all at model time 0, the exercise's aligned start)")
+      ->check(CLI::IsMember({phase_mode_name(PhaseMode::random), phase_mode_name(PhaseMode::zero)}))
+      ->default_str(phase_mode_name(defaults.phase));
+  app.add_option_function<std::string>(
+         "--latency",
+         [&c](const std::string& text) {
+           std::string error;
+           c.latency = *parse_latency(text, error);  // the check below has accepted it
+         },
+         "message latency, model seconds: a constant D, uniform:LO,HI or exp:MEAN (drawn per message "
+         "from the sender's stream); a message sent at deadline T arrives at T + latency")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            std::string error;
+            return parse_latency(text, error) ? std::string() : error;
+          },
+          "LATENCY"))
+      ->default_str(defaults.latency.text());
   app.add_option("--grace", c.grace_s,
                  "wall seconds a tick may wait after its deadline for the machines that send to it (on its host) "
                  "to catch up; also how late after the end a last tick may still run")
@@ -166,21 +177,6 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
     return out;
   }
   c.collective_io = hdf5_io == "collective";
-  if (const auto p = parse_phase_mode(phase)) {
-    c.phase = *p;
-  } else {
-    out.status = CliStatus::error;
-    out.message = "--phase must be random or zero, got '" + phase + "'";
-    return out;
-  }
-  std::string latency_error;
-  if (const auto l = parse_latency(latency, latency_error)) {
-    c.latency = *l;
-  } else {
-    out.status = CliStatus::error;
-    out.message = latency_error;
-    return out;
-  }
   if (std::string err = validate(c, n_machines); !err.empty()) {
     out.status = CliStatus::error;
     out.message = err;

@@ -47,7 +47,7 @@ std::string Latency::text() const {
 std::optional<Latency> parse_latency(std::string_view text, std::string& error) {
   const std::string usage = " (model seconds: a constant such as 0.05, uniform:LO,HI or exp:MEAN, all >= 0)";
   auto fail = [&](const std::string& why) {
-    error = "--latency: " + why + usage;
+    error = why + usage;
     return std::nullopt;
   };
   Latency l;

@@ -25,7 +25,7 @@ struct Latency {
   std::string text() const;
 };
 
-// Parses --latency; on failure returns nullopt and sets `error` to one line naming the fix.
+// Parses a --latency setting; on failure returns nullopt and sets `error` to one line naming the fix.
 std::optional<Latency> parse_latency(std::string_view text, std::string& error);
 
 }  // namespace clockbench

@@ -143,7 +143,7 @@ TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
   expect_error({"--latency", "uniform:3,1"}, "LO greater than HI");
   expect_error({"--latency", "uniform:1"}, "needs two bounds");
   expect_error({"--latency", "exp:-2"}, "needs a mean that is a number >= 0");
-  expect_error({"--phase", "random!"}, "--phase must be random or zero, got 'random!'");
+  expect_error({"--phase", "random!"}, "--phase: random! not in {random,zero}");
   expect_error({"--grace=-0.5"}, "--grace must be a number of wall seconds from 0 to 10");
   expect_error({"--grace", "11"}, "--grace must be a number of wall seconds from 0 to 10");
 }

@@ -59,7 +59,7 @@ CASES = [
     ("uniform latency negative bound", 3, ["--latency", "uniform:-1,2"], "has a bound that is not a number >= 0"),
     ("exponential latency without a mean", 3, ["--latency", "exp:"], "needs a mean that is a number >= 0"),
     ("exponential latency infinite mean", 3, ["--latency", "exp:inf"], "needs a mean that is a number >= 0"),
-    ("unknown phase", 3, ["--phase", "aligned"], "--phase must be random or zero, got 'aligned'"),
+    ("unknown phase", 3, ["--phase", "aligned"], "--phase: aligned not in {random,zero}"),
     ("negative grace", 3, ["--grace=-1"], "--grace must be a number of wall seconds from 0 to 10, got -1"),
     ("NaN grace", 3, ["--grace", "nan"], "--grace must be a number of wall seconds from 0 to 10"),
 ]
