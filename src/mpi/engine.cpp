@@ -91,19 +91,9 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // The senders are the peers: every topology is symmetric.
   PeerProgress board(comm, res.peers);
 
-  // A message whose arrival time is before the deadline of a tick already decided came too late
-  // for the model: that tick (or an earlier one) should have seen it. Flat out has no deadlines.
-  double decided = -kNever;  // deadline of the last tick decided
-  MachineTiming timing;
-  timing.first_s = kNever;
-  auto note_arrival = [&](const Message& m) {
-    if (!flat_out && m.arrival < decided) {
-      ++timing.late_deliveries;
-      timing.first_s = std::min(timing.first_s, m.arrival);
-    }
-  };
+  TimingLedger ledger(!flat_out);
   auto deliver = [&](const Message& m) {
-    note_arrival(m);
+    ledger.arrived(m.arrival);
     machine.deliver(m);
     ++arrived_from[static_cast<std::size_t>(m.source)];
   };
@@ -194,7 +184,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     }
     const double model_deadline = flat_out ? t : due;
     const EventRecord e = machine.tick(k, model_deadline, t);
-    decided = model_deadline;
+    ledger.decided(model_deadline);
     if (e.kind == EventKind::receive) {
       ++res.received_from[static_cast<std::size_t>(e.peer)];
     } else if (e.kind == EventKind::send_one) {
@@ -229,7 +219,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
   drain_in_flight(transport, res.sent_to, arrived_from, comm, [&](const Message& m) {
-    note_arrival(m);
+    ledger.arrived(m.arrival);
     machine.deliver(m);
   });
   machine.queue().for_each([&](const Message& m) { ++res.left_from[static_cast<std::size_t>(m.source)]; });
@@ -242,15 +232,9 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   res.wall_s = bcast_value<double>(loop_end - t0, 0, comm);
 
   // Against the final end: ticks due before it that did not run were missed; ticks that ran at or
-  // after it (a stop heard too late) overran. Flat out, the ticks have no deadlines to miss.
-  if (!flat_out) {
-    const std::int64_t due = ticks_before(res.end_s, rate, phase);
-    timing.missed_ticks = std::max<std::int64_t>(0, due - ran);
-    timing.overrun_ticks = std::max<std::int64_t>(0, ran - due);
-    if (timing.missed_ticks > 0) timing.first_s = std::min(timing.first_s, tick_due(ran, rate, phase));
-    if (timing.overrun_ticks > 0) timing.first_s = std::min(timing.first_s, tick_due(due, rate, phase));
-  }
-  if (timing.problems() == 0) timing.first_s = std::numeric_limits<double>::quiet_NaN();
+  // after it (a stop heard too late) overran.
+  const MachineTiming timing = ledger.settle(ran, flat_out ? ran : ticks_before(res.end_s, rate, phase),
+                                             [&](std::int64_t k) { return tick_due(k, rate, phase); });
   const std::vector<MachineTiming> all_timing = gather_timing(timing, comm);
   res.timing = timing_verdict(all_timing);
   for (const MachineTiming& m : all_timing) {

@@ -27,4 +27,41 @@ TEST(TimingVerdict, TicksAfterTheStopTimeDegradeTheRunToo) {
       << v;
 }
 
+TEST(TimingLedger, AMessageIsLateOnlyIfADecidedTickShouldHaveSeenIt) {
+  TimingLedger ledger(true);
+  ledger.arrived(0.5);  // nothing decided yet
+  ledger.decided(1.0);
+  ledger.arrived(1.0);   // a < T is strict: the tick at 1.0 could not have taken it
+  ledger.arrived(1.25);  // in flight
+  ledger.arrived(0.75);  // the tick at 1.0 should have: late
+  ledger.decided(2.0);
+  ledger.arrived(0.25);  // late, and earlier
+  const MachineTiming t = ledger.settle(10, 10, [](std::int64_t k) { return 0.5 * static_cast<double>(k); });
+  EXPECT_EQ(t.late_deliveries, 2);
+  EXPECT_EQ(t.missed_ticks, 0);
+  EXPECT_EQ(t.overrun_ticks, 0);
+  EXPECT_EQ(t.first_s, 0.25);
+}
+
+TEST(TimingLedger, MissedAndOverrunTicksAgainstThoseDue) {
+  auto deadline = [](std::int64_t k) { return 0.1 + 0.5 * static_cast<double>(k); };
+  const MachineTiming missed = TimingLedger(true).settle(7, 10, deadline);
+  EXPECT_EQ(missed.missed_ticks, 3);
+  EXPECT_EQ(missed.first_s, deadline(7));  // the first tick that did not run
+  const MachineTiming over = TimingLedger(true).settle(12, 10, deadline);
+  EXPECT_EQ(over.overrun_ticks, 2);
+  EXPECT_EQ(over.first_s, deadline(10));  // the first tick at or after the stop time
+  const MachineTiming fine = TimingLedger(true).settle(10, 10, deadline);
+  EXPECT_EQ(fine.problems(), 0);
+  EXPECT_TRUE(std::isnan(fine.first_s));
+}
+
+TEST(TimingLedger, FlatOutHasNoDeadlinesToMiss) {
+  TimingLedger ledger(false);
+  ledger.decided(5.0);
+  ledger.arrived(1.0);
+  const MachineTiming t = ledger.settle(100, 0, [](std::int64_t) { return 0.0; });
+  EXPECT_EQ(t.problems(), 0);
+}
+
 }  // namespace clockbench
