@@ -63,8 +63,8 @@ def adjacency_of(topology: str, n: int) -> np.ndarray:
 def simulate(rates: Sequence[float] = (3.0, 4.0, 8.0), duration_s: float = 10.0,
              p_internal: float = 0.5, topology: str = "full", seed: int = 7,
              latency_s: float = 0.05) -> RunData:
-    """Run the model of SPEC section 1 on a god's-eye timeline, with FIFO queues: a file as
-    written before the fields of docs/model.md (model_sim.py writes those)."""
+    """Run the scale model on a god's-eye timeline with FIFO queues and a fixed network delay: a
+    file as written before the model-time fields of docs/model.md (model_sim.py writes those)."""
     n = len(rates)
     rng = np.random.default_rng(seed)
     adj = adjacency_of(topology, n)

@@ -1,7 +1,7 @@
 """Many independent runs of the scale model at once, vectorised over the runs with numpy.
 
 The rules, the tick order and the use of random numbers are those of tests/analysis/simulate.py
-(SPEC section 1: zero network delay, ticks by time then machine index, one uniform per tick that
+(zero network delay, ticks by time then machine index, one uniform per tick that
 also picks the peer of a send-one). The tick schedule is deterministic and the same in every
 run, so one pass over it advances all runs together: a finite-horizon mean over hundreds of
 seeds costs about as much as one Python-loop run. With one run it replays simulate_model's
