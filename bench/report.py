@@ -248,7 +248,7 @@ def fidelity(folder: Path, t: Table) -> List[Dict[str, Any]]:
     t.section("Timing fidelity: rates drawn from 1..6 Hz (model), seed 1, each with the default grace "
               "and without (lateness: median of the ranks' p50, worst p99 and max; late: late "
               "deliveries, of the messages received; missed: missed ticks)")
-    widths = (6, 8, 8, 12, 16, 10, 8, 8, 8, 8, 14, 7)
+    widths = (6, 8, 8, 12, 18, 11, 9, 10, 10, 10, 18, 8)
     t.row("ranks", "speedup", "model s", "wall Hz", "achieved/nominal", "worst err", "p50 ms",
           "p99 ms", "max ms", "grace ms", "late", "missed", widths=widths)
     for r in runs:
