@@ -102,10 +102,14 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // its coming draws are fixed, so the first tick that may send peer p is known from tick `next` on.
   std::vector<std::int32_t> quiet;
   quiet.reserve(res.peers.size());
+  auto publish_no_more_sends = [&] {
+    for (const int p : res.peers) board.next_send_to(p, kNever);
+  };
   auto publish_next_sends = [&](std::int64_t next) {
-    if (!flat_out) machine.quiet_ticks(quiet, kLookaheadDraws);
+    if (flat_out) return publish_no_more_sends();  // a flat-out machine is never waited for
+    machine.quiet_ticks(quiet, kLookaheadDraws);
     for (std::size_t i = 0; i < res.peers.size(); ++i)
-      board.next_send_to(res.peers[i], flat_out ? kNever : tick_due(next + quiet[i], rate, phase));
+      board.next_send_to(res.peers[i], tick_due(next + quiet[i], rate, phase));
   };
 
   const ClockOffset clock = estimate_clock_offset(comm, plan.force_clock_estimate);
@@ -208,7 +212,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       status->queue.store(e.queue, std::memory_order_relaxed);
     }
   }
-  for (const int p : res.peers) board.next_send_to(p, kNever);
+  publish_no_more_sends();
   // Wait out the run's end: a rank done with its ticks would otherwise spin in the end-of-run
   // collectives, taking the CPU from ranks still ticking on a shared core.
   for (double now = monotonic_now(); now < t0 + end / speedup;)

@@ -70,6 +70,14 @@ def simulated(path: Path) -> Dict[str, np.ndarray]:
     return {k: np.asarray(sim[k]) for k in MODEL_FIELDS}
 
 
+def run_against_simulation(args: List, tmp_path: Path) -> Path:
+    """A run of 3 ranks that kept time, whose events equal the independent simulation's."""
+    out = tmp_path / "run.h5"
+    timed_run(3, args, out, tmp_path)
+    assert first_difference(events(out), simulated(out)) == ""
+    return out
+
+
 def test_same_seed_same_events(tmp_path: Path) -> None:
     args = ["--duration", 30, "--speedup", 15, "--seed", 424242]
     first, second = tmp_path / "first.h5", tmp_path / "second.h5"
@@ -84,11 +92,8 @@ def test_same_seed_same_events(tmp_path: Path) -> None:
 def test_integer_rates_equal_the_independent_simulation(tmp_path: Path, phase: str) -> None:
     # Integer rates with a common start put deadlines of different machines on the same instants
     # (rates 2, 4, 6 share every half second): the a < T rule decides them, not the scheduler.
-    out = tmp_path / "run.h5"
-    timed_run(3, ["--rates", "2,4,6", "--duration", 40, "--speedup", 20, "--seed", 99, "--phase", phase], out,
-              tmp_path)
-    got, want = events(out), simulated(out)
-    assert first_difference(got, want) == ""
+    out = run_against_simulation(["--rates", "2,4,6", "--duration", 40, "--speedup", 20, "--seed", 99,
+                                  "--phase", phase], tmp_path)
     with h5py.File(out, "r") as f:
         phases = f["machines/phase_s"][:]
     if phase == "zero":
@@ -99,13 +104,11 @@ def test_integer_rates_equal_the_independent_simulation(tmp_path: Path, phase: s
 
 @pytest.mark.parametrize("latency", ["0.05", "uniform:0.01,0.4", "exp:0.2"])
 def test_each_latency_form_arrives_at_deadline_plus_latency(tmp_path: Path, latency: str) -> None:
-    out = tmp_path / "run.h5"
-    timed_run(3, ["--rates", "3,5,6", "--duration", 30, "--speedup", 15, "--seed", 7, "--latency", latency], out,
-              tmp_path)
-    got, want = events(out), simulated(out)
     # The simulation draws every latency from the sender's stream itself: equal arrival times are
     # a = deadline + latency, message for message.
-    assert first_difference(got, want) == ""
+    out = run_against_simulation(["--rates", "3,5,6", "--duration", 30, "--speedup", 15, "--seed", 7,
+                                  "--latency", latency], tmp_path)
+    got = events(out)
     assert attrs(out)["latency"] == latency
     with h5py.File(out, "r") as f:
         rate, phase = f["machines/rate_hz"][:], f["machines/phase_s"][:]
