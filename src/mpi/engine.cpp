@@ -155,61 +155,69 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     }
   };
 
-  // A flat-out machine asks for an early stop while it still has ticks to reach the stop time.
-  TickCapGuard cap_guard(budget, kStopLeadWall);
-  // A flat-out tick waits until this wall time: model time 0 for tick 0, then a time already past
-  // (no wait) until the machine nears its cap, which paces its last ticks.
-  double flat_deadline = t0;
+  // One tick decided at god's-eye model time t with model deadline T: the machine's event, its
+  // messages (arriving at T + latency), the record and what the tick publishes.
   std::int64_t ran = 0;
-
-  // ---- the timed window: no allocation, no I/O from here to its end ----
-  for (std::int64_t k = 0; k < budget; ++k) {
-    const double due = flat_out ? 0.0 : tick_due(k, rate, phase);
-    if (!flat_out && due >= end) break;
-    // Paced: sleep until the tick's deadline, then give the senders the grace to catch up.
-    // Flat out: tick at once, or paced near the cap.
-    const double deadline = flat_out ? flat_deadline : t0 + due / speedup;
-    update_end(idle_until(deadline));
-    if (!flat_out && due >= end) break;  // a stop decided while this rank slept
-    if (flat_out) {
-      transport.poll(deliver);
-    } else {
-      wait_for_senders(due, deadline + plan.grace_s);
-    }
-    // The decision's time, after the network was drained: a receive is stamped after its message
-    // arrived, so after its send was stamped.
-    const double now = monotonic_now();
-    update_end(now);
-    const double t = model_now(now);
-    if (flat_out ? t >= end : now > t0 + end / speedup + plan.grace_s) break;  // too late to run: missed
-    if (flat_out && cap_guard.near_cap(k, now)) {
-      stop.request(kStopTickCap);  // only the first request is sent
-      flat_deadline = now + cap_guard.spacing_after(k);
-    }
-    const double model_deadline = flat_out ? t : due;
-    const EventRecord e = machine.tick(k, model_deadline, t);
-    ledger.decided(model_deadline);
+  auto run_tick = [&](std::int64_t k, double deadline, double t) {
+    const EventRecord e = machine.tick(k, deadline, t);
+    ledger.decided(deadline);
+    auto send = [&](int to) {
+      transport.send(to, k, e.lamport, machine.message_arrival(deadline));
+      board.sent_to(to);
+      ++res.sent_to[static_cast<std::size_t>(to)];
+    };
     if (e.kind == EventKind::receive) {
       ++res.received_from[static_cast<std::size_t>(e.peer)];
     } else if (e.kind == EventKind::send_one) {
-      transport.send(e.peer, k, e.lamport, machine.message_arrival(model_deadline));
-      board.sent_to(e.peer);
-      ++res.sent_to[static_cast<std::size_t>(e.peer)];
+      send(e.peer);
     } else if (e.kind == EventKind::send_all) {
-      for (const int p : res.peers) {
-        transport.send(p, k, e.lamport, machine.message_arrival(model_deadline));
-        board.sent_to(p);
-        ++res.sent_to[static_cast<std::size_t>(p)];
-      }
+      for (const int p : res.peers) send(p);
     }
-    if (!flat_out) publish_next_sends(k + 1);
     res.events.append(e);
     ran = k + 1;
     if (progress) progress->published.store(k + 1, std::memory_order_release);
-    if (!flat_out) lateness.push_back(now - deadline);
     if (status) {
       status->ticks.store(k + 1, std::memory_order_relaxed);
       status->queue.store(e.queue, std::memory_order_relaxed);
+    }
+  };
+
+  // ---- the timed window: no allocation, no I/O from here to its end ----
+  if (flat_out) {
+    // Ticks back to back (tick 0 at model time 0), each at the model time it runs; near its tick
+    // cap the machine asks for an early stop and paces its last ticks.
+    TickCapGuard cap_guard(budget, kStopLeadWall);
+    double not_before = t0;
+    for (std::int64_t k = 0; k < budget; ++k) {
+      update_end(idle_until(not_before));
+      transport.poll(deliver);
+      const double now = monotonic_now();
+      update_end(now);
+      const double t = model_now(now);
+      if (t >= end) break;
+      if (cap_guard.near_cap(k, now)) {
+        stop.request(kStopTickCap);  // only the first request is sent
+        not_before = now + cap_guard.spacing_after(k);
+      }
+      run_tick(k, t, t);
+    }
+  } else {
+    // Each tick at its deadline: sleep until it, give the senders the grace to catch up, decide.
+    for (std::int64_t k = 0; k < budget; ++k) {
+      const double due = tick_due(k, rate, phase);
+      if (due >= end) break;
+      const double deadline = t0 + due / speedup;
+      update_end(idle_until(deadline));
+      if (due >= end) break;  // a stop decided while this rank slept
+      wait_for_senders(due, deadline + plan.grace_s);
+      // The decision's time, after the network was drained: a receive is stamped after its
+      // message arrived, so after its send was stamped.
+      const double now = monotonic_now();
+      update_end(now);
+      if (now > t0 + end / speedup + plan.grace_s) break;  // too late to run: this and the rest are missed
+      run_tick(k, due, model_now(now));
+      publish_next_sends(k + 1);
+      lateness.push_back(now - deadline);
     }
   }
   publish_no_more_sends();
