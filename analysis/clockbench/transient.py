@@ -1,0 +1,96 @@
+"""The start-up transient: expected messages each machine receives over a finite run.
+
+The mean field (theory.py) is the long-run limit. Every queue starts empty, so a machine that is
+unstable in the long run still draws on its first ticks and sends on some of them; a machine the
+mean field says receives nothing (all its senders unstable) gets a few messages in every run.
+
+Time-dependent mean field: each machine's queue length is a probability distribution, advanced
+through every deadline in the order docs/model.md fixes (a tick at T sees the messages with
+a < T). A tick of j takes a message if its queue holds one, else draws: with probability
+P_j(empty) it is free, and then sends to peer i with probability c_ji, arriving at T + latency.
+Each arrival moves i's distribution up by one with that probability (the senders are taken as
+independent, the mean-field assumption). Summing P_j(empty) over j's ticks gives its expected free
+ticks; summing the sends gives each machine's expected arrivals. The distributions are cut at
+QUEUE_CAP messages (a queue that long does not empty again within a run's start); past TICK_BUDGET
+ticks the arrivals go on at the mean-field rate.
+
+Noise. Past the binomial noise of ticks and draws, a machine unstable in the long run is free in
+one run of ticks at the start, of about geometric length: its count has a variance of about its
+mean squared, F_j^2; a peer receiving from it gets c_ji^2 F_j^2 of variance from that. `excess`
+holds both, per machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .theory import Prediction, send_matrix
+
+QUEUE_CAP = 64
+TICK_BUDGET = 20_000
+
+
+@dataclass
+class StartUp:
+    """Expected counts per machine over [0, t_end), from empty queues at time 0."""
+
+    arrivals: np.ndarray  # messages that reach its queue with a < t_end
+    free: np.ndarray      # ticks that found the queue empty and drew
+    excess: np.ndarray    # variance of the free-tick count past binomial (module docstring)
+
+
+def start_up(pred: Prediction, adj: np.ndarray, phases: Sequence[float], t_end: float,
+             latency: float = 0.0) -> StartUp:
+    """The module docstring's computation, for a run of t_end model seconds."""
+    r, n = pred.rates, pred.n
+    c = send_matrix(adj, pred.p_internal)
+    horizon = min(t_end, TICK_BUDGET / float(r.sum()))
+    times, owner = _deadlines(r, np.asarray(phases, dtype=float), horizon)
+    dist = np.zeros((n, QUEUE_CAP + 1))
+    dist[:, 0] = 1.0
+    arrived, free_ticks = np.zeros(n), np.zeros(n)
+    pending: list = []  # (arrival time, receiver, probability), in arrival order (one latency)
+    head = 0
+    peers = [np.flatnonzero(c[j]) for j in range(n)]
+    for t, j in zip(times, owner):
+        while head < len(pending) and pending[head][0] < t:
+            _, i, q = pending[head]
+            head += 1
+            dist[i] = _arrive(dist[i], q)
+        free = dist[j, 0]
+        free_ticks[j] += free
+        dist[j] = np.concatenate([[dist[j, 0] + dist[j, 1]], dist[j, 2:], [0.0]])
+        for i in peers[j]:
+            pending.append((t + latency, int(i), c[j, i] * free))
+            arrived[i] += c[j, i] * free
+    # Sends whose arrival falls at or after the end never reach a queue before it.
+    late = [(a, i, q) for a, i, q in pending[head:] if a >= t_end]
+    for _, i, q in late:
+        arrived[i] -= q
+    rest = max(0.0, t_end - horizon)
+    free_ticks += (r - np.minimum(pred.arrival, r)) * rest
+    bursts = np.where(pred.stable, 0.0, free_ticks) ** 2
+    return StartUp(arrivals=arrived + pred.arrival * rest, free=free_ticks,
+                   excess=bursts + (c * c).T @ bursts)
+
+
+def _deadlines(r: np.ndarray, phases: np.ndarray, t_end: float):
+    """Every deadline before t_end, by time then machine (docs/model.md: T_ik = phase_i + k / r_i)."""
+    ticks = [phases[j] + np.arange(max(0, math.ceil((t_end - phases[j]) * r[j])) + 1) / r[j]
+             for j in range(r.size)]
+    ticks = [t[t < t_end] for t in ticks]
+    times = np.concatenate(ticks)
+    owner = np.concatenate([np.full(t.size, j) for j, t in enumerate(ticks)])
+    order = np.lexsort((owner, times))
+    return times[order].tolist(), owner[order].tolist()
+
+
+def _arrive(d: np.ndarray, q: float) -> np.ndarray:
+    """The queue's distribution after a message arrives with probability q (cut at QUEUE_CAP)."""
+    up = np.concatenate([[0.0], d[:-1]])
+    up[-1] += d[-1]
+    return (1.0 - q) * d + q * up
