@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from .metrics import JumpProfile, jump_profiles
 from .run_analysis import RunAnalysis, analyse
 from .schema import SchemaError, open_run
 from .verify import VerifyResult, verify
@@ -90,6 +91,7 @@ class Trial:
     result: Dict[str, str] = field(default_factory=dict)  # the CLOCKBENCH_RESULT fields
     verified: Optional[VerifyResult] = None
     analysis: Optional[RunAnalysis] = None
+    jumps: Optional[List[JumpProfile]] = None  # per machine, from the events (not kept in the analysis)
 
 
 @dataclass
@@ -179,6 +181,7 @@ def run_trial(trial: Trial, settings: Settings) -> None:
         raise ExperimentError(str(exc)) from None
     trial.verified = verify(run)
     trial.analysis = analyse(run, histograms=False)
+    trial.jumps = jump_profiles(run)
 
 
 def progress_line(trial: Trial, total: int) -> str:

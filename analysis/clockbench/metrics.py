@@ -162,3 +162,77 @@ def compute(run: Run) -> RunMetrics:
         phase_mode=str(a["phase_mode"]), latency=str(a["latency"]), grace_s=float(a["grace_s"]),
         timing=str(a["timing"]), late_deliveries=int(a["late_deliveries"]), missed_ticks=int(a["missed_ticks"]),
         timing_known="timing" not in run.missing and int(a["late_deliveries"]) >= 0)
+
+
+# Time windows (equal parts of the run) and queue-length bins (equal shares of the receives) that
+# a machine's receive jumps are averaged over, for the notebook's question whether jumps grow as a
+# queue backs up.
+JUMP_WINDOWS = 4
+JUMP_QUEUE_BINS = 4
+
+
+@dataclass
+class JumpProfile:
+    """One machine's receive jumps by time window and by queue length at the receive, and the two
+    slopes that set a backed-up machine's mean jump (observations.py explains which)."""
+
+    rank: int
+    receives: int
+    window_edges: np.ndarray  # model s, JUMP_WINDOWS + 1 edges over [0, end_s]
+    window_mean: np.ndarray   # mean jump of the receives in each window (NaN where none)
+    window_se: np.ndarray     # its standard error, as if the jumps were independent
+    queue_edges: np.ndarray   # bin edges of the queue at the receive (the message taken included)
+    queue_mean: np.ndarray    # mean jump in each bin; the last bin includes its upper edge
+    queue_count: np.ndarray
+    queue_slope: float        # least-squares jump per message of queue at the receive
+    queue_slope_se: float
+    sender_slope: float       # the fastest clock among the machines it received from, per model s
+    arrival_hz: float         # messages that reached its queue per model second
+
+
+def _mean_se(x: np.ndarray) -> tuple:
+    if x.size == 0:
+        return float("nan"), float("nan")
+    se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+    return float(x.mean()), se
+
+
+def _slope_se(x: np.ndarray, y: np.ndarray) -> tuple:
+    """Least-squares slope of y on x and its ordinary standard error (NaN if not defined)."""
+    b = slope(x, y)
+    xc = x - x.mean() if x.size else x
+    sxx = float(np.dot(xc, xc))
+    if x.size < 3 or sxx <= 0:
+        return b, float("nan")
+    res = y - y.mean() - b * xc
+    return b, float(np.sqrt(np.dot(res, res) / (x.size - 2) / sxx))
+
+
+def jump_profiles(run: Run, windows: int = JUMP_WINDOWS, bins: int = JUMP_QUEUE_BINS) -> List[JumpProfile]:
+    """Every machine's JumpProfile."""
+    ev, end = run.events, float(run.attrs["end_s"])
+    slices = machine_slices(run)
+    clock_slopes = [slope(ev["t"][s], ev["lamport"][s].astype(float)) for s in slices]
+    received = run.network["received"]
+    edges_t = np.linspace(0.0, end, windows + 1)
+    out: List[JumpProfile] = []
+    for i, s in enumerate(slices):
+        recv = ev["kind"][s] == RECEIVE
+        t, jump = ev["t"][s][recv], ev["jump"][s][recv].astype(float)
+        q = ev["queue"][s][recv].astype(float) + 1  # the message taken was in the queue too
+        w = np.clip(np.searchsorted(edges_t, t, side="right") - 1, 0, windows - 1)
+        wm = [_mean_se(jump[w == k]) for k in range(windows)]
+        qe = np.unique(np.quantile(q, np.linspace(0, 1, bins + 1))) if q.size else np.zeros(1)
+        qb = np.clip(np.searchsorted(qe, q, side="right") - 1, 0, max(0, qe.size - 2))
+        nb = max(1, qe.size - 1)
+        qm = np.array([jump[qb == k].mean() if np.any(qb == k) else np.nan for k in range(nb)])
+        b, se = _slope_se(q, jump)
+        senders = np.flatnonzero(received[:, i] > 0)
+        out.append(JumpProfile(
+            rank=i, receives=int(t.size), window_edges=edges_t,
+            window_mean=np.array([x[0] for x in wm]), window_se=np.array([x[1] for x in wm]),
+            queue_edges=qe, queue_mean=qm, queue_count=np.bincount(qb, minlength=nb)[:nb],
+            queue_slope=b, queue_slope_se=se,
+            sender_slope=max((clock_slopes[j] for j in senders), default=float("nan")),
+            arrival_hz=float(run.network["sent"][:, i].sum()) / end if end > 0 else 0.0))
+    return out

@@ -11,10 +11,11 @@ from . import notebook_plots
 from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
 from .document import Document
 from .experiment import NOTEBOOK_STEM, Settings, Trial
-from .observations import (GROWING_MESSAGES, compare_sentence, growing_measured, machines_text,
-                           slowest, summarise_variant, trial_sentence, unstable_share)
-from .run_analysis import RunAnalysis, growing_predicted, rates_text
-from .metrics import RunMetrics
+from .observations import (GROWING_MESSAGES, JUMP_RULE_TEXT, QUEUE_RULE_TEXT, compare_sentence,
+                           critical_predicted, draw_shares, growing_measured, growing_predicted, jump_answer,
+                           jump_cases, jump_table_rows, machines_text, slowest, summarise_variant, trial_sentence)
+from .run_analysis import RunAnalysis, rates_text
+from .metrics import JUMP_QUEUE_BINS, JUMP_WINDOWS, RunMetrics
 from .summary import model_line, prediction_line, timing_banner, timing_verdict
 from .tables import Table, checks_table, machine_table, num
 
@@ -43,7 +44,8 @@ def trial_table(trials: Sequence[Trial]) -> Table:
             f"{top.jump_max} (m{top.rank})", " / ".join(num(m.jump_mean, 2) for m in ms),
             f"{a.metrics.drift_max:g} / {a.metrics.drift_mean:.1f}", f"{ms[s].queue_final} (m{s})",
             f"{ms[s].queue_slope:.2f} ({growth})",
-            f"{machines_text(growing_measured(a))} / {machines_text(growing_predicted(a))}",
+            f"{machines_text(growing_measured(a))} / {machines_text(growing_predicted(a))}"
+            + (f" (critical {machines_text(critical_predicted(a))})" if critical_predicted(a) else ""),
             f"{a.passed}/{len(a.checks)}", timing_verdict(a.metrics), "OK" if t.verified.ok else "FAIL"])
     return Table(headers, rows)
 
@@ -75,11 +77,11 @@ def variants_table(settings: Settings, trials: Sequence[Trial]) -> Table:
     rows = []
     for v in settings.matrix.variants:
         seeds = [t.seed for t in trials if t.variant is v]
-        share = unstable_share(settings.n, v.rate_min, v.rate_max, v.p_internal)
+        growing, critical = draw_shares(settings.n, v.rate_min, v.rate_max, v.p_internal, settings.duration_s)
         rows.append([v.key, f"{v.rate_min:g}..{v.rate_max:g}", f"{v.p_internal:g}", str(len(seeds)),
-                     f"{min(seeds)}..{max(seeds)}" if seeds else "-", f"{share:.0%}"])
+                     f"{min(seeds)}..{max(seeds)}" if seeds else "-", f"{growing:.1%}", f"{critical:.1%}"])
     return Table(["variant", "rates_hz (drawn, integers)", "p_internal", "runs", "seeds",
-                  "theory: machines with growing queue, over all draws"], rows)
+                  "theory over all draws: growing queues (rho > 1)", "critical (rho = 1 within noise)"], rows)
 
 
 def comparison_table(summaries: Sequence) -> Table:
@@ -88,7 +90,8 @@ def comparison_table(summaries: Sequence) -> Table:
                "longest queue (all)", "theory pass", "timing degraded"]
     rows = [[s.key, str(s.runs), f"{s.rate_ratio:.2f}", f"{s.drift_mean:.1f}", f"{s.drift_max:.1f}",
              f"{s.jump_mean:.2f}", f"{s.jump_max_mean:.1f}", str(s.jump_max), f"{s.receive_share:.0%}",
-             f"{s.growing_measured:.0%} ({s.growing_predicted:.0%})", f"{s.queue_max_mean:.1f}", str(s.queue_max),
+             f"{s.growing_measured:.0%} ({s.growing_predicted:.0%}; critical {s.critical_predicted:.0%})",
+             f"{s.queue_max_mean:.1f}", str(s.queue_max),
              f"{s.passed}/{s.checks} ({s.pass_rate:.0%})",
              f"DEGRADED {s.degraded}/{s.runs}" if s.degraded else f"0/{s.runs}"] for s in summaries]
     return Table(headers, rows)
@@ -125,18 +128,21 @@ def add_comparison(doc: Document, settings: Settings, trials: Sequence[Trial]) -
     doc.para("Means over each variant's runs. drift: spread of the clocks (max - min) on the time grid; "
              "jump mean: over all receives of a run; growing queues: share of the variant's machines whose "
              f"queue grew (slope x duration >= {GROWING_MESSAGES} and >= {GROWING_MESSAGES} left), "
-             "and in brackets the share the theory predicts from the achieved rates.", "muted")
+             "and in brackets the shares the theory predicts from the achieved rates and the run's length "
+             f"({QUEUE_RULE_TEXT}).", "muted")
     doc.heading("What differs", 3)
     doc.bullets([compare_sentence(s, summaries[0], labels[s.key]) for s in summaries[1:]])
-    shares = ", ".join(f"{v.key} {unstable_share(settings.n, v.rate_min, v.rate_max, v.p_internal):.0%}"
-                       for v in settings.matrix.variants)
+    shares = ", ".join("{} {:.1%} growing and {:.1%} critical".format(
+        v.key, *draw_shares(settings.n, v.rate_min, v.rate_max, v.p_internal, settings.duration_s))
+        for v in settings.matrix.variants)
     doc.para(f"Why, from the theory (SPEC §3): a free tick sends to a given peer with probability c = "
              f"2(1-p)/(3(N-1)) + (1-p)/3, so c = {_c(settings.n, 0.7):.2f} at p = 0.7 and "
              f"{_c(settings.n, 0.4):.2f} at p = 0.4. A machine slower than the arrivals its peers send it "
              "receives on every tick, stops sending and its queue grows; the more a free tick sends, the more "
              "machines are overloaded and the closer the receivers' clocks follow the fastest one. Over all "
-             f"integer rate draws of each variant, the share of machines with a growing queue is {shares}: "
-             "the few runs of each variant sample that.", "note")
+             f"integer rate draws of each variant, the share of machines with a growing queue is {shares} "
+             f"(over runs of {settings.duration_s:g} model s; {QUEUE_RULE_TEXT}): the few runs of each variant "
+             "sample that.", "note")
     numbers = notebook_plots.numbering([t.analysis for t in trials])
     doc.figure(notebook_plots.comparison_figure(groups, labels), "variants",
                "The variants compared: drift, jumps, growing queues (dashed: theory) and queue lengths.")
@@ -144,6 +150,31 @@ def add_comparison(doc: Document, settings: Settings, trials: Sequence[Trial]) -
                "Drift over time, per trial: the spread of the Lamport clocks.")
     doc.figure(notebook_plots.queue_figure(groups, numbers), "slowest-queues",
                "Queue of each trial's slowest machine; dashed: the theory's growth line where it predicts one.")
+
+
+def add_jumps(doc: Document, trials: Sequence[Trial]) -> None:
+    """The seed notebook's 'the jumps grew as the queue backed up', answered from the runs' events."""
+    cases = jump_cases([(f"trial {t.index}", t.analysis, t.jumps) for t in trials])
+    doc.heading("Did the jumps grow as the queue backed up?")
+    doc.para("The seed notebook says the slow machine's jumps 'grew from around 4-5 to 6-8 as the message queue "
+             "remained full and this growth appeared to continue as its queue became more backed up'. Below, "
+             "every machine of the runs where a queue backed up (or the theory says one grows or is critical): "
+             f"its mean jump on receive per {JUMP_WINDOWS} equal time windows and per {JUMP_QUEUE_BINS} bins of "
+             "the queue at the receive (the message taken included; bins of equal receives), the least-squares "
+             "jump per message of queue (± its standard error), and s / lambda: the fastest sender's clock slope "
+             f"over the machine's arrival rate. Verdict, for a machine whose own queue backed up: {JUMP_RULE_TEXT}.",
+             "muted")
+    if cases:
+        doc.table(Table(["trial", "machine", "rate_hz", "final queue", "receives", "mean jump per window",
+                         "mean jump per queue (bin: mean)", "jump per queue msg", "s / lambda", "mean jump",
+                         "'jumps grew with the queue'"], jump_table_rows(cases)))
+    for text in jump_answer(cases):
+        doc.para(text, "note")
+    backed = [c for c in cases if c.backed_up and c.profile.receives]
+    if backed:
+        doc.figure(notebook_plots.jump_figure(backed), "jumps",
+                   "Mean receive jump of each machine whose queue backed up, per time window (left, ± standard "
+                   "error) and per queue length at the receive (right); dotted: its s / lambda.")
 
 
 def _c(n: int, p: float) -> float:
@@ -195,10 +226,12 @@ def build_notebook(settings: Settings, trials: Sequence[Trial]) -> Document:
              "receive of machines 0, 1, ...; drift: spread of the clocks (max - min); slowest: the machine "
              "of the lowest rate, its messages left in the queue at the end and the least-squares growth "
              "of its queue beside the theory's; growing: machines whose queue grew (measured) or whose "
-             "queue the theory says grows; theory_pass: checks within tolerance.", "muted")
+             "queue the theory says grows (rho > 1), and in brackets those it calls critical (rho = 1 within "
+             "the run's noise); theory_pass: checks within tolerance.", "muted")
     doc.heading("Observations", 3)
     doc.bullets([f"Trial {t.index} ({t.variant.key}, seed {t.seed}, rates {rates_text(t.analysis.rates)}): "
                  f"{trial_sentence(t.analysis)}" for t in trials])
+    add_jumps(doc, trials)
     add_comparison(doc, settings, trials)
     add_theory(doc, trials)
     return doc

@@ -8,9 +8,9 @@ from typing import Callable, Dict, List, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .observations import growing_measured, receive_jump_mean, slowest
+from .observations import GROWING, growing_measured, growing_predicted, predicted_classes, receive_jump_mean, slowest
 from .plots import PALETTE
-from .run_analysis import RunAnalysis, growing_predicted, rates_text
+from .run_analysis import RunAnalysis, rates_text
 
 VARIANT_COLOURS = ["#4a78c2", "#2e9e5b", "#e07b24", "#9467bd", "#8c564b"]
 Groups = Dict[str, List[RunAnalysis]]
@@ -93,7 +93,7 @@ def queue_figure(groups: Groups, numbers: Dict[int, int]) -> Figure:
         m = a.metrics
         ax.plot(m.grid, m.queues[i], color=colour, lw=1.4, drawstyle="steps-post",
                 label=f"{label}: m{i}")
-        if a.pred is not None and not a.pred.stable[i]:
+        if a.pred is not None and predicted_classes(a)[i] == GROWING:
             ax.plot([0, m.end_s], [0, a.pred.growth[i] * m.end_s], color=colour, lw=1.2, ls="--")
     return _panels(groups, "Queue of each trial's slowest machine; dashed: the theory's growth where it "
                    "predicts one", "messages in queue", draw, numbers)
@@ -102,3 +102,32 @@ def queue_figure(groups: Groups, numbers: Dict[int, int]) -> Figure:
 def numbering(order: Sequence[RunAnalysis]) -> Dict[int, int]:
     """Trial number (1-based, in run order) of each analysis, by identity."""
     return {id(a): k for k, a in enumerate(order, 1)}
+
+
+def jump_figure(cases: Sequence) -> Figure:
+    """Mean receive jump of each machine whose queue backed up (observations.JumpCase), against
+    the time window and against the queue at the receive; dotted: its s / lambda."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig.suptitle("Did the jumps grow as the queue backed up? Mean jump per time window and per queue length; "
+                 "dotted: s / lambda", fontsize=11.5, fontweight="bold")
+    by_time, by_queue = fig.subplots(1, 2, sharey=True)
+    for k, c in enumerate(cases):
+        p, colour = c.profile, PALETTE[k % len(PALETTE)]
+        label = f"{c.label} m{p.rank} ({c.machine.rate_hz:g} Hz)"
+        mid_t = (p.window_edges[:-1] + p.window_edges[1:]) / 2
+        shown = np.isfinite(p.window_mean)  # a window without receives has no mean
+        by_time.errorbar(mid_t[shown], p.window_mean[shown], yerr=np.nan_to_num(p.window_se[shown]), color=colour,
+                         marker="o", lw=1.4, capsize=3, label=label)
+        e = p.queue_edges
+        mid_q = (e[:-1] + e[1:]) / 2 if e.size > 1 else e
+        by_queue.plot(mid_q, p.queue_mean, color=colour, marker="o", lw=1.4, label=label)
+        for ax in (by_time, by_queue):
+            ax.axhline(c.slope_ratio, color=colour, ls=":", lw=1.2)
+    by_time.set_xlabel("god's-eye time, middle of the window (model s)")
+    by_queue.set_xlabel("messages in the queue at the receive, middle of the bin")
+    by_time.set_ylabel("mean jump on receive (clock values)")
+    for ax in (by_time, by_queue):
+        ax.grid(True, alpha=0.3)
+        ax.set_ylim(bottom=0)
+    by_time.legend(fontsize=7.5, loc="lower right")
+    return fig
