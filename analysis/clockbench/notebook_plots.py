@@ -105,7 +105,7 @@ def numbering(order: Sequence[RunAnalysis]) -> Dict[int, int]:
 
 
 def jump_figure(cases: Sequence) -> Figure:
-    """Mean receive jump of each machine whose queue backed up (observations.JumpCase), against
+    """Mean receive jump of each machine whose queue backed up (jump_growth.JumpCase), against
     the time window and against the queue at the receive; dotted: its s / lambda."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     fig.suptitle("Did the jumps grow as the queue backed up? Mean jump per time window and per queue length; "

@@ -19,8 +19,8 @@ from replay import replay
 from clockbench import notebook
 from clockbench.experiment import MATRICES, Settings, Trial
 from clockbench.metrics import jump_profiles
-from clockbench.observations import (CRITICAL, GROWING, STABLE, draw_shares, jump_answer, jump_cases,
-                                     jump_table_rows, queue_classes)
+from clockbench.jump_growth import jump_answer, jump_cases, jump_table_rows
+from clockbench.observations import CRITICAL, GROWING, STABLE, draw_shares, queue_classes
 from clockbench.run_analysis import analyse
 from clockbench.schema import open_run
 from clockbench.theory import adjacency, closed_form_full, predict
