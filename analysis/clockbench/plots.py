@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
-from matplotlib import cm, colors
+from matplotlib import colormaps, colors
 from matplotlib.figure import Figure
 
 from .distributions import Distributions
@@ -25,7 +25,7 @@ SIZE = (9.6, 4.3)
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#8c6d31"]
 KIND_COLOURS = ["#b0b7c3", "#4a78c2", "#2e9e5b", "#e07b24"]  # internal, send-one, send-all, receive
-RATE_MAP = cm.get_cmap("viridis")
+RATE_MAP = colormaps["viridis"]
 
 
 @dataclass
