@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
-from matplotlib import colormaps, colors
+from matplotlib import cm, colormaps, colors
 from matplotlib.figure import Figure
 
 from .distributions import Distributions
