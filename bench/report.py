@@ -19,7 +19,6 @@ import h5py
 import numpy as np
 
 # The targets, on a 2-core machine.
-QUEUE_RATIO_TARGET = 3.0            # clockbench queue / std::deque, operations per second
 NULL_RATIO_TARGET = 0.8             # flat-out clockbench with recording / null baseline, events/s
 FLAT_OUT_TOTAL_TARGET = 1e6         # events/s in total, 3 ranks
 RATE_ERROR_TARGET_3 = 0.005         # |achieved/nominal - 1| at 3 ranks, up to 1000 ticks/wall s
@@ -120,20 +119,20 @@ def microbenchmarks(path: Path, t: Table) -> Dict[str, Any]:
     rate = {b["name"]: float(b.get("items_per_second", float("nan")))
             for b in data["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
 
-    t.section("Message queue: clockbench's MessageQueue vs std::queue<std::deque> (messages/s)")
-    t.row("case", "MessageQueue", "std::deque", "ratio")
-    ratios = []
+    # MessageQueue holds each message in flight until a deadline passes its arrival time, then
+    # queued (two heaps in one reserved buffer: no allocation in the tick loop); the baseline is one
+    # std::priority_queue in the same order, which allocates as it grows. No target: the figures
+    # show what the model-time queue costs per message.
+    t.section("Message queue: clockbench's MessageQueue (in flight, then queued) vs std::priority_queue "
+              "(messages/s)")
+    t.row("case", "MessageQueue", "priority_queue", "ratio", widths=(34, 16, 16, 14))
     cases = [(f"push+pop, {w} waiting", f"BM_QueuePushPop<{{}}>/{w}") for w in (0, 64)]
     cases += [(f"burst {b}: push all, drain", f"BM_QueueBurst<{{}}>/{b}") for b in BURSTS]
     for label, pattern in cases:
-        ours, base = rate.get(pattern.format("MessageQueue")), rate.get(pattern.format("StdDequeQueue"))
+        ours, base = rate.get(pattern.format("MessageQueue")), rate.get(pattern.format("StdPriorityQueue"))
         if ours is None or base is None:
             continue
-        ratios.append(ours / base)
-        t.row(label, si(ours), si(base), f"{ours / base:.1f}x")
-    if ratios:
-        t.target("queue ops/s vs std::deque, worst case", f"{min(ratios):.1f}x",
-                 f">= {QUEUE_RATIO_TARGET:g}x", min(ratios) >= QUEUE_RATIO_TARGET)
+        t.row(label, si(ours), si(base), f"{ours / base:.1f}x", widths=(34, 16, 16, 14))
 
     t.section("Draining MPI arrivals, self-messages in one process (messages/s, send included)")
     t.row("burst", *(name for name, _ in DRAINS), widths=(34, 20, 16, 16, 16))
