@@ -35,6 +35,10 @@ is the largest lag, and the largest of N random lags has a larger mean than the 
 with the queues taken as independent, E[max_i lag_i] = integral over y of
 1 - prod_i P(lag_i <= y), each P from the reflected walk's distribution of Q_i. The mean-field
 values (_mf) are kept beside them.
+
+In a ring the fastest clock reaches a machine through a chain of neighbours, each hop adding the
+wait for the next send, the latency, the receiver's tick and the queues on the way: ring.py
+derives that hop lag, and it is added to each machine's wait as a delay (hop lag / incoming pace).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from .compare import SIGMAS, theory_for
 from .document import Document
 from .finite import QueueDiffusion, diffusion, ls_slope, queue_tail, time_mean
 from .metrics import compute, slope
+from .ring import hop_lags, mean_latency
 from .schema import SchemaError, open_run
 from .tables import Table, num, render_text
 
@@ -130,18 +135,20 @@ def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
 @dataclass
 class LagModel:
     """What the finite-T lags need: s*, the clock slopes sigma, each machine's incoming pace u_i
-    (the largest sigma of its stable senders, 0 if none) and its queue's diffusion."""
+    (the largest sigma of its stable senders, 0 if none), its queue's diffusion and the hop delay
+    of the clock it hears (ring.py: model seconds, added to its queue wait)."""
 
     fastest_slope: float
     sigma: np.ndarray
     incoming: np.ndarray
     queues: QueueDiffusion
+    hop_delay: np.ndarray
 
     def _clock(self, t: float, queue: np.ndarray) -> np.ndarray:
         """L_i(t) for a queue of `queue` messages (module docstring), in units of sigma."""
         lam = self.queues.busy_arrival
         with np.errstate(divide="ignore", invalid="ignore"):
-            wait = np.where(lam > 0, queue / lam, 0.0)
+            wait = np.where(lam > 0, queue / lam, 0.0) + self.hop_delay
         return np.maximum(self.queues.rates * t, self.incoming * np.maximum(t - wait, 0.0))
 
     def lag(self, t: float) -> np.ndarray:
@@ -171,12 +178,19 @@ class LagModel:
         return ls_slope(self.lag, t)
 
 
-def lag_model(fastest_slope: float, pred, adj: np.ndarray) -> LagModel:
-    """The finite-T lag model of a prediction (theory.Prediction) on peers adj."""
+def lag_model(fastest_slope: float, pred, adj: np.ndarray, latency_s: float = 0.0) -> LagModel:
+    """The finite-T lag model of a prediction (theory.Prediction) on peers adj, messages taking
+    latency_s model seconds on average."""
     sigma = clock_slopes(pred.rates, pred.arrival, pred.stable, adj)
     heard = (np.asarray(adj) > 0) & pred.stable[:, None]
     incoming = np.where(heard, sigma[:, None], 0.0).max(axis=0)
-    return LagModel(fastest_slope, sigma, incoming, diffusion(pred, adj))
+    queues = diffusion(pred, adj)
+    pace = fastest_slope * sigma / sigma.max()
+    hops = hop_lags(pred, adj, sigma, pace, queues, latency_s)
+    heard_pace = fastest_slope * incoming / sigma.max()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delay = np.where(heard_pace > 0, hops / heard_pace, 0.0)
+    return LagModel(fastest_slope, sigma, incoming, queues, delay)
 
 
 def scaling_row(path: str) -> ScalingRow:
@@ -188,7 +202,7 @@ def scaling_row(path: str) -> ScalingRow:
     fastest = m.clocks.max(axis=0)
     s_star = slope(m.grid, fastest)
     g = lag_growth(s_star, clock_slopes(pred.rates, pred.arrival, pred.stable, run.network["adjacency"]))
-    lags = lag_model(s_star, pred, run.network["adjacency"])
+    lags = lag_model(s_star, pred, run.network["adjacency"], mean_latency(m.latency))
     slow = int(np.argmin(pred.rates))
     lag = fastest - m.clocks[slow]
     q_slope = np.array([x.queue_slope for x in m.machines])
