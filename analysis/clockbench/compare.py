@@ -26,9 +26,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .finite import QueueDiffusion, diffusion
-from .metrics import RunMetrics
-from .theory import Prediction, adjacency, mean_jump, predict
-from .transient import start_up
+from .metrics import MachineMetrics, RunMetrics
+from .clocks import JumpPrediction, jump_prediction, paces
+from .theory import Prediction, adjacency, predict
+from .transient import StartUp, start_up
 
 SIGMAS = 3.0
 MODEL_ALLOWANCE = 0.05
@@ -70,12 +71,13 @@ def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = N
     """The checks of every machine, in machine order (adj: the run's peers, else the topology's)."""
     t = metrics.end_s
     checks: List[Check] = []
-    jumps = mean_jump(np.array([m.clock_slope for m in metrics.machines]), pred)
     adj = adjacency(pred.topology, pred.n) if adj is None else adj
     queues = diffusion(pred, adj)
     horizon = max(t, 1e-9)  # a run stopped before any time passed has no queue checks anyway
     slopes, means = queues.queue_slope(horizon), queues.queue_mean(horizon)
-    start = start_up(pred, adj, [m.phase_s for m in metrics.machines], t, _constant_latency(metrics))
+    phases = [m.phase_s for m in metrics.machines]
+    start = start_up(pred, adj, phases, t, _constant_latency(metrics))
+    jumps = _jumps(metrics, pred, adj, queues, start)
     for i, m in enumerate(metrics.machines):
         lam = float(pred.arrival[i])
         if lam * t >= MIN_COUNT:
@@ -92,9 +94,27 @@ def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = N
                                 _tol(q, _queue_mean_sd(queues, i, t)) + LATTICE_ALLOWANCE, mf * t / 2))
         receives = int(m.kind_counts[3])
         if receives >= MIN_COUNT and math.isfinite(m.jump_mean):
-            sd = math.sqrt(max(m.jump_mean, 1.0) / receives)
-            checks.append(Check(i, "jump_mean", m.jump_mean, float(jumps[i]), _tol(float(jumps[i]), sd)))
+            checks.append(_jump_check(i, m, jumps))
     return checks
+
+
+def _jumps(metrics: RunMetrics, pred: Prediction, adj: np.ndarray, queues: QueueDiffusion,
+           start: StartUp) -> JumpPrediction:
+    """Mean receive jumps from the parameters (clocks.py): paces, deficits and the start-up."""
+    ticks = np.array([m.ticks for m in metrics.machines], dtype=float)
+    measured = np.array([m.clock_slope for m in metrics.machines])
+    clocks = paces(pred, adj, [m.phase_s for m in metrics.machines], _constant_latency(metrics), measured)
+    rho = 1.0 - np.clip(start.free, 0.0, ticks) / np.maximum(ticks, 1.0)
+    free_var = ticks * rho * (1.0 - rho) + start.excess
+    return jump_prediction(pred, adj, clocks, queues, metrics.end_s, ticks, start.free, free_var)
+
+
+def _jump_check(i: int, m: MachineMetrics, jumps: JumpPrediction) -> Check:
+    """jump_mean against clocks.py's prediction, 3 sigma of its noise (at least a unit jump's
+    Poisson noise); mean_field is nan where the pace came from a contested setter's measured
+    slope (clocks.py: the one fallback)."""
+    mean, sd = float(jumps.mean[i]), max(float(jumps.sd[i]), math.sqrt(1.0 / m.kind_counts[3]))
+    return Check(i, "jump_mean", m.jump_mean, mean, _tol(mean, sd), math.nan if jumps.contested[i] else mean)
 
 
 def _rho_check(i: int, measured: float, ticks: int, free: float, excess: float, mean_field: float) -> Check:

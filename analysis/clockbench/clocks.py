@@ -1,0 +1,173 @@
+"""Lamport clock slopes and mean receive jumps predicted from the parameters alone (rates,
+p_internal, topology, phases, latency, run length): the `jump_mean` check of compare.py.
+
+Pace. Every tick adds at least 1, and a receive sets L = max(L, m) + 1, so a stable machine's
+clock runs at the pace of the fastest clock among its stable senders, or at its own rate if that
+is faster. An unstable machine takes at t the messages that arrived by t' = (r_i / lambda_i) t,
+so its pace is pulled down by r_i / lambda_i. The paces sigma_i are the fixed point of
+
+    sigma_i = max(r_i + e_i, max_j sigma_j)                  i stable,   j its stable senders
+    sigma_i = max(r_i, (r_i / lambda_i) max_j sigma_j)       i unstable,
+
+(unstable machines never send). e_i is the excess of a pace-setting machine over its own rate:
+its own receive jumps. Two machines of equal rate r that exchange messages leapfrog: with tick
+offset delta in (0, 1/r) (their phases), a message from the one whose clock leads in tick order,
+taken by the other before the sender ticks again, gives the receiver +1 and swaps the lead. A
+message is taken in time iff the receiver's queue is empty and its next deadline past the
+arrival comes before the sender's next one: delay offset delta_XY > latency (never with equal
+phases: the tick at the arrival's own deadline does not see it). With a_XY such gains per second
+available from X to Y (messages X -> Y times P(Y's queue empty)), the lead goes round at rate
+1 / (1 / a_XY + 1 / a_YX), and each of the two gains 1 per round: e = 1 / (1 / a_XY + 1 / a_YX).
+A machine of rate at most r / 2 can never be ahead of the setter when its message is taken (it
+ticks at most once while the setter ticks twice), so it adds nothing. Between r / 2 and r, or
+with more than two setters of equal rate, the gains depend on the machines' joint motion and are
+not modelled: those paces are `contested`, and compare.py takes that setter's measured slope
+(a fallback, labelled as such); every other quantity is still predicted from it.
+
+Clock at the end of a run of T seconds, and the mean jump. A machine's receive jumps sum to
+L_i(T) - F_i (every free tick adds exactly 1), so jump_mean = 1 + X_i / R_i with X_i = L_i(T) -
+ticks_i and R_i = ticks_i - F_i its receives. L_i(T) = sigma_i T - D_i, D_i its deficit behind
+the line of its pace: 0 for a setter; for a stable machine the deficit of its pace sender plus
+(u_i - r_i) times the time since it last heard from it, mean and standard deviation about
+1 / lambda_ui (lambda_ui: arrivals per second from its pace senders); for an unstable one, which
+takes at T the message that arrived Q_i(T) / lambda0_i ago, u_i E[Q_i(T)] / lambda0_i with
+finite.py's queue, less its own ticks where it outruns them. The start-up transient
+(transient.py) gives E[F_i].
+
+Noise of jump_mean (delta method): Var(J) = Var(X) / R^2 + (X / R)^2 Var(R) / R^2, with Var(X)
+= Var(D_i) (the deficits' variances added along the chain, an unstable machine's u_i^2 v_i T /
+lambda0_i^2 from its queue's random walk), Var(R) = Var(F_i): binomial plus the start-up excess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .finite import QueueDiffusion
+from .theory import Prediction, send_matrix
+
+# Rates within this relative distance count as equal (a leapfrogging pair).
+_SAME_RATE = 1e-9
+
+
+@dataclass
+class ClockPaces:
+    """Per machine: its long-run clock slope and where it comes from."""
+
+    slope: np.ndarray       # sigma_i, clock units per model second
+    incoming: np.ndarray    # u_i: the largest pace among its stable senders (0 if none)
+    excess: np.ndarray      # e_i of a pace setter (0 elsewhere)
+    contested: np.ndarray   # bool: the pace comes from a setter whose excess is not modelled
+    setter: np.ndarray      # bool: a stable machine running at its own pace (no deficit)
+
+
+def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] = None,
+          latency: float = 0.0, measured: Optional[np.ndarray] = None) -> ClockPaces:
+    """The module docstring's fixed point (phases: each machine's, None for random ones).
+    measured: the run's clock slopes; the FALLBACK for a contested setter's own pace, the one
+    class of machine whose excess is not predicted (module docstring). Without it, e = 0 there."""
+    r, n = pred.rates, pred.n
+    c = send_matrix(adj, pred.p_internal)
+    heard = (np.asarray(adj) > 0) & pred.stable[:, None]  # heard[j, i]: stable j sends to i
+    excess, contested = _setter_excess(pred, c, heard, phases, latency)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(pred.stable, 1.0, np.nan_to_num(r / pred.arrival))
+    own = r + excess
+    if measured is not None:
+        own = np.where(contested, np.maximum(np.asarray(measured, dtype=float), r), own)
+    sigma, flag = own.copy(), contested.copy()
+    for _ in range(n + 1):  # a pace travels at most n hops; values only grow
+        into = np.where(heard, sigma[:, None], -1.0)
+        best = into.argmax(axis=0)
+        pulled = factor * into.max(axis=0)
+        take = pulled > own * (1 + _SAME_RATE)
+        sigma = np.where(take, pulled, own)
+        flag = np.where(take, flag[best], contested)
+    incoming = np.maximum(np.where(heard, sigma[:, None], -1.0).max(axis=0), 0.0)
+    return ClockPaces(slope=sigma, incoming=incoming, excess=excess, contested=flag,
+                      setter=pred.stable & (sigma <= own))
+
+
+def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
+                   phases: Optional[Sequence[float]], latency: float):
+    """e_i and the contested flag of every machine that could set its own pace."""
+    r, n = pred.rates, pred.n
+    free = r * (1.0 - pred.utilisation)
+    excess, contested = np.zeros(n), np.zeros(n, dtype=bool)
+    for x in range(n):
+        rivals = [y for y in range(n) if heard[y, x] and r[y] > r[x] / 2]
+        if not pred.stable[x] or not rivals:
+            continue
+        faster = any(r[y] > r[x] * (1 + _SAME_RATE) for y in rivals)
+        if faster:
+            continue  # x does not set its own pace
+        equal = [y for y in rivals if r[y] >= r[x] * (1 - _SAME_RATE)]
+        if len(equal) != 1 or len(rivals) != 1 or not heard[x, equal[0]]:
+            contested[x] = True
+            continue
+        y = equal[0]
+        a_xy = _gains(x, y, c, free, pred, phases, latency)
+        a_yx = _gains(y, x, c, free, pred, phases, latency)
+        excess[x] = 1.0 / (1.0 / a_xy + 1.0 / a_yx) if a_xy > 0 and a_yx > 0 else 0.0
+    return excess, contested
+
+
+def _gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
+           phases: Optional[Sequence[float]], latency: float) -> float:
+    """Messages x -> y per second that y takes before x ticks again (module docstring)."""
+    period = 1.0 / pred.rates[x]
+    sent = c[x, y] * free[x]
+    others = max(0.0, pred.arrival[y] - sent)  # y's load from everyone else
+    empty = max(0.0, 1.0 - others / pred.rates[y])
+    if phases is None:  # random phases: the offset is uniform over one period
+        in_time = max(0.0, 1.0 - latency / period)
+    else:
+        delta = (phases[y] - phases[x]) % period
+        in_time = 1.0 if latency < delta < period else 0.0
+    return sent * empty * in_time
+
+
+@dataclass
+class JumpPrediction:
+    """Per machine: the expected mean receive jump over a run and its standard deviation."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    contested: np.ndarray  # bool: from a contested pace (module docstring); not a prediction
+
+
+def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
+                    t: float, ticks: np.ndarray, free: np.ndarray, free_var: np.ndarray) -> JumpPrediction:
+    """The module docstring's mean jump over [0, t] and its noise. ticks: each machine's ticks in
+    the run (fixed by its rate and phase); free, free_var: expected free ticks and the variance
+    of their count (transient.py)."""
+    r, n = pred.rates, pred.n
+    c = send_matrix(adj, pred.p_internal)
+    heard = (np.asarray(adj) > 0) & pred.stable[:, None]
+    # Messages per second from each stable sender that carries i's incoming pace.
+    carry = np.where(heard & np.isclose(clocks.slope[:, None], clocks.incoming[None, :], rtol=1e-9),
+                     c * (r * (1.0 - pred.utilisation))[:, None], 0.0)
+    heard_rate = carry.sum(axis=0)
+    weights = np.divide(carry, heard_rate, out=np.zeros_like(carry), where=heard_rate > 0)
+    setter = clocks.setter
+    lam0 = np.maximum(queues.busy_arrival, 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(pred.stable, np.maximum(clocks.incoming - r, 0.0) / heard_rate,
+                       clocks.incoming * queues.queue(t) / lam0)
+        gap_var = np.where(pred.stable, gap ** 2, (clocks.incoming / lam0) ** 2 * queues.variance * t)
+    gap, gap_var = np.where(setter, 0.0, np.nan_to_num(gap)), np.where(setter, 0.0, np.nan_to_num(gap_var))
+    deficit, var = np.zeros(n), np.zeros(n)
+    for _ in range(n + 1):  # along the chains of pace senders, at most n hops
+        deficit = np.where(setter, 0.0, gap + weights.T @ deficit)
+        var = np.where(setter, np.maximum(clocks.slope - r, 0.0) * t, gap_var + weights.T @ var)
+    pace = np.where(setter, clocks.slope, clocks.incoming)
+    clock_end = np.maximum(pace * t - deficit, ticks)  # never behind its own ticks
+    receives = np.maximum(ticks - free, 1e-12)
+    gain = clock_end - ticks
+    mean = 1.0 + gain / receives
+    sd = np.sqrt(var / receives ** 2 + (gain / receives) ** 2 * free_var / receives ** 2)
+    return JumpPrediction(mean=mean, sd=sd, contested=clocks.contested.copy())
