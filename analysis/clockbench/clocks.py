@@ -1,5 +1,6 @@
-"""Lamport clock slopes and mean receive jumps predicted from the parameters alone (rates,
-p_internal, topology, phases, latency, run length): the `jump_mean` check of compare.py.
+"""Lamport clock slopes and mean receive jumps predicted from the parameters (rates, p_internal,
+topology, phases, latency, run length) and, for the jump, the run's receive count: the
+`jump_mean` check of compare.py.
 
 Pace. Every tick adds at least 1, and a receive sets L = max(L, m) + 1, so a stable machine's
 clock runs at the pace of the fastest clock among its stable senders, or at its own rate if that
@@ -34,14 +35,25 @@ takes at T the message that arrived Q_i(T) / lambda0_i ago, u_i E[Q_i(T)] / lamb
 finite.py's queue, less its own ticks where it outruns them. The start-up transient
 (transient.py) gives E[F_i].
 
-Noise of jump_mean (delta method): Var(J) = Var(X) / R^2 + (X / R)^2 Var(R) / R^2, with Var(X)
-= Var(D_i) (the deficits' variances added along the chain, an unstable machine's u_i^2 v_i T /
-lambda0_i^2 from its queue's random walk), Var(R) = Var(F_i): binomial plus the start-up excess.
+Noise of jump_mean, given the run's receive count R (checked on its own by compare.py's rho
+check). J = 1 + X / R is a ratio; where R is small (a slow machine that receives rarely) its
+noise makes J's spread skewed, with a heavy tail above, which no symmetric tolerance around E[J]
+covers. Given R, J - 1 = X / R is as symmetric as X. X and R share one term: a stable machine
+takes R = A - Q(T) of its A arrivals, and the message it took last, behind the Q(T) still
+queued, left its pace sender about Q(T) / lambda_i earlier, so Q(T) adds u_i Q(T) / lambda_i to
+D_i. With Var(Q(T)) = E[Q(T)]^2 (the reflected walk's exponential law, finite.py) and Var(A) =
+v_i T (finite.py's variance rate of the arrivals), the regression of X on R gives
+
+    E[X | R] = E[X] + b (R - E[R]),   Var(X | R) = Var(D_i) + (1 - b lambda_i / u_i) a^2 Var(Q),
+
+a = u_i / lambda_i, b = a Var(Q) / (Var(A) + Var(Q)); Var(D_i): the deficits' variances added
+along the chain of pace senders, an unstable machine's u_i^2 v_i T / lambda0_i^2 from its
+queue's random walk (its R is all but fixed: b = 0). Then jump_mean = 1 + E[X | R] / R within
+3 sd(X | R) / R.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -141,10 +153,10 @@ class JumpPrediction:
 
 
 def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
-                    t: float, ticks: np.ndarray, free: np.ndarray, free_var: np.ndarray) -> JumpPrediction:
-    """The module docstring's mean jump over [0, t] and its noise. ticks: each machine's ticks in
-    the run (fixed by its rate and phase); free, free_var: expected free ticks and the variance
-    of their count (transient.py)."""
+                    t: float, ticks: np.ndarray, free: np.ndarray, taken: np.ndarray) -> JumpPrediction:
+    """The module docstring's mean jump over [0, t] and its noise, given the receives R. ticks:
+    each machine's ticks in the run (fixed by its rate and phase); free: expected free ticks
+    (transient.py); taken: the run's receive counts."""
     r, n = pred.rates, pred.n
     c = send_matrix(adj, pred.p_internal)
     heard = (np.asarray(adj) > 0) & pred.stable[:, None]
@@ -166,8 +178,15 @@ def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queue
         var = np.where(setter, np.maximum(clocks.slope - r, 0.0) * t, gap_var + weights.T @ var)
     pace = np.where(setter, clocks.slope, clocks.incoming)
     clock_end = np.maximum(pace * t - deficit, ticks)  # never behind its own ticks
-    receives = np.maximum(ticks - free, 1e-12)
-    gain = clock_end - ticks
-    mean = 1.0 + gain / receives
-    sd = np.sqrt(var / receives ** 2 + (gain / receives) ** 2 * free_var / receives ** 2)
+    expected = np.maximum(ticks - free, 1e-12)
+    taken = np.maximum(np.asarray(taken, dtype=float), 1.0)
+    # A stable machine's queue at T ages its last pace message by Q / lambda and takes Q from R.
+    queue_var = queues.queue(t) ** 2
+    age = np.where(pred.stable, clocks.incoming / np.maximum(pred.arrival, 1e-12), 0.0)
+    receives_var = queues.variance * t + queue_var
+    slope = np.divide(age * queue_var, receives_var, out=np.zeros(n), where=receives_var > 0)
+    gain = clock_end - ticks + slope * (taken - expected)  # E[X | R], a regression on R
+    gain_var = var + age ** 2 * queue_var - slope * age * queue_var  # Var(X | R)
+    mean = 1.0 + gain / taken
+    sd = np.sqrt(np.maximum(gain_var, 0.0)) / taken
     return JumpPrediction(mean=mean, sd=sd, contested=clocks.contested.copy())

@@ -100,19 +100,18 @@ def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = N
 
 def _jumps(metrics: RunMetrics, pred: Prediction, adj: np.ndarray, queues: QueueDiffusion,
            start: StartUp) -> JumpPrediction:
-    """Mean receive jumps from the parameters (clocks.py): paces, deficits and the start-up."""
+    """Mean receive jumps (clocks.py): paces, deficits and the start-up, given the run's receives."""
     ticks = np.array([m.ticks for m in metrics.machines], dtype=float)
     measured = np.array([m.clock_slope for m in metrics.machines])
     clocks = paces(pred, adj, [m.phase_s for m in metrics.machines], _constant_latency(metrics), measured)
-    rho = 1.0 - np.clip(start.free, 0.0, ticks) / np.maximum(ticks, 1.0)
-    free_var = ticks * rho * (1.0 - rho) + start.excess
-    return jump_prediction(pred, adj, clocks, queues, metrics.end_s, ticks, start.free, free_var)
+    taken = np.array([m.kind_counts[3] for m in metrics.machines], dtype=float)
+    return jump_prediction(pred, adj, clocks, queues, metrics.end_s, ticks, start.free, taken)
 
 
 def _jump_check(i: int, m: MachineMetrics, jumps: JumpPrediction) -> Check:
-    """jump_mean against clocks.py's prediction, 3 sigma of its noise (at least a unit jump's
-    Poisson noise); mean_field is nan where the pace came from a contested setter's measured
-    slope (clocks.py: the one fallback)."""
+    """jump_mean against clocks.py's prediction given the run's receive count, 3 sigma of its
+    noise (at least a unit jump's Poisson noise); mean_field is nan where the pace came from a
+    contested setter's measured slope (clocks.py: the one fallback)."""
     mean, sd = float(jumps.mean[i]), max(float(jumps.sd[i]), math.sqrt(1.0 / m.kind_counts[3]))
     return Check(i, "jump_mean", m.jump_mean, mean, _tol(mean, sd), math.nan if jumps.contested[i] else mean)
 

@@ -1,0 +1,58 @@
+"""Lamport clock paces (clockbench.clocks) against runs of tests/analysis/replay.py, the exact
+simulator of docs/model.md: the fixed point of docs' pace rule, the leapfrog excess of two
+equal-rate setters, and the pull-down of an unstable machine's pace by r / lambda."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pytest
+
+from replay import replay
+
+from clockbench.clocks import paces
+from clockbench.metrics import slope
+from clockbench.theory import adjacency, predict
+
+RUNS, DURATION = 30, 60.0
+# What the long-run pace leaves out of a 60 s least-squares slope (start-up, finite deficits).
+MODEL_ALLOWANCE = 0.03
+
+CASES = [
+    # (rates, p_internal, topology, what the case pins down)
+    ((1.0, 1.0, 6.0), 0.7, "full"),             # unstable pair pulled down to (r / lambda) 6
+    ((4.0, 1.0, 4.0), 0.7, "full"),             # equal-rate setters leapfrog: 4 + e
+    ((6.0, 2.0, 6.0), 0.5, "full"),             # the same at p = 0.5, a larger excess
+    ((6.0, 2.0, 2.0, 6.0, 2.0, 2.0), 0.7, "ring"),  # the pace carried two hops along a ring
+]
+
+
+def _measured_and_predicted(rates: Sequence[float], p: float, topology: str):
+    """Per machine over RUNS runs: mean measured clock slope, its standard error, mean prediction."""
+    pred, adj = predict(np.array(rates), p, topology), adjacency(topology, len(rates))
+    measured, predicted = [], []
+    for seed in range(1, RUNS + 1):
+        res = replay(rates, seed, DURATION, p_internal=p, topology=topology)
+        measured.append([slope(np.array(ev["deadline"]), np.array(ev["lamport"], dtype=float))
+                         for ev in res["events"]])
+        predicted.append(paces(pred, adj, res["phase_s"]).slope)
+    measured, predicted = np.array(measured), np.array(predicted)
+    return measured.mean(axis=0), measured.std(axis=0) / np.sqrt(RUNS), predicted.mean(axis=0)
+
+
+@pytest.mark.parametrize("rates,p,topology", CASES)
+def test_paces_match_replay(rates, p: float, topology: str) -> None:
+    """Every machine's slope within 4 standard errors plus 3 %. Without the leapfrog excess the
+    setters of (4,1,4) and (6,2,6) would be 7 % and 9 % off; without the r / lambda pull-down the
+    slow pair of (1,1,6) 20 %."""
+    measured, se, predicted = _measured_and_predicted(rates, p, topology)
+    assert np.all(np.abs(measured - predicted) <= 4 * se + MODEL_ALLOWANCE * predicted), \
+        (measured, se, predicted)
+
+
+def test_equal_rate_setters_run_ahead_of_their_rate() -> None:
+    """The excess itself is predicted, not zero: (6,2,6) at p = 0.5 runs clearly above 6."""
+    pred, adj = predict(np.array([6.0, 2.0, 6.0]), 0.5, "full"), adjacency("full", 3)
+    clocks = paces(pred, adj)
+    assert clocks.excess[0] > 0.5 and clocks.excess[2] > 0.5 and not clocks.contested.any()
