@@ -38,9 +38,11 @@ MIN_COUNT = 5
 # Messages: how far the lattice correction of the recorded queue may be off (finite.py).
 LATTICE_ALLOWANCE = 0.5
 
-TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma of the counts' noise (sigma of a rate <= sqrt(rate / T); "
-                  f"of queue_mean, the random walk's sqrt(v T / 3)) + {MODEL_ALLOWANCE:.0%} of the prediction "
-                  f"(queue_mean: + {LATTICE_ALLOWANCE:g} message more)")
+TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma + {MODEL_ALLOWANCE:.0%} of the prediction; sigma of a rate: its "
+                  "counting noise, <= sqrt(rate / T); of rho: the free ticks' binomial noise and the start-up's "
+                  "(transient.py), + 1 count; of queue_mean: the random walk's sqrt(v T / 3), "
+                  f"+ {LATTICE_ALLOWANCE:g} message; of jump_mean: the delta-method noise of the mean jump "
+                  "given the run's receive count, around the pace predicted from the parameters (clocks.py)")
 # Why the same theory serves every phase mode and latency (docs/model.md, last section).
 MODEL_TIME_TEXT = ("The mean-field theory already covers phases and latency: they shift when messages arrive, "
                    "not how many arrive per model second, so the arrival rates it predicts do not change.")
@@ -82,7 +84,6 @@ def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = N
         lam = float(pred.arrival[i])
         if lam * t >= MIN_COUNT:
             checks.append(Check(i, "lambda_hz", m.arrival_hz, lam, _tol(lam, math.sqrt(lam / t))))
-        rho = float(pred.utilisation[i])
         if m.ticks >= MIN_COUNT:
             checks.append(_rho_check(i, m.utilisation, m.ticks, float(start.free[i]), float(start.excess[i]),
                                      float(pred.utilisation[i])))
