@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from check_runs import failure_rates
+from check_runs import checks_of, failure_rates
 from replay import replay
 
 from clockbench.theory import adjacency, predict
@@ -38,3 +38,21 @@ def test_rho_check_false_failures_stay_near_one_percent() -> None:
     rates = failure_rates(RATES, runs=200, duration=20.0, first_seed=1000)
     worst = max(rates, key=rates.get)
     assert rates[worst] * 200 <= 6, (worst, rates)
+
+
+
+def test_a_stable_machines_free_ticks_vary_as_its_arrivals() -> None:
+    """Rates (1,2,3): the rate-1 machine is stable at rho 0.82. Its free ticks are ticks - arrivals
+    + the change of a small queue, so they vary as its arrivals do, not binomially (the binomial
+    spread is about half of it). The spread the rho check assumes must match the spread over 200
+    replayed 60 s runs: not below it (false failures), nor far above it (a check that cannot fail)."""
+    free, assumed = [], []
+    for seed in range(3000, 3200):
+        res = replay((1.0, 2.0, 3.0), seed, 60.0)
+        free.append(int(np.count_nonzero(np.asarray(res["events"][0]["kind"]) != 3)))
+        check = next(c for c in checks_of(res) if c.quantity == "rho" and c.machine == 0)
+        ticks = len(res["events"][0]["kind"])
+        # tolerance = (3 sd + 1 count) / ticks + 5 % of the prediction (compare.TOLERANCE_TEXT)
+        assumed.append(((check.tolerance - 0.05 * check.predicted) * ticks - 1.0) / 3.0)
+    spread = float(np.std(free))
+    assert 0.9 * spread <= float(np.median(assumed)) <= 1.4 * spread, (spread, np.median(assumed))
