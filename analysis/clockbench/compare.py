@@ -39,8 +39,8 @@ MIN_COUNT = 5
 LATTICE_ALLOWANCE = 0.5
 
 TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma + {MODEL_ALLOWANCE:.0%} of the prediction; sigma of a rate: its "
-                  "counting noise, <= sqrt(rate / T); of rho: the free ticks' (a stable machine's vary as its arrivals) "
-                  "and the start-up's (transient.py), + 1 count; of queue_mean: the random walk's sqrt(v T / 3), "
+                  "counting noise, <= sqrt(rate / T); of rho: the free ticks' (a stable machine's vary as "
+                  "its arrivals) and the start-up's (transient.py), + 1 count; of queue_mean: the random walk's sqrt(v T / 3), "
                   f"+ {LATTICE_ALLOWANCE:g} message; of jump_mean: the delta-method noise of the mean jump "
                   "given the run's receive count, around the pace predicted from the parameters (clocks.py)")
 # Why the same theory serves every phase mode and latency (docs/model.md, last section).
