@@ -10,8 +10,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from .metrics import JumpProfile, MachineMetrics
-from .observations import critical_predicted, growing_measured, growing_predicted
-from .run_analysis import RunAnalysis
+from .observations import critical_predicted, growing_measured
+from .run_analysis import RunAnalysis, growing_predicted
 
 # "Jumps grew as the queue backed up" holds on a machine whose queue backed up when its last time
 # window's mean jump exceeds its first's by more than JUMP_RISE_SE standard errors and by

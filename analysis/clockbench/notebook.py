@@ -13,9 +13,8 @@ from .document import Document
 from .experiment import NOTEBOOK_STEM, Settings, Trial
 from .jump_growth import JUMP_RULE_TEXT, jump_answer, jump_cases, jump_table_rows
 from .observations import (GROWING_MESSAGES, QUEUE_RULE_TEXT, compare_sentence, critical_predicted, draw_shares,
-                           growing_measured, growing_predicted, machines_text, slowest, summarise_variant,
-                           trial_sentence)
-from .run_analysis import RunAnalysis, rates_text
+                           growing_measured, machines_text, slowest, summarise_variant, trial_sentence)
+from .run_analysis import RunAnalysis, growing_predicted, rates_text
 from .metrics import JUMP_QUEUE_BINS, JUMP_WINDOWS, RunMetrics
 from .summary import model_line, prediction_line, timing_banner, timing_verdict
 from .tables import Table, checks_table, machine_table, num

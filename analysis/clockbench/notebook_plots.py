@@ -8,9 +8,9 @@ from typing import Callable, Dict, List, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .observations import GROWING, growing_measured, growing_predicted, predicted_classes, receive_jump_mean, slowest
+from .observations import GROWING, growing_measured, predicted_classes, receive_jump_mean, slowest
 from .plots import PALETTE
-from .run_analysis import RunAnalysis, rates_text
+from .run_analysis import RunAnalysis, growing_predicted, rates_text
 
 VARIANT_COLOURS = ["#4a78c2", "#2e9e5b", "#e07b24", "#9467bd", "#8c564b"]
 Groups = Dict[str, List[RunAnalysis]]

@@ -10,7 +10,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from .finite import diffusion
-from .run_analysis import RunAnalysis
+from .run_analysis import RunAnalysis, growing, growing_predicted
 from .theory import Prediction, adjacency, predict
 
 # A queue is called growing when its least-squares slope adds at least this many messages over
@@ -18,10 +18,6 @@ from .theory import Prediction, adjacency, predict
 GROWING_MESSAGES = 5
 # Above this many combinations of integer rates, the theory's share of unstable draws is sampled.
 EXACT_DRAWS_MAX = 4096
-# The mean field's lambda is solved to this fraction of the rates (theory.predict checks its
-# residual to 1e-9 of the largest): lambda_i = r_i within it is rho = 1, not growing.
-SOLVE_TOLERANCE = 1e-9
-
 GROWING, CRITICAL, STABLE = "growing", "critical", "stable"
 QUEUE_RULE_TEXT = (
     "growing: the mean field's rho > 1 strictly (lambda > r); critical: not growing, but within noise of "
@@ -35,9 +31,10 @@ def queue_classes(pred: Prediction, adj: np.ndarray, duration_s: float) -> List[
     """GROWING, CRITICAL or STABLE for every machine over a run of duration_s (QUEUE_RULE_TEXT)."""
     d = diffusion(pred, adj)
     noise = np.sqrt(d.variance * duration_s)
+    grows = growing(pred)
     out = []
     for i in range(pred.n):
-        if pred.arrival[i] > pred.rates[i] * (1 + SOLVE_TOLERANCE):
+        if grows[i]:
             out.append(GROWING)
         elif abs(d.drift[i]) * duration_s <= noise[i]:
             out.append(CRITICAL)
@@ -51,11 +48,6 @@ def predicted_classes(a: RunAnalysis) -> List[str]:
     if a.pred is None:
         return [STABLE] * a.metrics.n
     return queue_classes(a.pred, adjacency(a.metrics.topology, a.metrics.n), a.metrics.end_s)
-
-
-def growing_predicted(a: RunAnalysis) -> List[int]:
-    """Machines whose queue the theory says grows (rho > 1 strictly)."""
-    return [i for i, c in enumerate(predicted_classes(a)) if c == GROWING]
 
 
 def critical_predicted(a: RunAnalysis) -> List[int]:
@@ -159,7 +151,7 @@ class VariantSummary:
     jump_max: int            # the largest jump of all runs
     receive_share: float     # fraction of all ticks that were receives
     growing_measured: float  # fraction of machines with a growing queue
-    growing_predicted: float  # rho > 1 beyond the run's noise (queue_classes)
+    growing_predicted: float  # rho > 1 strictly (run_analysis.growing)
     critical_predicted: float  # within noise of rho = 1
     queue_max_mean: float    # each run's longest queue, averaged
     queue_max: int

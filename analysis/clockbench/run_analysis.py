@@ -78,6 +78,16 @@ def rates_text(rates: np.ndarray) -> str:
     return ",".join(f"{r:g}" for r in rates)
 
 
+# The theory's solve is exact to this relative accuracy: a queue grows only where lambda exceeds r
+# by more (at rho = 1 exactly the mean field's growth is 0).
+SOLVE_TOLERANCE = 1e-9
+
+
+def growing(pred: Prediction) -> np.ndarray:
+    """Per machine, whether the theory says its queue grows: lambda > r strictly."""
+    return pred.arrival > pred.rates * (1 + SOLVE_TOLERANCE)
+
+
 def growing_predicted(a: RunAnalysis) -> List[int]:
-    """Machines whose queue the theory says grows without bound."""
-    return [] if a.pred is None else [int(i) for i in np.flatnonzero(~a.pred.stable)]
+    """Machines whose queue the theory says grows without bound (rho > 1 strictly)."""
+    return [] if a.pred is None else [int(i) for i in np.flatnonzero(growing(a.pred))]
