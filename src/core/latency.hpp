@@ -18,7 +18,6 @@ struct Latency {
 
   // The least latency a message can have: how far ahead of a peer's progress a tick may decide.
   double least() const { return form == Form::exponential ? 0.0 : a; }
-  bool draws() const { return form != Form::constant; }
   // Draws nothing for a constant; one uniform of `rng` otherwise.
   double draw(Rng& rng) const;
   // The setting as the option takes it (and the file records it): 0.05, uniform:LO,HI, exp:MEAN.

@@ -36,8 +36,6 @@ class PeerProgress {
   // counted in `arrived_from` (per source rank).
   bool senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from) const;
 
-  int senders_on_host() const { return static_cast<int>(senders_.size()); }
-
  private:
   struct Entry {
     std::atomic<std::int64_t>* sent = nullptr;  // [rank]: messages sent to it
