@@ -53,24 +53,24 @@ def start_up(pred: Prediction, adj: np.ndarray, phases: Sequence[float], t_end: 
     dist = np.zeros((n, QUEUE_CAP + 1))
     dist[:, 0] = 1.0
     arrived, free_ticks = np.zeros(n), np.zeros(n)
-    pending: list = []  # (arrival time, receiver, probability), in arrival order (one latency)
+    pending: list = []  # (arrival time, receivers, probabilities): one entry per sending tick, in arrival order
     head = 0
     peers = [np.flatnonzero(c[j]) for j in range(n)]
     for t, j in zip(times, owner):
         while head < len(pending) and pending[head][0] < t:
-            _, i, q = pending[head]
+            _, to, q = pending[head]
             head += 1
-            dist[i] = _arrive(dist[i], q)
+            dist[to] = _arrive(dist[to], q)  # distinct receivers: one update for all of them
         free = dist[j, 0]
         free_ticks[j] += free
         dist[j] = np.concatenate([[dist[j, 0] + dist[j, 1]], dist[j, 2:], [0.0]])
-        for i in peers[j]:
-            pending.append((t + latency, int(i), c[j, i] * free))
-            arrived[i] += c[j, i] * free
+        q = c[j, peers[j]] * free
+        pending.append((t + latency, peers[j], q))
+        arrived[peers[j]] += q
     # Sends whose arrival falls at or after the end never reach a queue before it.
-    late = [(a, i, q) for a, i, q in pending[head:] if a >= t_end]
-    for _, i, q in late:
-        arrived[i] -= q
+    for a, to, q in pending[head:]:
+        if a >= t_end:
+            arrived[to] -= q
     rest = max(0.0, t_end - horizon)
     free_ticks += (r - np.minimum(pred.arrival, r)) * rest
     bursts = np.where(pred.stable, 0.0, free_ticks) ** 2
@@ -89,8 +89,10 @@ def _deadlines(r: np.ndarray, phases: np.ndarray, t_end: float):
     return times[order].tolist(), owner[order].tolist()
 
 
-def _arrive(d: np.ndarray, q: float) -> np.ndarray:
-    """The queue's distribution after a message arrives with probability q (cut at QUEUE_CAP)."""
-    up = np.concatenate([[0.0], d[:-1]])
-    up[-1] += d[-1]
+def _arrive(d: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Queue distributions (one row per receiver) after a message arrives at each with probability
+    q (cut at QUEUE_CAP)."""
+    up = np.concatenate([np.zeros((d.shape[0], 1)), d[:, :-1]], axis=1)
+    up[:, -1] += d[:, -1]
+    q = np.asarray(q)[:, None]
     return (1.0 - q) * d + q * up
