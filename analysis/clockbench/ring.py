@@ -35,6 +35,7 @@ import math
 
 import numpy as np
 
+from .clocks import ClockPaces
 from .model import EXP, UNIFORM, parse_latency
 from .finite import QueueDiffusion
 from .theory import Prediction, send_matrix
@@ -50,20 +51,21 @@ def mean_latency(text: str) -> float:
     return lat.least
 
 
-def hop_lags(pred: Prediction, adj: np.ndarray, sigma: np.ndarray, pace: np.ndarray,
-             queues: QueueDiffusion, latency_s: float = 0.0) -> np.ndarray:
+def hop_lags(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
+             latency_s: float = 0.0) -> np.ndarray:
     """Each machine's expected hop lag behind its stretch's source, clock units (module docstring).
 
-    sigma: the theory's clock slopes (scaling.clock_slopes); pace: each machine's clock slope in
-    clock units per model second; queues: their diffusion (finite.py), whose stationary mean
-    v / (2 |mu|) less the lattice offset sets a stable machine's queue wait."""
+    clocks: the paces of clocks.paces (clock units per model second; its setters are the sources);
+    queues: their diffusion (finite.py), whose stationary mean v / (2 |mu|) less the lattice offset
+    sets a stable machine's queue wait."""
     r, n = pred.rates, pred.n
+    pace = clocks.slope
     c = send_matrix(adj, pred.p_internal)
     rho = np.minimum(pred.utilisation, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         queue = np.maximum(queues.variance / (2 * np.abs(queues.drift)) - queues.lattice, 0.0)
         wait = np.where(pred.stable & (queues.drift < 0) & (pred.arrival > 0), queue / pred.arrival, 0.0)
-    source = pred.stable & (sigma <= r * (1 + 1e-12))
+    source = clocks.setter
     lag = np.where(source, 0.0, math.inf)
     heard = (np.asarray(adj) > 0) & pred.stable[:, None] & (c > 0)  # heard[j, i]: j sends to i
     if np.all(source | heard[source].any(axis=0)):

@@ -9,27 +9,27 @@ the sender's clock at t', so L_i(t) follows its senders' clocks at t' = (r_i / l
 senders are stable (an unstable machine never sends); where they keep pace with the fastest
 clock, of slope s*, L_i(t) ~ s* (r_i / lambda_i) t, and its lag behind the fastest clock grows at
 
-    g_i = s* (1 - r_i / lambda_i)     (clock units per model second; s* measured from the run)
+    g_i = s* (1 - r_i / lambda_i)     (clock units per model second)
 
 A stable machine takes every message soon after it arrives, so its clock keeps pace with the
 fastest clock among its senders: in the full topology every stable machine hears from the fastest
 machine, its lag stays bounded, and g_i = 0. In a ring, unstable machines cut it into stretches
 that do not hear from each other (they never send), and a stretch runs at the pace of its own
-fastest machine. So in general the theory's clock slope sigma_i is the fixed point of
+fastest machine. So in general a machine's clock pace sigma_i is the fixed point of clocks.py
+(clocks.paces, from the parameters alone: rates, p_internal, topology, phases, latency):
 
-    sigma_i = max(r_i, max_j sigma_j)                    i stable,   j its stable senders
+    sigma_i = max(r_i + e_i, max_j sigma_j)              i stable,   j its stable senders
     sigma_i = max(r_i, (r_i / lambda_i) max_j sigma_j)   i unstable,
 
-and g_i = s* (1 - sigma_i / max_k sigma_k), which is the formula above in the full topology (the
-fastest clock runs faster than the fastest rate, by its receive jumps: hence s* measured, with
-the theory's ratios). The spread of the clocks (drift) is the largest lag, so it grows at
-max_i g_i: after T model seconds the drift is ~ T max_i g_i and its mean over the run ~ half that.
+e_i the excess of a pace setter over its own rate (its receive jumps), s* = max_k sigma_k, and
+g_i = s* - sigma_i, which is the formula above in the full topology. The spread of the clocks
+(drift) is the largest lag, so it grows at max_i g_i: after T model seconds the drift is ~ T max_i g_i and its mean over the run ~ half that.
 Near rho_i = 1 (lambda_i close to r_i) the queue's random walk, not its drift, sets the lag over
 a finite run, and the mean-field theory underestimates it. So the predictions (_th) are taken at
 the run's length from the queue itself: machine i takes at t the message that arrived Q_i(t) /
 lambda0_i ago (FIFO, lambda0_i its arrival rate while busy), and cannot fall behind its own ticks,
 so its clock is L_i(t) ~ max(r_i t, u_i (t - Q_i(t) / lambda0_i)), u_i = the largest sigma of its
-stable senders, and its lag is s* (t - L_i(t) / max sigma). With E[Q_i(T)] of finite.py this is
+stable senders, and its lag is s* t - L_i(t). With E[Q_i(T)] of finite.py this is
 s* E[Q_i(T)] / lambda0_i in the full topology, and T g_i for a clearly unstable queue. The drift
 is the largest lag, and the largest of N random lags has a larger mean than the largest mean:
 with the queues taken as independent, E[max_i lag_i] = integral over y of
@@ -53,10 +53,12 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from matplotlib.figure import Figure
 
+from .clocks import ClockPaces, paces
 from .compare import SIGMAS, theory_for
 from .document import Document
 from .finite import QueueDiffusion, diffusion, ls_slope, queue_tail, time_mean
 from .metrics import compute, slope
+from .model import parse_latency
 from .ring import hop_lags, mean_latency
 from .schema import SchemaError, open_run
 from .tables import Table, num, render_text
@@ -79,7 +81,8 @@ class ScalingRow:
     seed: int
     end_s: float
     completed: bool
-    fastest_slope: float      # s*: slope of the fastest clock, clock units per model second
+    fastest_slope: float      # s*: slope of the fastest clock, clock units per model second, measured
+    fastest_slope_pred: float  # s* predicted from the parameters (clocks.paces)
     drift_max: float
     drift_mean: float
     drift_growth: float       # mean-field growth of the drift, max_i g_i (0: bounded)
@@ -112,31 +115,18 @@ class ScalingRow:
         return self.lag_slope_mf * self.end_s
 
 
-def clock_slopes(rates: np.ndarray, arrival: np.ndarray, stable: np.ndarray, adj: np.ndarray) -> np.ndarray:
-    """The theory's clock slopes sigma_i (module docstring), by iterating the fixed point from
-    sigma = r: the values only grow, and a machine's final value reaches it through at most N
-    hops, so N rounds suffice."""
-    r = np.asarray(rates, dtype=float)
-    heard = (np.asarray(adj) > 0) & stable[:, None]  # heard[j, i]: stable j sends to i
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(stable, 1.0, np.nan_to_num(r / arrival))
-    sigma = r.copy()
-    for _ in range(r.size):
-        incoming = np.where(heard, sigma[:, None], 0.0).max(axis=0)
-        sigma = np.maximum(r, factor * incoming)
-    return sigma
-
-
 def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
-    """g_i = s* (1 - sigma_i / max sigma): 0 for machines that keep pace with the fastest clock."""
+    """g_i = s* (1 - sigma_i / max sigma), sigma the paces of clocks.paces and s* their largest
+    (then g_i = s* - sigma_i): 0 for machines that keep pace with the fastest clock."""
     return fastest_slope * (1.0 - sigma / sigma.max())
 
 
 @dataclass
 class LagModel:
-    """What the finite-T lags need: s*, the clock slopes sigma, each machine's incoming pace u_i
-    (the largest sigma of its stable senders, 0 if none), its queue's diffusion and the hop delay
-    of the clock it hears (ring.py: model seconds, added to its queue wait)."""
+    """What the finite-T lags need: s*, the clock paces sigma (clocks.paces, clock units per model
+    second), each machine's incoming pace u_i (the largest sigma of its stable senders, 0 if none),
+    its queue's diffusion and the hop delay of the clock it hears (ring.py: model seconds, added to
+    its queue wait)."""
 
     fastest_slope: float
     sigma: np.ndarray
@@ -145,7 +135,7 @@ class LagModel:
     hop_delay: np.ndarray
 
     def _clock(self, t: float, queue: np.ndarray) -> np.ndarray:
-        """L_i(t) for a queue of `queue` messages (module docstring), in units of sigma."""
+        """L_i(t) for a queue of `queue` messages (module docstring), clock units."""
         lam = self.queues.busy_arrival
         with np.errstate(divide="ignore", invalid="ignore"):
             wait = np.where(lam > 0, queue / lam, 0.0) + self.hop_delay
@@ -153,14 +143,14 @@ class LagModel:
 
     def lag(self, t: float) -> np.ndarray:
         """E[lag_i(t)], every machine: the clock taken at the expected queue."""
-        return self.fastest_slope * (t - self._clock(t, self.queues.queue(t)) / self.sigma.max())
+        return self.fastest_slope * t - self._clock(t, self.queues.queue(t))
 
     def drift(self, t: float, points: int = 1500) -> float:
         """E[max_i lag_i(t)] with independent queues: the integral of P(max > y) over y."""
         q = self.queues
         top = np.maximum(q.drift, 0.0) * t + 10 * np.sqrt(q.variance * t) + 10
         queue = np.linspace(0.0, 1.0, points)[:, None] * top  # per machine, Q from 0 to far in the tail
-        lag = self.fastest_slope * (t - self._clock(t, queue) / self.sigma.max())
+        lag = self.fastest_slope * t - self._clock(t, queue)
         y = np.linspace(0.0, float(lag.max()), points)
         below = np.ones_like(y)
         for i in range(q.rates.size):
@@ -178,38 +168,49 @@ class LagModel:
         return ls_slope(self.lag, t)
 
 
-def lag_model(fastest_slope: float, pred, adj: np.ndarray, latency_s: float = 0.0) -> LagModel:
-    """The finite-T lag model of a prediction (theory.Prediction) on peers adj, messages taking
-    latency_s model seconds on average."""
-    sigma = clock_slopes(pred.rates, pred.arrival, pred.stable, adj)
-    heard = (np.asarray(adj) > 0) & pred.stable[:, None]
-    incoming = np.where(heard, sigma[:, None], 0.0).max(axis=0)
+def lag_model(pred, adj: np.ndarray, clocks: ClockPaces, latency_s: float = 0.0) -> LagModel:
+    """The finite-T lag model of a prediction (theory.Prediction) on peers adj, with the clock
+    paces of clocks.paces, messages taking latency_s model seconds on average."""
+    sigma = clocks.slope
+    s_star = float(sigma.max())
     queues = diffusion(pred, adj)
-    pace = fastest_slope * sigma / sigma.max()
-    hops = hop_lags(pred, adj, sigma, pace, queues, latency_s)
-    heard_pace = fastest_slope * incoming / sigma.max()
+    hops = hop_lags(pred, adj, clocks, queues, latency_s)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delay = np.where(heard_pace > 0, hops / heard_pace, 0.0)
-    return LagModel(fastest_slope, sigma, incoming, queues, delay)
+        delay = np.where(clocks.incoming > 0, hops / clocks.incoming, 0.0)
+    return LagModel(s_star, sigma, clocks.incoming, queues, delay)
+
+
+def pace_inputs(m) -> Tuple[Optional[List[float]], float]:
+    """(phases, latency) for clocks.paces from a run's metrics. A constant latency D with the run's
+    own phases: whether two equal-rate setters leapfrog depends on their tick offset against D
+    (clocks.py), which the phases fix. A random latency has no one offset that decides it: the
+    phases as random (None) and the latency's mean (ring.mean_latency)."""
+    lat = parse_latency(m.latency)
+    if lat.constant:
+        return [x.phase_s for x in m.machines], lat.least
+    return None, mean_latency(m.latency)
 
 
 def scaling_row(path: str) -> ScalingRow:
     """Measures one run file and predicts the same quantities. Raises SchemaError or ValueError."""
     run = open_run(path)
     m = compute(run)
-    pred = theory_for(m, run.network["adjacency"])
+    adj = run.network["adjacency"]
+    pred = theory_for(m, adj)
     t = m.end_s
+    clocks = paces(pred, adj, *pace_inputs(m))
+    s_star = float(clocks.slope.max())
+    g = lag_growth(s_star, clocks.slope)
+    lags = lag_model(pred, adj, clocks, mean_latency(m.latency))
     fastest = m.clocks.max(axis=0)
-    s_star = slope(m.grid, fastest)
-    g = lag_growth(s_star, clock_slopes(pred.rates, pred.arrival, pred.stable, run.network["adjacency"]))
-    lags = lag_model(s_star, pred, run.network["adjacency"], mean_latency(m.latency))
     slow = int(np.argmin(pred.rates))
     lag = fastest - m.clocks[slow]
     q_slope = np.array([x.queue_slope for x in m.machines])
     noise = np.array([math.sqrt(max(x.arrival_hz, 0.0) / t) if t > 0 else math.inf for x in m.machines])
     return ScalingRow(
         path=path, topology=m.topology, n=m.n, seed=m.seed, end_s=t, completed=m.completed,
-        fastest_slope=s_star, drift_max=m.drift_max, drift_mean=m.drift_mean, drift_growth=float(g.max()),
+        fastest_slope=slope(m.grid, fastest), fastest_slope_pred=s_star,
+        drift_max=m.drift_max, drift_mean=m.drift_mean, drift_growth=float(g.max()),
         drift_max_pred=lags.drift(t), drift_mean_pred=lags.drift_mean(t),
         slowest=slow, slowest_rate=float(pred.rates[slow]), lag_final=float(lag[-1]),
         lag_slope=slope(m.grid, lag), lag_slope_mf=float(g[slow]),
@@ -226,13 +227,13 @@ def _bounded(x: float, digits: int = 1) -> str:
 
 def scaling_table(rows: Sequence[ScalingRow]) -> Table:
     """One row per run, by topology then N; every measured column has the theory's (_th) beside it."""
-    headers = ["topology", "N", "T_s", "s*", "drift_max", "drift_max_th", "drift_max_mf", "drift_mean",
+    headers = ["topology", "N", "T_s", "s*", "s*_th", "drift_max", "drift_max_th", "drift_max_mf", "drift_mean",
                "drift_mean_th", "drift_mean_mf", "slowest_hz", "lag_final", "lag_final_th", "lag_final_mf",
                "lag_slope", "lag_slope_th", "lag_slope_mf", "growing", "growing_th", "dQdt_mean",
                "dQdt_mean_th", "dQdt_max", "dQdt_max_th"]
     out = []
     for r in rows:
-        out.append([r.topology, str(r.n), num(r.end_s, 1), num(r.fastest_slope, 2),
+        out.append([r.topology, str(r.n), num(r.end_s, 1), num(r.fastest_slope, 2), num(r.fastest_slope_pred, 2),
                     num(r.drift_max, 0), num(r.drift_max_pred, 0), _bounded(r.drift_max_mf, 0),
                     num(r.drift_mean, 1), num(r.drift_mean_pred, 1), _bounded(r.drift_mean_mf),
                     f"{r.slowest_rate:.3f}", num(r.lag_final, 0), num(r.lag_final_pred, 0),
@@ -297,14 +298,16 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "queues as reflected random walks (analysis/clockbench/finite.py), so near rho = 1 lag and "
         "drift grow like sqrt(T); the drift is the expected largest of the machines' random lags. "
         "_mf: the mean-field (T -> infinity) prediction; 'bounded': it predicts no growth.",
-        "s*: least-squares slope of the fastest Lamport clock (clock units per model second).",
+        "s*: least-squares slope of the fastest Lamport clock (clock units per model second); s*_th: "
+        "the fastest pace predicted from the parameters (analysis/clockbench/clocks.py), which every _th "
+        "and _mf column uses.",
         "drift: spread max - min of the Lamport clocks on the god's-eye grid; mean-field: "
         "T max_i g_i (max) and half that (mean), g_i the lag growth below.",
         "slowest: the machine of lowest achieved rate. lag_final: its lag behind the fastest clock "
         "at the end; lag_slope: least-squares slope of that lag. Theory: g_i = s* (1 - r_i / lambda_i) "
         "when its queue grows (it takes at t the messages that arrived by (r_i / lambda_i) t), else "
         "bounded; in a ring, a stretch cut off by machines that never send runs at its own fastest "
-        "rate sigma, and g_i = s* (1 - sigma_i / max sigma) (analysis/clockbench/scaling.py derives it).",
+        "pace sigma, and g_i = s* - sigma_i (analysis/clockbench/scaling.py derives it).",
         "Near rho = 1 (arrivals close to the rate) a queue's random walk, not its drift, sets the lag "
         "over a finite run: there the mean-field theory underestimates lag and drift, and _th does not.",
         f"growing: fraction of machines whose queue grows; {GROWING_TEXT}. A slower growth cannot "
