@@ -26,9 +26,11 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .finite import QueueDiffusion, diffusion
+from .fluctuations import count_noise
 from .metrics import MachineMetrics, RunMetrics
 from .clocks import JumpPrediction, jump_prediction, paces
-from .theory import Prediction, adjacency, predict, send_matrix
+from .theory import Prediction, adjacency, predict
+from .ring import mean_latency
 from .transient import StartUp, start_up
 
 SIGMAS = 3.0
@@ -78,16 +80,18 @@ def compare(metrics: RunMetrics, pred: Prediction, adj: Optional[np.ndarray] = N
     horizon = max(t, 1e-9)  # a run stopped before any time passed has no queue checks anyway
     slopes, means = queues.queue_slope(horizon), queues.queue_mean(horizon)
     phases = [m.phase_s for m in metrics.machines]
-    start = start_up(pred, adj, phases, t, _constant_latency(metrics))
+    start = start_up(pred, adj, phases, t, mean_latency(metrics.latency))
     jumps = _jumps(metrics, pred, adj, queues, start)
-    arrival_var = _stable_arrival_variance(pred, adj, t)
+    noise = count_noise(pred, adj, queues, t, start)
     for i, m in enumerate(metrics.machines):
         lam = float(pred.arrival[i])
         if lam * t >= MIN_COUNT:
-            checks.append(Check(i, "lambda_hz", m.arrival_hz, lam, _tol(lam, math.sqrt(lam / t))))
+            sent = float(start.sent[i]) / t
+            checks.append(Check(i, "lambda_hz", m.arrival_hz, sent,
+                                _tol(sent, math.sqrt(max(noise.arrival_var[i], 1.0)) / t), lam))
         if m.ticks >= MIN_COUNT:
-            checks.append(_rho_check(i, m.utilisation, m.ticks, float(start.free[i]),
-                                     float(start.excess[i]) + arrival_var[i], float(pred.utilisation[i])))
+            checks.append(_rho_check(i, m.utilisation, m.ticks, float(start.free[i]), float(noise.free_var[i]),
+                                     float(pred.utilisation[i])))
         if lam * t >= MIN_COUNT:
             g, mf = float(slopes[i]), float(pred.growth[i])
             checks.append(Check(i, "dQ/dt", m.queue_slope, g, _tol(abs(g), math.sqrt(lam / t)), mf))
@@ -118,30 +122,15 @@ def _jump_check(i: int, m: MachineMetrics, jumps: JumpPrediction) -> Check:
     return Check(i, "jump_mean", m.jump_mean, mean, _tol(mean, sd), math.nan if jumps.contested[i] else mean)
 
 
-def _rho_check(i: int, measured: float, ticks: int, free: float, excess: float, mean_field: float) -> Check:
+def _rho_check(i: int, measured: float, ticks: int, free: float, free_var: float, mean_field: float) -> Check:
     """rho = 1 - free ticks / ticks, the free ticks expected with the start-up transient
     (transient.py): a machine unstable in the long run still draws on its first few ticks, and
-    one the mean field leaves without arrivals gets a few messages from them. Noise of the count:
-    binomial plus the start-up's excess (transient.py) plus, for a stable machine, what its
-    arrivals add (_stable_arrival_variance); plus one count for the lattice."""
+    one the mean field leaves without arrivals gets a few messages from them. Their noise:
+    fluctuations.py's, plus one count for the lattice."""
     free = min(max(free, 0.0), float(ticks))
     rho = 1.0 - free / ticks
-    var = ticks * rho * (1.0 - rho) + excess
-    tol = (SIGMAS * math.sqrt(max(var, 1.0)) + 1.0) / ticks + MODEL_ALLOWANCE * rho
+    tol = (SIGMAS * math.sqrt(max(free_var, 1.0)) + 1.0) / ticks + MODEL_ALLOWANCE * rho
     return Check(i, "rho", measured, rho, tol, mean_field)
-
-
-def _stable_arrival_variance(pred: Prediction, adj: np.ndarray, t: float) -> np.ndarray:
-    """How much more than binomial a stable machine's free-tick count varies. Its free ticks are
-    ticks - arrivals + (queue at the end - at the start), and its queue stays small, so they vary
-    as its arrivals do: each of a sender j's free ticks sends to i with probability c_ji, a variance
-    of about T sum_j c_ji r_j (1 - rho_j) (1 - c_ji) (sqrt of it ~1.8x the binomial one at rates
-    1,2,3 in simulation). Returned beyond the binomial part; 0 for a machine whose queue grows."""
-    c = send_matrix(adj, pred.p_internal)
-    flow = c * (pred.rates * (1.0 - pred.utilisation))[:, None]  # [j, i]: messages j -> i per second
-    arrivals = t * (flow * (1.0 - c)).sum(axis=0)
-    binomial = t * pred.rates * pred.utilisation * (1.0 - pred.utilisation)
-    return np.where(pred.stable, np.maximum(arrivals - binomial, 0.0), 0.0)
 
 
 def _constant_latency(metrics: RunMetrics) -> float:

@@ -39,6 +39,7 @@ class StartUp:
     """Expected counts per machine over [0, t_end), from empty queues at time 0."""
 
     arrivals: np.ndarray  # messages that reach its queue with a < t_end
+    sent: np.ndarray      # messages sent to it before t_end, wherever they are at the end
     free: np.ndarray      # ticks that found the queue empty and drew
     excess: np.ndarray    # variance of the free-tick count past binomial (module docstring)
 
@@ -74,7 +75,8 @@ def start_up(pred: Prediction, adj: np.ndarray, phases: Sequence[float], t_end: 
     rest = max(0.0, t_end - horizon)
     free_ticks += (r - np.minimum(pred.arrival, r)) * rest
     bursts = np.where(pred.stable, 0.0, free_ticks) ** 2
-    return StartUp(arrivals=arrived + pred.arrival * rest, free=free_ticks,
+    sent = c.T @ free_ticks
+    return StartUp(arrivals=arrived + pred.arrival * rest, sent=sent, free=free_ticks,
                    excess=bursts + (c * c).T @ bursts)
 
 
