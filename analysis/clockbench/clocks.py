@@ -20,10 +20,16 @@ phases: the tick at the arrival's own deadline does not see it). With a_XY such 
 available from X to Y (messages X -> Y times P(Y's queue empty)), the lead goes round at rate
 1 / (1 / a_XY + 1 / a_YX), and each of the two gains 1 per round: e = 1 / (1 / a_XY + 1 / a_YX).
 A machine of rate at most r / 2 can never be ahead of the setter when its message is taken (it
-ticks at most once while the setter ticks twice), so it adds nothing. Between r / 2 and r, or
-with more than two setters of equal rate, the gains depend on the machines' joint motion and are
-not modelled: those paces are `contested`, and compare.py takes that setter's measured slope
-(a fallback, labelled as such); every other quantity is still predicted from it.
+ticks at most once while the setter ticks twice), so it adds nothing.
+
+More than two setters of one rate (the full topology's fastest machines, or a run of equal rates
+along a ring) pass the lead among themselves: the lead stays with y for 1 / A_y, A_y = sum_z a_yz
+its gains per second to the others, and passes to z with probability a_yz / A_y. With pi the
+stationary law of that walk, the group's pace rises by one every two passes, e = 1 / (2 sum_y
+pi_y / A_y), which for two setters is the pair's formula. Rivals of rate between r / 2 and r
+also pass the lead now and then; that is left out, and such paces (and a group's of more than
+two) are flagged `contested`: approximations, whose checks are calibrated (tests/analysis/
+calibrate.py) like every other.
 
 Clock at the end of a run of T seconds, and the mean jump. A machine's receive jumps sum to
 L_i(T) - F_i (every free tick adds exactly 1), so jump_mean = 1 + X_i / R_i with X_i = L_i(T) -
@@ -32,7 +38,15 @@ the line of its pace: 0 for a setter; for a stable machine the deficit of its pa
 (u_i - r_i) times the time since it last heard from it, mean and standard deviation about
 1 / lambda_ui (lambda_ui: arrivals per second from its pace senders); for an unstable one, which
 takes at T the message that arrived Q_i(T) / lambda0_i ago, u_i E[Q_i(T)] / lambda0_i with
-finite.py's queue, less its own ticks where it outruns them. The start-up transient
+finite.py's queue. A message takes the latency D to arrive, so the clock it carries is u_i D
+older still: every deficit adds u_i times the mean latency. A clock never falls behind its own
+ticks, so a deficit is at most sigma_i T - ticks_i, and the capped deficit is what the next
+machine along the chain inherits (a fast machine in a chain restarts it). Over a finite run a
+sender of a slower pace but a fresher clock can offer more than the pace carriers (a ring: the
+fastest pace reaches a machine through a long chain of slow neighbours, a slightly slower one
+from next door): a stable machine's clock at T is the largest of the offers L_j(T) - (sigma_j -
+r_i) / f_ji - sigma_j D over its stable senders j (f_ji: messages per second from j), iterated
+along the chains. The start-up transient
 (transient.py) gives E[F_i].
 
 Noise of jump_mean, given the run's receive count R (checked on its own by compare.py's rho
@@ -73,15 +87,14 @@ class ClockPaces:
     slope: np.ndarray       # sigma_i, clock units per model second
     incoming: np.ndarray    # u_i: the largest pace among its stable senders (0 if none)
     excess: np.ndarray      # e_i of a pace setter (0 elsewhere)
-    contested: np.ndarray   # bool: the pace comes from a setter whose excess is not modelled
+    contested: np.ndarray   # bool: the pace comes from the group model's approximation
     setter: np.ndarray      # bool: a stable machine running at its own pace (no deficit)
 
 
 def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] = None,
-          latency: float = 0.0, measured: Optional[np.ndarray] = None) -> ClockPaces:
-    """The module docstring's fixed point (phases: each machine's, None for random ones).
-    measured: the run's clock slopes; the FALLBACK for a contested setter's own pace, the one
-    class of machine whose excess is not predicted (module docstring). Without it, e = 0 there."""
+          latency: float = 0.0) -> ClockPaces:
+    """The module docstring's fixed point (phases: each machine's, None for random ones; latency:
+    the mean latency, model seconds)."""
     r, n = pred.rates, pred.n
     c = send_matrix(adj, pred.p_internal)
     heard = (np.asarray(adj) > 0) & pred.stable[:, None]  # heard[j, i]: stable j sends to i
@@ -89,8 +102,6 @@ def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] =
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(pred.stable, 1.0, np.nan_to_num(r / pred.arrival))
     own = r + excess
-    if measured is not None:
-        own = np.where(contested, np.maximum(np.asarray(measured, dtype=float), r), own)
     sigma, flag = own.copy(), contested.copy()
     for _ in range(n + 1):  # a pace travels at most n hops; values only grow
         into = np.where(heard, sigma[:, None], -1.0)
@@ -106,26 +117,50 @@ def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] =
 
 def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
                    phases: Optional[Sequence[float]], latency: float):
-    """e_i and the contested flag of every machine that could set its own pace."""
+    """e_i and the approximate flag of every machine that could set its own pace: the lead's
+    walk over its group of equal-rate setters (module docstring)."""
     r, n = pred.rates, pred.n
     free = r * (1.0 - pred.utilisation)
-    excess, contested = np.zeros(n), np.zeros(n, dtype=bool)
+    excess, approximate = np.zeros(n), np.zeros(n, dtype=bool)
     for x in range(n):
         rivals = [y for y in range(n) if heard[y, x] and r[y] > r[x] / 2]
-        if not pred.stable[x] or not rivals:
-            continue
-        faster = any(r[y] > r[x] * (1 + _SAME_RATE) for y in rivals)
-        if faster:
+        if not pred.stable[x] or not rivals or any(r[y] > r[x] * (1 + _SAME_RATE) for y in rivals):
             continue  # x does not set its own pace
-        equal = [y for y in rivals if r[y] >= r[x] * (1 - _SAME_RATE)]
-        if len(equal) != 1 or len(rivals) != 1 or not heard[x, equal[0]]:
-            contested[x] = True
+        group = _equal_group(x, r, heard)
+        approximate[x] = len(group) > 2 or any(r[y] < r[x] * (1 - _SAME_RATE) for y in rivals)
+        if len(group) < 2:
             continue
-        y = equal[0]
-        a_xy = _gains(x, y, c, free, pred, phases, latency)
-        a_yx = _gains(y, x, c, free, pred, phases, latency)
-        excess[x] = 1.0 / (1.0 / a_xy + 1.0 / a_yx) if a_xy > 0 and a_yx > 0 else 0.0
-    return excess, contested
+        gains = np.array([[_gains(y, z, c, free, pred, phases, latency) if heard[y, z] and y != z else 0.0
+                           for z in group] for y in group])
+        excess[x] = _lead_walk_rate(gains)
+    return excess, approximate
+
+
+def _equal_group(x: int, r: np.ndarray, heard: np.ndarray) -> list:
+    """x and the stable machines of its rate that reach it and it reaches, directly or through
+    each other (mutual links only: the lead passes both ways)."""
+    group, todo = [x], [x]
+    while todo:
+        y = todo.pop()
+        for z in np.flatnonzero(heard[y] & heard[:, y]):
+            if z not in group and abs(r[z] - r[x]) <= _SAME_RATE * r[x]:
+                group.append(int(z))
+                todo.append(int(z))
+    return sorted(group)
+
+
+def _lead_walk_rate(gains: np.ndarray) -> float:
+    """e = 1 / (2 sum_y pi_y / A_y): the lead stays with y for 1 / A_y (A_y = its gains per second
+    to the group) and passes to z with probability gains[y, z] / A_y; pi: that walk's stationary
+    law; every two passes add one to the group's pace. 0 if some member can never pass it on."""
+    out = gains.sum(axis=1)
+    if np.any(out <= 0):
+        return 0.0
+    walk = gains / out[:, None]
+    values, vectors = np.linalg.eig(walk.T)
+    pi = np.abs(np.real(vectors[:, int(np.argmin(np.abs(values - 1.0)))]))
+    pi /= pi.sum()
+    return float(1.0 / (2.0 * np.sum(pi / out)))
 
 
 def _gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
@@ -153,10 +188,11 @@ class JumpPrediction:
 
 
 def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
-                    t: float, ticks: np.ndarray, free: np.ndarray, taken: np.ndarray) -> JumpPrediction:
+                    t: float, ticks: np.ndarray, free: np.ndarray, taken: np.ndarray,
+                    latency: float = 0.0) -> JumpPrediction:
     """The module docstring's mean jump over [0, t] and its noise, given the receives R. ticks:
     each machine's ticks in the run (fixed by its rate and phase); free: expected free ticks
-    (transient.py); taken: the run's receive counts."""
+    (transient.py); taken: the run's receive counts; latency: the mean latency, model seconds."""
     r, n = pred.rates, pred.n
     c = send_matrix(adj, pred.p_internal)
     heard = (np.asarray(adj) > 0) & pred.stable[:, None]
@@ -169,15 +205,25 @@ def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queue
     lam0 = np.maximum(queues.busy_arrival, 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = np.where(pred.stable, np.maximum(clocks.incoming - r, 0.0) / heard_rate,
-                       clocks.incoming * queues.queue(t) / lam0)
+                       clocks.incoming * queues.queue(t) / lam0) + clocks.incoming * latency
         gap_var = np.where(pred.stable, gap ** 2, (clocks.incoming / lam0) ** 2 * queues.variance * t)
     gap, gap_var = np.where(setter, 0.0, np.nan_to_num(gap)), np.where(setter, 0.0, np.nan_to_num(gap_var))
     deficit, var = np.zeros(n), np.zeros(n)
-    for _ in range(n + 1):  # along the chains of pace senders, at most n hops
-        deficit = np.where(setter, 0.0, gap + weights.T @ deficit)
-        var = np.where(setter, np.maximum(clocks.slope - r, 0.0) * t, gap_var + weights.T @ var)
     pace = np.where(setter, clocks.slope, clocks.incoming)
+    most = np.maximum(pace * t - ticks, 0.0)  # a clock never falls behind its own ticks
+    for _ in range(n + 1):  # along the chains of pace senders, at most n hops
+        deficit = np.minimum(np.where(setter, 0.0, gap + weights.T @ deficit), most)
+        var = np.where(setter, np.maximum(clocks.slope - r, 0.0) * t, gap_var + weights.T @ var)
     clock_end = np.maximum(pace * t - deficit, ticks)  # never behind its own ticks
+    # A slower sender with a fresher clock may offer more than the pace carriers by the end.
+    flow = c * (r * (1.0 - pred.utilisation))[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        behind = np.where(heard & (flow > 0), np.maximum(clocks.slope[:, None] - r[None, :], 0.0) / flow
+                          + clocks.slope[:, None] * latency, np.inf)
+    follower = pred.stable & ~setter
+    for _ in range(n + 1):
+        offer = (clock_end[:, None] - behind).max(axis=0)
+        clock_end = np.where(follower, np.maximum(clock_end, offer), clock_end)
     expected = np.maximum(ticks - free, 1e-12)
     taken = np.maximum(np.asarray(taken, dtype=float), 1.0)
     # A stable machine's queue at T ages its last pace message by Q / lambda and takes Q from R.

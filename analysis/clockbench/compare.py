@@ -1,11 +1,13 @@
 """Measured against predicted: the theory computed from a run's achieved rates, compared with what
 the run measured, each with a stated tolerance and a pass/fail mark.
 
-Tolerances: counts of messages over a run of T model seconds are sums of Bernoulli trials, with
-variance at most their mean, so a rate measured as count / T has standard deviation at most
-sqrt(rate / T). We allow 3 of those (a correct model fails a given check about 0.3% of the
-time) plus a model allowance of 5% of the prediction for what the mean-field theory leaves out
-(queues start empty; the long-run limit is reached only after a transient).
+Tolerances: 3 standard deviations of the measured quantity's noise over a run of T model seconds
+(a count's noise is not Poisson's: a sender near critical sends in bursts, fluctuations.py) plus
+a model allowance of 5 % of the prediction. The counts are predicted at the run's length from
+empty queues (transient.py), the mean field's long-run values kept beside them as mean_field.
+How often each check fails a run that follows the model is measured, not argued:
+tests/analysis/calibrate.py replays hundreds of runs per configuration on a grid, and
+calibration.json holds the figures that `summary --help` and the report print.
 
 Queues are predicted at the run's length T (finite.py): a queue near rho = 1 grows like sqrt(T)
 where the mean field says it stays bounded, so dQ/dt is checked against the expected
@@ -39,12 +41,15 @@ MODEL_ALLOWANCE = 0.05
 MIN_COUNT = 5
 # Messages: how far the lattice correction of the recorded queue may be off (finite.py).
 LATTICE_ALLOWANCE = 0.5
+# jump_mean: the share of the predicted excess jump (mean - 1) the clock theory may be off by.
+JUMP_ALLOWANCE = 0.2
 
-TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma + {MODEL_ALLOWANCE:.0%} of the prediction; sigma of a rate: its "
-                  "counting noise, <= sqrt(rate / T); of rho: the free ticks' (a stable machine's vary as "
-                  "its arrivals) and the start-up's (transient.py), + 1 count; of queue_mean: the random walk's sqrt(v T / 3), "
-                  f"+ {LATTICE_ALLOWANCE:g} message; of jump_mean: the delta-method noise of the mean jump "
-                  "given the run's receive count, around the pace predicted from the parameters (clocks.py)")
+TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma + {MODEL_ALLOWANCE:.0%} of the prediction; sigma of lambda_hz and "
+                  "rho: the run's count noise (fluctuations.py: the senders' free ticks, a reflected walk's, "
+                  "and the start-up's), + 1 count for rho; of queue_mean: the random walk's, "
+                  f"+ {LATTICE_ALLOWANCE:g} message; of jump_mean: the mean jump's noise given the run's receive "
+                  f"count, + {JUMP_ALLOWANCE:.0%} of the predicted excess jump; every prediction from the "
+                  "parameters alone (rates, p_internal, topology, phases, latency, run length)")
 # Why the same theory serves every phase mode and latency (docs/model.md, last section).
 MODEL_TIME_TEXT = ("The mean-field theory already covers phases and latency: they shift when messages arrive, "
                    "not how many arrive per model second, so the arrival rates it predicts do not change.")
@@ -108,18 +113,19 @@ def _jumps(metrics: RunMetrics, pred: Prediction, adj: np.ndarray, queues: Queue
            start: StartUp) -> JumpPrediction:
     """Mean receive jumps (clocks.py): paces, deficits and the start-up, given the run's receives."""
     ticks = np.array([m.ticks for m in metrics.machines], dtype=float)
-    measured = np.array([m.clock_slope for m in metrics.machines])
-    clocks = paces(pred, adj, [m.phase_s for m in metrics.machines], _constant_latency(metrics), measured)
+    latency = mean_latency(metrics.latency)
+    clocks = paces(pred, adj, [m.phase_s for m in metrics.machines], latency)
     taken = np.array([m.kind_counts[3] for m in metrics.machines], dtype=float)
-    return jump_prediction(pred, adj, clocks, queues, metrics.end_s, ticks, start.free, taken)
+    return jump_prediction(pred, adj, clocks, queues, metrics.end_s, ticks, start.free, taken, latency)
 
 
 def _jump_check(i: int, m: MachineMetrics, jumps: JumpPrediction) -> Check:
     """jump_mean against clocks.py's prediction given the run's receive count, 3 sigma of its
-    noise (at least a unit jump's Poisson noise); mean_field is nan where the pace came from a
-    contested setter's measured slope (clocks.py: the one fallback)."""
+    noise (at least a unit jump's Poisson noise), plus JUMP_ALLOWANCE of the predicted excess
+    over a unit jump: what the clock theory leaves out (rivals slower than a pace setter, the
+    sawtooth of a deficit along a chain), sized by the calibration (tests/analysis/calibrate.py)."""
     mean, sd = float(jumps.mean[i]), max(float(jumps.sd[i]), math.sqrt(1.0 / m.kind_counts[3]))
-    return Check(i, "jump_mean", m.jump_mean, mean, _tol(mean, sd), math.nan if jumps.contested[i] else mean)
+    return Check(i, "jump_mean", m.jump_mean, mean, _tol(mean, sd) + JUMP_ALLOWANCE * max(mean - 1.0, 0.0), mean)
 
 
 def _rho_check(i: int, measured: float, ticks: int, free: float, free_var: float, mean_field: float) -> Check:
@@ -131,15 +137,6 @@ def _rho_check(i: int, measured: float, ticks: int, free: float, free_var: float
     rho = 1.0 - free / ticks
     tol = (SIGMAS * math.sqrt(max(free_var, 1.0)) + 1.0) / ticks + MODEL_ALLOWANCE * rho
     return Check(i, "rho", measured, rho, tol, mean_field)
-
-
-def _constant_latency(metrics: RunMetrics) -> float:
-    """The run's latency if it is a constant (docs/model.md); a random one only delays arrivals
-    further, which the transient's few messages hardly feel, so it counts as none."""
-    try:
-        return max(0.0, float(metrics.latency))
-    except ValueError:
-        return 0.0
 
 
 def _queue_mean_sd(queues: QueueDiffusion, i: int, t: float) -> float:
