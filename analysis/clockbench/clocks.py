@@ -26,10 +26,19 @@ More than two setters of one rate (the full topology's fastest machines, or a ru
 along a ring) pass the lead among themselves: the lead stays with y for 1 / A_y, A_y = sum_z a_yz
 its gains per second to the others, and passes to z with probability a_yz / A_y. With pi the
 stationary law of that walk, the group's pace rises by one every two passes, e = 1 / (2 sum_y
-pi_y / A_y), which for two setters is the pair's formula. Rivals of rate between r / 2 and r
-also pass the lead now and then; that is left out, and such paces (and a group's of more than
-two) are flagged `contested`: approximations, whose checks are calibrated (tests/analysis/
-calibrate.py) like every other.
+pi_y / A_y), which for two setters is the pair's formula.
+
+A slower rival y (r / 2 < r_y < r) cannot keep the lead, but pushes the setter x up now and then.
+When y takes a fresh message of x (sent with clock m), it holds m + 1; k of its ticks later it
+holds m + 1 + k, and if its first message back after that is sent then, x takes it at its first
+tick past the arrival, having ticked j times since its send: if j <= k, x jumps to m + k + 2
+instead of m + j + 1, a gain of k + 1 - j. The tick times follow the phases (the run's, or evenly
+spread offsets for random ones) and the latency; k is geometric (per tick of y: a send to x with
+probability h = f_yx / r_y, a fresher message of x with q), so per fresh message the gain is
+sum_k (1 - q - h)^(k - 1) h E[(k + 1 - j)^+], times the rate of fresh messages y takes and the
+chance that x's queue is empty. The excess of x is the sum over its slower rivals plus its
+group's. Groups of more than two and slower rivals are flagged `contested`: approximations,
+whose checks are calibrated (tests/analysis/calibrate.py) like every other.
 
 Clock at the end of a run of T seconds, and the mean jump. A machine's receive jumps sum to
 L_i(T) - F_i (every free tick adds exactly 1), so jump_mean = 1 + X_i / R_i with X_i = L_i(T) -
@@ -127,12 +136,14 @@ def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
         if not pred.stable[x] or not rivals or any(r[y] > r[x] * (1 + _SAME_RATE) for y in rivals):
             continue  # x does not set its own pace
         group = _equal_group(x, r, heard)
-        approximate[x] = len(group) > 2 or any(r[y] < r[x] * (1 - _SAME_RATE) for y in rivals)
+        slower = [y for y in rivals if r[y] < r[x] * (1 - _SAME_RATE) and heard[x, y]]
+        approximate[x] = len(group) > 2 or bool(slower)
+        excess[x] = sum(_rival_gains(x, y, c, free, pred, phases, latency) for y in slower)
         if len(group) < 2:
             continue
         gains = np.array([[_gains(y, z, c, free, pred, phases, latency) if heard[y, z] and y != z else 0.0
                            for z in group] for y in group])
-        excess[x] = _lead_walk_rate(gains)
+        excess[x] += _lead_walk_rate(gains)
     return excess, approximate
 
 
@@ -176,6 +187,41 @@ def _gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
         delta = (phases[y] - phases[x]) % period
         in_time = 1.0 if latency < delta < period else 0.0
     return sent * empty * in_time
+
+
+# Ticks of the setter sampled for the slower rival's timing, and the most rival ticks looked at.
+_RIVAL_SAMPLES = 240
+_RIVAL_TICKS = 8
+
+
+def _rival_gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
+                 phases: Optional[Sequence[float]], latency: float) -> float:
+    """Clock units per second a setter x gains from a slower rival y (r_x / 2 < r_y < r_x), the
+    module docstring's count: per fresh message of x that y takes, y's first message back, sent
+    k of y's ticks later, beats x's clock when x has ticked j <= k times since its send; x then
+    gains k + 1 - j. The tick grid is the run's (phases) or, for random phases, sampled offsets."""
+    r = pred.rates
+    to_y, to_x = c[x, y] * free[x], c[y, x] * free[y]
+    empty_y = max(0.0, 1.0 - max(0.0, pred.arrival[y] - to_y) / r[y])
+    empty_x = max(0.0, 1.0 - max(0.0, pred.arrival[x] - to_x) / r[x])
+    refresh = to_y * empty_y            # fresh messages of x that y takes, per second
+    q, h = refresh / r[y], to_x / r[y]  # per tick of y: takes one of x's; sends to x
+    if refresh <= 0 or h <= 0:
+        return 0.0
+    n = np.arange(_RIVAL_SAMPLES)
+    if phases is None:
+        t0, y0 = n / r[x], (n * 0.6180339887498949 % 1.0) / r[y]  # offsets spread evenly
+    else:
+        t0, y0 = phases[x] + n / r[x], np.full(n.size, float(phases[y]))
+    # y's first tick after the arrival (a tick at the arrival's own deadline does not see it).
+    t1 = y0 + (np.floor((t0 + latency - y0) * r[y]) + 1) / r[y]
+    per_refresh = 0.0
+    for k in range(1, _RIVAL_TICKS + 1):
+        t2 = t1 + k / r[y]
+        taken = np.floor((t2 + latency - t0) * r[x]) + 1  # x's ticks from its send to the one taking it
+        size = np.maximum(k + 1 - (taken - 1), 0.0)
+        per_refresh += (1.0 - q - h) ** (k - 1) * h * float(size.mean())
+    return refresh * per_refresh * empty_x
 
 
 @dataclass

@@ -25,6 +25,9 @@ CASES = [
     ((4.0, 1.0, 4.0), 0.7, "full"),             # equal-rate setters leapfrog: 4 + e
     ((6.0, 2.0, 6.0), 0.5, "full"),             # the same at p = 0.5, a larger excess
     ((6.0, 2.0, 2.0, 6.0, 2.0, 2.0), 0.7, "ring"),  # the pace carried two hops along a ring
+    ((6.0, 4.0, 1.0), 0.7, "full"),             # a slower rival (r / 2 < 4 < 6) pushes the setter up
+    ((6.0, 5.0, 2.0), 0.5, "full"),             # the same, a closer rival and more messages
+    ((5.0, 4.0, 1.0, 2.0), 0.7, "ring"),        # a slower rival on a ring, the pace carried round
 ]
 
 
@@ -45,7 +48,7 @@ def _measured_and_predicted(rates: Sequence[float], p: float, topology: str):
 def test_paces_match_replay(rates, p: float, topology: str) -> None:
     """Every machine's slope within 4 standard errors plus 3 %. Without the leapfrog excess the
     setters of (4,1,4) and (6,2,6) would be 7 % and 9 % off; without the r / lambda pull-down the
-    slow pair of (1,1,6) 20 %."""
+    slow pair of (1,1,6) 20 %; without the slower rival's gains (6,5,2) at p 0.5 5 %."""
     measured, se, predicted = _measured_and_predicted(rates, p, topology)
     assert np.all(np.abs(measured - predicted) <= 4 * se + MODEL_ALLOWANCE * predicted), \
         (measured, se, predicted)
