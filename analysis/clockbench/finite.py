@@ -46,19 +46,82 @@ sigma sqrt(t) sqrt(2 / pi); a -> -inf gives v / (2 |mu|), the stationary mean of
 motion (bounded). Means over [0, T] and least-squares slopes of E[Q(t)] are integrals of this,
 done by Gauss-Legendre quadrature in u = sqrt(t / T), in which E[Q] is smooth.
 
-The lattice. clockbench records the queue just after a tick's service, and the queue moves in
-whole messages: W' = max(W + Y, 0) per tick, Y = arrivals in the tick - 1 >= -1. Squaring,
-W'^2 = (W + Y)^2 - U^2 with U = (W + Y)^- in {0, 1} an idle tick, and in the steady state
-E[U] = -E[Y], so E[W] = Var(Y) / (2 |E Y|) - (1 - |E Y|) / 2: the reflected motion's mean less
-half a message (less |mu| / r of it). That offset sets in within a few ticks, so the expected
-recorded queue is max(0, E[Q(t)] - (1 - |mu| / r) / 2); it matters only where the queue is short.
+The lattice, and why a short queue is not a diffusion. clockbench records the queue just after a
+tick's service, and the queue moves in whole messages: W' = max(W + Y, 0) per tick of i, Y = A - 1,
+A the messages that arrived since the previous tick. With U = (W + Y)^- in {0, 1} (an idle tick),
+W'^2 = (W + Y)^2 - U, and in the steady state E[U] = -E[Y], so exactly
+
+    E[W] = E[A (A - 1)] / (2 |y_W|),    y_W = E[W Y] / E[W],
+
+E[A (A - 1)] the mean number of ordered pairs of messages that arrive between two ticks, y_W the
+drift per tick weighted by the queue. For Y independent of W this is Var(Y) / (2 |E Y|) - (1 - |E Y|)
+/ 2, the reflected motion's mean less about half a message, which is what this module used to
+predict for every queue, with v / r for Var(Y) and mu / r for y_W. Both are right for a long queue
+(a busy period of many ticks sees the long-run variance and the peers answering i's silence) and
+both are off for a short one. Pairs within one tick interval are rarer than v / r says: a sender
+ticks on a grid, sends on a thinned part of its ticks (binomial, not Poisson), and in a dense
+network a send-all leaves all peers busy at once. And a busy period of a tick or two is over before
+the peers feel i's silence, so y_W is near the mean-field slack lambda / r - 1, not mu / r. In the
+ring (2, 5, 3, 6, 4, 1, 2, 6) at p = 0.4 (issue 10), machine 4 (rho 0.56) has E[A (A - 1)] = 0.16
+and y_W = -0.40 in replayed runs (E[W] = 0.20), where the diffusion takes 0.21 and -0.30 (0.35):
+each accounts for half of the factor 2. Both depend on the joint law of i's queue and its peers'
+over a few ticks, which the chain below follows.
+
+A stable queue, tick by tick. Given the rates and the phases every deadline is fixed, and each draw
+is a fresh uniform, so the vector of all queues, taken at the deadlines in time order, is a Markov
+chain; E[Q_x] after each tick of x is the expected recorded queue. A tick of x takes one message if
+Q_x > 0; else it draws: nothing (p), one peer (2(1-p)/3, uniform over its peers) or all peers
+((1-p)/3), each destination's queue + 1. TickChain follows this chain from empty queues, for the
+machines that are stable in the mean field, queue levels 0..K_x - 1 each, K_x = 3 + v / (2|mu|)
+ln(1 / TAIL) (the diffusion's exponential tail, which overstates a short queue: K is generous), at
+most K_MAX; a stable queue that needs more (near rho = 1) keeps the diffusion. The joint law of all
+of them is too large beyond a few machines, so the chain keeps the joint law of clusters:
+
+- a connected set of stable machines whose joint state has at most BUDGET states: exactly (a full
+  topology of 3 to about 5 machines, short stable stretches of a ring);
+- else, where every machine has at most two stable neighbours (a ring), each machine with its two
+  neighbours: triples that overlap in pairs;
+- else every linked pair.
+
+A tick of x changes the clusters that hold x exactly. A cluster C without x but with neighbours of
+x needs P(x free | the state of C): it is taken from the cluster holding x that shares most of C,
+conditioned on the shared machines, times P(x free | Q_y) / P(x free) for a neighbour y of x in C
+outside them (Kirkwood's closure). Pairs and triples keep what makes the short queue: the grid of
+each sender's ticks, its thinned sends, its own queue, the send-all that hits two machines at once,
+and what i's own free tick does to its peers' next ticks.
+
+Leaks. A machine outside the chain ticks as a source independent of it: an uncovered stable one is
+free with its mean-field probability 1 - rho; a growing one is free at its idle ticks, E[I(t)] =
+(E[Q(t)] - mu t) / (1 - kappa_u) with E[Q(t)] the reflected motion's above and kappa_u =
+sum_j c_uj (1 - rho_j) c_ju the sends its free tick takes back from it at once through the peers it
+finds idle (a message that waits in a busy peer's queue answers too late to matter). Near rho = 1 the
+idle ticks grow like sqrt(t) and matter to a neighbour near rho = 0.8.
+
+Phases and horizon. The expectation over runs is over random phases, and with commensurate rates a
+stable queue's mean depends on them by several per cent. The chain runs a first draw of the phases
+from empty queues for SETTLE relaxation times v / mu^2 of its slowest queue (at least MIN_TICKS of
+its slowest machine, 10 to 300 s), then PHASE_DRAWS - 1 segments of SEGMENT relaxation times with
+fresh phases, and averages the second half of every draw: the settled mean. queue(t) within the
+first draw is its expected queue scaled to the settled mean; later, the settled mean, plus the
+leaks' share in proportion to the leak then (a second run without leaks gives the long-run mean
+when the leak while settled exceeds LEAK_MIN messages). The lattice offset of such a queue is the
+reflected motion's stationary mean v / (2 |mu|) less the settled mean. The diffusion above still
+gives the growing queues and those too near rho = 1 for the chain.
+
+Accuracy against replayed runs (tests/analysis/test_queue_mean.py): exact components and rings within
+the runs' noise, rho 0.2 to 0.9. Pairs in a dense topology (full, N >= 5 with many stable machines)
+come out 5 to 20 % low at rho >= 0.6: they miss how the peers' queues move together after a common
+send-all.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
-from dataclasses import dataclass
-from typing import Callable
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -82,25 +145,48 @@ def normal_pdf(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class QueueDiffusion:
-    """Per machine, the queue's motion while busy: X0(t) has drift mu and variance rate v."""
+    """Per machine, the queue's motion while busy: X0(t) has drift mu and variance rate v; and, for
+    the stable queues short enough to follow tick by tick, their expected length from the tick-level
+    chain (module docstring, "A stable queue, tick by tick"), which then replaces the diffusion's."""
 
     rates: np.ndarray         # r_i, ticks per model second
     drift: np.ndarray         # mu_i = lambda0_i - r_i, messages per model second
     variance: np.ndarray      # v_i, messages^2 per model second
     busy_arrival: np.ndarray  # lambda0_i: arrivals per second while i is busy (never sends)
+    ticks: Optional["TickChain"] = field(default=None, repr=False)  # None: the diffusion alone
+
+    def _covered(self) -> np.ndarray:
+        return np.zeros(self.rates.shape, dtype=bool) if self.ticks is None else self.ticks.covered
 
     @property
     def lattice(self) -> np.ndarray:
-        """How far the recorded queue sits below the reflected motion (module docstring)."""
-        return 0.5 * np.maximum(0.0, 1.0 - np.abs(self.drift) / self.rates)
+        """How far the recorded queue sits below the reflected motion (module docstring): half a
+        message less |mu| / r of it; for a queue the tick chain follows, the reflected motion's
+        stationary mean v / (2 |mu|) less the chain's."""
+        base = 0.5 * np.maximum(0.0, 1.0 - np.abs(self.drift) / self.rates)
+        covered = self._covered()
+        if not covered.any():
+            return base
+        with np.errstate(divide="ignore", invalid="ignore"):
+            settled = np.where(self.drift < 0, self.variance / (2 * np.abs(self.drift)), 0.0)
+        return np.where(covered, settled - self.ticks.stationary, base)
+
+    def _diffusion_queue(self, t: float) -> np.ndarray:
+        base = 0.5 * np.maximum(0.0, 1.0 - np.abs(self.drift) / self.rates)
+        return np.maximum(expected_queue(self.drift, self.variance, t) - base, 0.0)
 
     def queue(self, t: float) -> np.ndarray:
         """E[Q_i(t)] from an empty queue, every machine, as recorded after a tick."""
-        return np.maximum(expected_queue(self.drift, self.variance, t) - self.lattice, 0.0)
+        q = self._diffusion_queue(t)
+        covered = self._covered()
+        return np.where(covered, self.ticks.queue(t), q) if covered.any() else q
 
     def queue_mean(self, t: float) -> np.ndarray:
-        """Mean of E[Q_i] over [0, t]."""
-        return time_mean(self.queue, t)
+        """Mean of E[Q_i] over [0, t] (for a queue the tick chain follows: over i's ticks before t,
+        as metrics.queue_mean averages it)."""
+        q = time_mean(self._diffusion_queue, t)
+        covered = self._covered()
+        return np.where(covered, self.ticks.queue_mean(t), q) if covered.any() else q
 
     def queue_slope(self, t: float) -> np.ndarray:
         """Least-squares slope of E[Q_i] on [0, t]: the expected measured queue_slope."""
@@ -123,7 +209,15 @@ def diffusion(pred: Prediction, adj: np.ndarray) -> QueueDiffusion:
         feedback = np.linalg.inv(np.eye(n) + c.T * (free > 0))
         v[i] = (feedback @ noise @ feedback.T)[i, i]
         mu[i], lam0[i] = lam[i] - r[i], lam[i]
-    return QueueDiffusion(rates=r, drift=mu, variance=v, busy_arrival=lam0)
+    ticks = TickChain(r, p, adj, pred.stable, pred.utilisation, mu, v, _loop_gains(r, c, pred.utilisation))
+    return QueueDiffusion(rates=r, drift=mu, variance=v, busy_arrival=lam0, ticks=ticks)
+
+
+def _loop_gains(r: np.ndarray, c: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """kappa_u (module docstring, "Leaks"): the sends a free tick of u takes from u at once, through
+    peers it finds idle, sum_j c_uj (1 - rho_j) c_ju; a message that waits in a peer's queue comes
+    back too late to matter while u's own queue is short."""
+    return np.clip((c * c.T * (1.0 - rho)[None, :]).sum(axis=1), 0.0, 0.99)
 
 
 def _send_covariance(c_row: np.ndarray, peer_row: np.ndarray, p: float) -> np.ndarray:
@@ -134,18 +228,18 @@ def _send_covariance(c_row: np.ndarray, peer_row: np.ndarray, p: float) -> np.nd
     return together - np.outer(c_row, c_row)
 
 
-def expected_queue(mu: np.ndarray, v: np.ndarray, t: float) -> np.ndarray:
-    """E[Q(t)] of the reflected Brownian motion from 0 (module docstring)."""
-    mu, v = np.asarray(mu, dtype=float), np.asarray(v, dtype=float)
-    if t <= 0:
-        return np.zeros(np.broadcast(mu, v).shape)
+def expected_queue(mu: np.ndarray, v: np.ndarray, t) -> np.ndarray:
+    """E[Q(t)] of the reflected Brownian motion from 0 (module docstring); t may be an array too."""
+    mu, v, t = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(v, dtype=float),
+                                   np.asarray(t, dtype=float))
+    t = np.maximum(t, 0.0)
     scale = np.sqrt(v * t)
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(scale > 0, mu * t / scale, np.sign(mu) * np.inf)
         small = np.abs(a) < 1e-8
         edge = np.where(small, 1 / math.sqrt(2 * math.pi), _ERF(a / _SQRT2) / (2 * np.where(small, 1.0, a)))
         shape = a * normal_cdf(a) + normal_pdf(a) + edge
-    # No noise: the queue follows its drift exactly.
+    # No noise (or no time): the queue follows its drift exactly.
     return np.where(scale > 0, scale * np.nan_to_num(shape), np.maximum(mu, 0.0) * t)
 
 
@@ -176,3 +270,357 @@ def time_mean(f: Callable[[float], np.ndarray], t: float) -> np.ndarray:
 def ls_slope(f: Callable[[float], np.ndarray], t: float) -> np.ndarray:
     """Least-squares slope of f on [0, t]: integral (s - t/2) f(s) ds / (t^3 / 12)."""
     return 12 / t * sum(w * 2 * u * (u * u - 0.5) * f(t * u * u) for u, w in zip(_U, _W))
+
+
+# ---------------------------------------------------------------- a stable queue, tick by tick
+
+TAIL = 1e-5             # a machine's state leaves out P(Q >= K), by the diffusion's exponential tail
+K_MAX = 64              # the longest queue a state holds; a queue that needs more keeps the diffusion
+BUDGET = 30_000         # the largest joint state of a component followed exactly (product of its K)
+PHASE_SEED = 1          # numpy seed of the phase draws
+PHASE_DRAWS = 8         # phase draws averaged over: the first from empty queues, then one per segment
+FIRST = (10.0, 300.0)   # least and most model seconds of the first draw, from empty queues
+SETTLE = 6.0            # ... which runs this many relaxation times v / mu^2 of the slowest queue
+MIN_TICKS = 100         # ... and at least this many ticks of the slowest machine
+SEGMENT = 2.0           # each later draw runs this many relaxation times (at least SEGMENT_MIN s)
+SEGMENT_MIN = 5.0
+CACHED = 64             # chains kept for configurations asked again (compare's checks of many runs)
+LEAK_MIN = 0.2          # messages a growing neighbour leaks in while settled, below which they are ignored
+
+
+_RUNS: "OrderedDict[tuple, tuple]" = OrderedDict()
+
+
+@functools.lru_cache(maxsize=None)
+def _at(ndim: int, axis: int, start: Optional[int], stop: Optional[int]) -> tuple:
+    """Index of levels start:stop on `axis` of an ndim array."""
+    return tuple(slice(start, stop) if a == axis else slice(None) for a in range(ndim))
+
+
+def _add_shifted(acc: np.ndarray, b: np.ndarray, axis: int) -> None:
+    """acc += b with one more message on `axis` (the last level keeps what would overflow)."""
+    d = b.ndim
+    acc[_at(d, axis, 1, None)] += b[_at(d, axis, None, -1)]
+    acc[_at(d, axis, -1, None)] += b[_at(d, axis, -1, None)]
+
+
+def _shifted(b: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """b with one more message on each of `axes` (a send-all)."""
+    for axis in axes:
+        out = np.zeros_like(b)
+        _add_shifted(out, b, axis)
+        b = out
+    return b
+
+
+def _deliver(acc: np.ndarray, b: np.ndarray, axes: Sequence[int], one: float, every: float) -> None:
+    """acc += what a free tick of weight b does to the machines on `axes`: each gets the send-one
+    with probability `one`, all of them the send-all with probability `every`; the rest of b stays."""
+    if len(axes) == 1:
+        acc += b * (1.0 - one - every)
+        _add_shifted(acc, b * (one + every), axes[0])
+        return
+    acc += b * (1.0 - one * len(axes) - every)
+    for axis in axes:
+        _add_shifted(acc, b * one, axis)
+    acc += _shifted(b * every, axes)
+
+
+def _components(members: List[int], adj: np.ndarray) -> List[List[int]]:
+    left, comps = set(members), []
+    while left:
+        comp, todo = [], [min(left)]
+        left.discard(todo[0])
+        while todo:
+            y = todo.pop()
+            comp.append(y)
+            for z in [z for z in left if adj[y, z]]:
+                left.discard(z)
+                todo.append(z)
+        comps.append(sorted(comp))
+    return comps
+
+
+def _clusters(members: List[int], adj: np.ndarray, size: Dict[int, int]) -> List[Tuple[int, ...]]:
+    """The machine sets whose joint law the chain keeps (module docstring): a whole component if its
+    state fits the budget; else each machine with its neighbours where every machine has at most two
+    (a ring), else every linked pair."""
+    out = []
+    for comp in _components(members, adj):
+        if math.prod(size[x] for x in comp) <= BUDGET:
+            out.append(tuple(comp))
+        elif all(sum(1 for y in comp if adj[x, y]) <= 2 for x in comp):
+            out += [tuple(sorted({x} | {y for y in comp if adj[x, y]})) for x in comp]
+        else:
+            out += [(a, b) for a, b in itertools.combinations(comp, 2) if adj[a, b]]
+    kept: List[Tuple[int, ...]] = []
+    for c in sorted(set(out), key=len, reverse=True):
+        if not any(set(c) <= set(d) for d in kept):
+            kept.append(c)
+    return kept
+
+
+class TickChain:
+    """The expected queues of the stable machines, tick by tick (module docstring). Set up from the
+    parameters only; the chain runs on first use."""
+
+    def __init__(self, rates: np.ndarray, p: float, adj: np.ndarray, stable: np.ndarray, rho: np.ndarray,
+                 drift: np.ndarray, variance: np.ndarray, gain: np.ndarray):
+        self.rates = np.asarray(rates, dtype=float)
+        n = self.rates.size
+        self.adj = np.asarray(adj) > 0
+        self.drift, self.variance = np.asarray(drift, dtype=float), np.asarray(variance, dtype=float)
+        degree = self.adj.sum(axis=1)
+        self.one = np.where(degree > 0, 2.0 * (1.0 - p) / 3.0 / np.maximum(degree, 1), 0.0)
+        self.every = (1.0 - p) / 3.0
+        self.rho = np.asarray(rho, dtype=float)
+        self.gain = np.asarray(gain, dtype=float)
+        stable = np.asarray(stable, dtype=bool)
+        need = np.full(n, math.inf)
+        for x in np.flatnonzero(stable & (self.drift < 0)):
+            need[x] = 3.0 + self.variance[x] / (2.0 * -self.drift[x]) * math.log(1.0 / TAIL)
+        self.covered = stable & (need <= K_MAX)
+        self.members = [int(x) for x in np.flatnonzero(self.covered)]
+        self.size = {x: int(max(3, math.ceil(need[x]))) for x in self.members}
+        self.stable = stable
+        self.sources = [u for u in range(n) if not self.covered[u] and any(self.adj[u, y] for y in self.members)]
+        self.clusters = _clusters(self.members, self.adj, self.size) if self.members else []
+        self._tables: Optional[Dict[int, np.ndarray]] = None
+        self._stationary: Optional[np.ndarray] = None
+
+    @property
+    def horizon(self) -> float:
+        """Model seconds of the first phase draw, followed from empty queues: SETTLE relaxation
+        times v / mu^2 of the slowest queue, at least MIN_TICKS of the slowest machine."""
+        if not self.members:
+            return 0.0
+        m = np.array(self.members)
+        return float(np.clip(max(SETTLE * self._relax(), MIN_TICKS / self.rates[m].min()), *FIRST))
+
+    def _relax(self) -> float:
+        m = np.array(self.members)
+        return float(np.max(self.variance[m] / self.drift[m] ** 2))
+
+    @property
+    def stationary(self) -> np.ndarray:
+        """Each followed queue's mean once settled (the second half of the horizon); 0 elsewhere."""
+        self._ensure()
+        return self._stationary
+
+    def queue(self, t: float) -> np.ndarray:
+        """E[Q_i] after i's last tick before t (0 where the chain does not follow i)."""
+        self._ensure()
+        out = np.zeros(self.rates.size)
+        later = self._later(t - 0.5, t + 0.5) if t > self._first else self._stationary
+        for x, table in self._tables.items():
+            at = self.rates[x] * t - 0.5  # the last tick before t, on average over the phase
+            out[x] = np.interp(at, np.arange(-1, table.size), np.concatenate([[0.0], table]), right=later[x])
+        return out
+
+    def queue_mean(self, t: float) -> np.ndarray:
+        """Mean of E[Q_i] over i's ticks before t (0 where the chain does not follow i)."""
+        self._ensure()
+        out = np.zeros(self.rates.size)
+        for x, table in self._tables.items():
+            k = int(round(self.rates[x] * t))
+            if k <= 0:
+                continue
+            if k <= table.size:
+                out[x] = table[:k].mean()
+            else:
+                after = table.size / self.rates[x]
+                out[x] = (table.sum() + self._later(after, t)[x] * (k - table.size)) / k
+        return out
+
+    # ------------------------------------------------------------ the run
+
+    def _ensure(self) -> None:
+        """Run the chain: the first phase draw from empty queues for the horizon, then PHASE_DRAWS - 1
+        segments with fresh phases. The settled mean is the average over the second half of every
+        draw (a fresh draw's first half absorbs the change of phase); the expected queue over the
+        horizon is the first draw's, scaled to that average. Where growing neighbours still leak
+        free ticks meanwhile, a second run without them gives the long-run mean, and the leak's
+        share is carried on in proportion to the leak (module docstring)."""
+        if self._tables is not None:
+            return
+        key = (self.every, *(a.tobytes() for a in (self.rates, self.adj, self.covered, self.rho, self.drift,
+                                                      self.variance, self.gain)))
+        if key in _RUNS:
+            _RUNS.move_to_end(key)
+            (self._first, self._leak_mean, self._tables, self._stationary, self._excess) = _RUNS[key]
+            return
+        self._compute()
+        _RUNS[key] = (self._first, self._leak_mean, self._tables, self._stationary, self._excess)
+        while len(_RUNS) > CACHED:
+            _RUNS.popitem(last=False)
+
+    def _compute(self) -> None:
+        self._plan()
+        first = self.horizon
+        span = float(np.clip(SEGMENT * self._relax(), SEGMENT_MIN, first)) if self.members else 0.0
+        starts = np.concatenate([[0.0], first + span * np.arange(PHASE_DRAWS - 1)])
+        ends = np.concatenate([[first], starts[1:] + span])
+        self._first = first
+        times, values = self._run(starts, ends, True)
+        windows = list(zip((starts + ends) / 2, ends))
+        leaked = sum(self._leaked(a, b) for a, b in windows)
+        values0 = self._run(starts, ends, False)[1] if leaked > LEAK_MIN else values
+        self._leak_mean = leaked / sum(b - a for a, b in windows)
+        self._tables, self._stationary = {}, np.zeros(self.rates.size)
+        self._excess = np.zeros(self.rates.size)
+        for x in self.members:
+            t = times[x]
+            settled = np.zeros(t.size, dtype=bool)
+            for a, b in windows:
+                settled |= (t >= a) & (t < b)
+            mean = float(values[x][settled].mean()) if settled.any() else 0.0
+            table = values[x][t < first]
+            own = table[table.size // 2:].mean() if table.size else 0.0
+            self._tables[x] = table * (mean / own) if own > 1e-12 else table
+            self._stationary[x] = float(values0[x][settled].mean()) if settled.any() else 0.0
+            self._excess[x] = mean - self._stationary[x]
+
+    def _leaked(self, a: float, b: float) -> float:
+        """Messages the growing neighbours send the chain's machines in [a, b) (expected)."""
+        total = 0.0
+        for u in self.sources:
+            if not self.stable[u]:
+                reach = sum(self.one[u] + self.every for y in self.members if self.adj[u, y])
+                total += reach * (self._idle_ticks(u, b) - self._idle_ticks(u, a))
+        return total
+
+    def _idle_ticks(self, u: int, t: float) -> float:
+        """E[I_u(t)] = (E[Q_u(t)] - mu_u t) / (1 - kappa_u): a growing machine's free ticks up to t."""
+        q = float(expected_queue(self.drift[u], self.variance[u], t))
+        return (q - self.drift[u] * t) / (1.0 - self.gain[u])
+
+    def _later(self, a: float, b: float) -> np.ndarray:
+        """Mean expected queue over [a, b), after the first draw: the long-run mean plus the leak's
+        share, scaled by the leak then against the leak while settled."""
+        if self._leak_mean <= 0.0 or b <= a:
+            return self._stationary.copy()
+        return self._stationary + self._excess * self._leaked(a, b) / (b - a) / self._leak_mean
+
+    def _plan(self) -> None:
+        """For each machine that ticks, which clusters its tick changes and how."""
+        cl, adj = self.clusters, self.adj
+        self._own: Dict[int, list] = {}
+        self._other: Dict[int, list] = {}
+        for x in self.members + self.sources:
+            own, other = [], []
+            for k, c in enumerate(cl):
+                near = [i for i, y in enumerate(c) if y != x and adj[x, y]]
+                if x in c:
+                    own.append((k, c.index(x), near))
+                elif near:
+                    other.append((k, near, None if x in self.sources else self._closure(x, c, near)))
+            self._own[x], self._other[x] = own, other
+
+    def _closure(self, x: int, c: Tuple[int, ...], near: List[int]):
+        """How P(x free | the state of cluster c) is approximated: conditioned on c's overlap with
+        the cluster holding x that shares most of c, times P(x free | Q_y) / P(x free) for each
+        other neighbour y of x in c (Kirkwood)."""
+        best, overlap = None, ()
+        for k, d in enumerate(self.clusters):
+            if x in d:
+                o = tuple(y for y in c if y in d)
+                if len(o) > len(overlap):
+                    best, overlap = k, o
+        extra = [(i, next(k for k, d in enumerate(self.clusters) if x in d and c[i] in d))
+                 for i in near if c[i] not in overlap]
+        return best, overlap, extra
+
+    def _free_given(self, x: int, k: int, keep: Tuple[int, ...], cache: dict) -> Tuple[np.ndarray, float]:
+        """P(x free | Q of `keep`) from cluster k (axes of `keep` in order), and P(x free)."""
+        key = (k, keep)
+        if key not in cache:
+            d, a = self.clusters[k], self.state[k]
+            ax = d.index(x)
+            drop = tuple(i for i, y in enumerate(d) if y not in keep)
+            free = a[_at(a.ndim, ax, 0, 1)]
+            num, den = free.sum(axis=drop), a.sum(axis=drop)
+            cache[key] = (np.where(den > 1e-300, num / np.maximum(den, 1e-300), 0.0), float(free.sum()))
+        return cache[key]
+
+    def _leak(self, u: int, t: np.ndarray) -> np.ndarray:
+        """Free-tick probability of a machine outside the chain at times t: a stable one's mean
+        field 1 - rho; a growing one's dE[I]/dt / r (module docstring)."""
+        if self.stable[u]:
+            return np.full(t.shape, 1.0 - self.rho[u])
+        mu, v = self.drift[u], self.variance[u]
+        h = np.maximum(1e-3, 1e-3 * t)
+        lo = np.maximum(t - h, 0.0)
+        rise = (expected_queue(mu, v, t + h) - expected_queue(mu, v, lo)) / (t + h - lo)
+        return np.clip((rise - mu) / (1.0 - self.gain[u]) / self.rates[u], 0.0, 1.0)
+
+    def _run(self, starts: np.ndarray, ends: np.ndarray,
+             leaks: bool) -> Tuple[Dict[int, np.ndarray], Dict[int, np.ndarray]]:
+        """Time and E[Q] after each tick of each member; machine x ticks at (phase + k) / r_x within
+        each segment [start, end), with a fresh uniform phase per segment; `leaks`: whether growing
+        neighbours send their free ticks."""
+        phases = np.random.default_rng(PHASE_SEED).random((starts.size, self.rates.size))
+        times, who, leak = [], [], []
+        for x in self.members + self.sources:
+            r = self.rates[x]
+            t = np.concatenate([a + (ph + np.arange(int(math.ceil((b - a) * r)) + 1)) / r
+                                for a, b, ph in zip(starts, ends, phases[:, x])])
+            end = np.concatenate([np.full(int(math.ceil((b - a) * r)) + 1, b) for a, b in zip(starts, ends)])
+            t = t[t < end]
+            times.append(t)
+            who.append(np.full(t.size, x))
+            silent = x in self.sources and not (leaks or self.stable[x])
+            leak.append(self._leak(x, t) if x in self.sources and not silent else np.zeros(t.size))
+        t_all = np.concatenate(times)
+        order = np.argsort(t_all, kind="stable")
+        self.state = []
+        for c in self.clusters:
+            a = np.zeros(tuple(self.size[y] for y in c))
+            a[(0,) * len(c)] = 1.0
+            self.state.append(a)
+        record: Dict[int, list] = {x: [] for x in self.members}
+        levels = {x: np.arange(self.size[x], dtype=float) for x in self.members}
+        for x, g in zip(np.concatenate(who)[order].tolist(), np.concatenate(leak)[order].tolist()):
+            self._tick(x, g)
+            if x in record:
+                k, ax, _ = self._own[x][0]
+                a = self.state[k]
+                marginal = a.sum(axis=tuple(i for i in range(a.ndim) if i != ax))
+                record[x].append(float(marginal @ levels[x]))
+        self.state = []
+        return ({x: times[i] for i, x in enumerate(self.members)},
+                {x: np.array(v) for x, v in record.items()})
+
+    def _tick(self, x: int, leak: float) -> None:
+        """One tick of machine x: first the clusters that hold its neighbours but not x (what x sends
+        them, given their state), then the clusters that hold x (exact)."""
+        one, every = float(self.one[x]), self.every
+        source = x in self.sources
+        if source and leak <= 0.0:
+            return
+        cache: dict = {}
+        for k, near, closure in self._other[x]:
+            a = self.state[k]
+            if source:
+                g = leak
+            else:
+                best, overlap, extra = closure
+                c = self.clusters[k]
+                g = np.ones(a.shape)
+                if overlap:
+                    g = g * self._free_given(x, best, overlap, cache)[0].reshape(
+                        [self.size[y] if y in overlap else 1 for y in c])
+                for i, k2 in extra:
+                    f, px = self._free_given(x, k2, (c[i],), cache)
+                    g = g * (f / max(px, 1e-300)).reshape([-1 if j == i else 1 for j in range(a.ndim)])
+                g = np.minimum(g, 1.0)
+            sent = a * g
+            new = a - sent
+            _deliver(new, sent, near, one, every)
+            self.state[k] = new
+        for k, ax, near in self._own[x]:
+            a = self.state[k]
+            new = np.zeros_like(a)
+            new[_at(a.ndim, ax, None, -1)] = a[_at(a.ndim, ax, 1, None)]  # a receive
+            free = a[_at(a.ndim, ax, 0, 1)]
+            _deliver(new[_at(a.ndim, ax, 0, 1)], free, near, one, every)
+            self.state[k] = new

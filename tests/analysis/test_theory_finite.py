@@ -24,8 +24,9 @@ import pytest
 from simulate import simulate_model
 from simulate_batch import Batch, simulate_batch
 
-from clockbench.finite import expected_queue, queue_tail
-from clockbench.scaling import clock_slopes, lag_growth, lag_model
+from clockbench.finite import diffusion, expected_queue, queue_tail
+from clockbench.clocks import paces
+from clockbench.scaling import lag_growth, lag_model
 from clockbench.theory import adjacency, predict
 
 RHOS = (0.8, 0.9, 1.0, 1.1, 1.2)
@@ -33,6 +34,7 @@ HORIZONS = (10.0, 30.0, 100.0, 300.0)
 RUNS = 400
 K, REL, ABS, LAG_ABS = 4.0, 0.05, 0.15, 2.0
 OTHERS = (5.0, 6.0)
+PHASES = (0.0, 0.0, 0.0)  # simulate_batch ticks every machine at t = 0
 
 
 def rate_for(rho: float) -> float:
@@ -59,11 +61,11 @@ def validation_table() -> Tuple[Row, ...]:
     for rho in RHOS:
         b = batch(rho)
         pred = predict(b.rates)
+        paced = paces(pred, adj, PHASES)
+        lags = lag_model(pred, adj, paced)
         for t in HORIZONS:
             clocks = b.clocks_at(t)
-            s_star = float(clocks.max(axis=0).mean() / t)  # as scaling.py, s* from the run itself
-            lags = lag_model(s_star, pred, adj)
-            mf_lag = lag_growth(s_star, clock_slopes(pred.rates, pred.arrival, pred.stable, adj))[0] * t
+            mf_lag = lag_growth(float(paced.slope.max()), paced.slope)[0] * t
             growth = float(pred.growth[0])
             for name, sim, old, new in (
                     ("queue(T)", b.queue_at(0, t), growth * t, lags.queues.queue(t)[0]),
@@ -108,7 +110,7 @@ def test_other_configuration() -> None:
     lam_busy = predict((1e-6, *others), p).arrival[0]  # a machine that never sends
     rates = (lam_busy, *others)
     b = simulate_batch(rates, p, "full", 200.0, RUNS, seed=7)
-    q = lag_model(1.0, predict(rates, p), adj).queues
+    q = diffusion(predict(rates, p), adj)
     for t in (20.0, 200.0):
         sim = b.queue_at(0, t)
         se = sim.std() / np.sqrt(RUNS)
