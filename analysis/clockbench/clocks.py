@@ -58,6 +58,15 @@ r_i) / f_ji - sigma_j D over its stable senders j (f_ji: messages per second fro
 along the chains. The start-up transient
 (transient.py) gives E[F_i].
 
+Relays. The mean field says an unstable machine never sends, but one near rho = 1 is free now and
+then all through a run (its queue, a reflected walk, returns to 0), and a free tick may send its
+clock on: the clock of its fastest stable sender, u_j t at time s, to a peer i whose own pace
+sigma_i is slower, which then jumps by (u_j - sigma_i) s and keeps the lift to the end. The
+latest such relay counts. With E[I_j(s)] j's expected free ticks by s (fluctuations.py: a
+running maximum), the relays to i after s are about Poisson of mean c_ji (E[I_j(T)] - E[I_j(s)]),
+which gives the last relay's time, its mean and variance, and so the lift's; a machine far above
+rho = 1 is free only at the start, where the lift is nothing.
+
 Noise of jump_mean, given the run's receive count R (checked on its own by compare.py's rho
 check). J = 1 + X / R is a ratio; where R is small (a slow machine that receives rarely) its
 noise makes J's spread skewed, with a heavy tail above, which no symmetric tolerance around E[J]
@@ -83,6 +92,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .finite import QueueDiffusion
+from .fluctuations import running_max_moments
 from .theory import Prediction, send_matrix
 
 # Rates within this relative distance count as equal (a leapfrogging pair).
@@ -189,6 +199,52 @@ def _gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
     return sent * empty * in_time
 
 
+def _offers(clock_end: np.ndarray, behind: np.ndarray, takes: np.ndarray, n: int, var: Optional[np.ndarray] = None):
+    """Clocks at T after every machine in `takes` has taken the best offer L_j(T) - behind[j, i]
+    of its senders, along the chains (at most n hops); with var, also the variance each carries
+    (the winning sender's)."""
+    end = clock_end.copy()
+    carried = np.zeros(n) if var is None else var.copy()
+    for _ in range(n + 1):
+        offers = end[:, None] - behind
+        best = offers.argmax(axis=0)
+        better = takes & (offers.max(axis=0) > end)
+        end = np.where(better, offers.max(axis=0), end)
+        carried = np.where(better, np.maximum(carried, carried[best]), carried)
+    return end if var is None else (end, carried)
+
+
+# Points of the integral over the time of a relay.
+_RELAY_POINTS = 32
+
+
+def _relays(pred: Prediction, adj: np.ndarray, line: np.ndarray, sigma: np.ndarray, queues: QueueDiffusion,
+            t: float, c: np.ndarray):
+    """Mean and variance, per machine, of what an unstable neighbour's rare free ticks add to its
+    clock at T (module docstring): the latest relay from j at time s lifts i by (u_j - sigma_i) s,
+    u_j the steepest clock line (clock at T / T) among j's stable senders."""
+    n = pred.n
+    mean, var = np.zeros(n), np.zeros(n)
+    s = np.linspace(0.0, t, _RELAY_POINTS)
+    heard = (np.asarray(adj) > 0) & pred.stable[:, None]
+    for j in np.flatnonzero(~pred.stable):
+        if not heard[:, j].any():
+            continue
+        lift = line[heard[:, j]].max() - sigma
+        targets = np.flatnonzero((np.asarray(adj)[j] > 0) & (lift > 0) & (c[j] > 0))
+        if targets.size == 0:
+            continue
+        idle = np.array([running_max_moments(float(queues.drift[j]), float(queues.variance[j]), x)[0] for x in s])
+        later = idle[-1] - idle  # free ticks of j in (s, T]
+        for i in targets:
+            p_none = np.exp(-c[j, i] * later)  # no relay to i after s
+            first = float(np.trapz(1.0 - p_none, s))           # E[time of the last relay]
+            second = float(np.trapz(2 * s * (1.0 - p_none), s))  # E[its square]
+            mean[i] = max(mean[i], lift[i] * first)
+            var[i] = max(var[i], lift[i] ** 2 * max(second - first * first, 0.0))
+    return mean, var
+
+
 # Ticks of the setter sampled for the slower rival's timing, and the most rival ticks looked at.
 _RIVAL_SAMPLES = 240
 _RIVAL_TICKS = 8
@@ -267,9 +323,14 @@ def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queue
         behind = np.where(heard & (flow > 0), np.maximum(clocks.slope[:, None] - r[None, :], 0.0) / flow
                           + clocks.slope[:, None] * latency, np.inf)
     follower = pred.stable & ~setter
-    for _ in range(n + 1):
-        offer = (clock_end[:, None] - behind).max(axis=0)
-        clock_end = np.where(follower, np.maximum(clock_end, offer), clock_end)
+    base = _offers(clock_end, behind, follower, n)
+    # Relays across unstable machines lift a clock, and the lift travels on along the chains (any
+    # stable machine, a setter too, takes an offer above its own line); twice, for a relay of a relay.
+    lifted, lift_var = base, np.zeros(n)
+    for _ in range(2):
+        relay_mean, relay_var = _relays(pred, adj, lifted / max(t, 1e-12), clocks.slope, queues, t, c)
+        lifted, lift_var = _offers(base + relay_mean, behind, pred.stable, n, relay_var)
+    clock_end, var = np.maximum(base, lifted), var + lift_var
     expected = np.maximum(ticks - free, 1e-12)
     taken = np.maximum(np.asarray(taken, dtype=float), 1.0)
     # A stable machine's queue at T ages its last pace message by Q / lambda and takes Q from R.
