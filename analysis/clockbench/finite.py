@@ -55,8 +55,9 @@ W'^2 = (W + Y)^2 - U, and in the steady state E[U] = -E[Y], so exactly
 
 E[A (A - 1)] the mean number of ordered pairs of messages that arrive between two ticks, y_W the
 drift per tick weighted by the queue. For Y independent of W this is Var(Y) / (2 |E Y|) - (1 - |E Y|)
-/ 2, the reflected motion's mean less about half a message, which is what this module used to
-predict for every queue, with v / r for Var(Y) and mu / r for y_W. Both are right for a long queue
+/ 2, the reflected motion's mean less about half a message: with v / r for Var(Y) and mu / r for
+y_W, the diffusion's max(0, E[Q(t)] - (1 - |mu| / r) / 2), which this module keeps for the queues
+the chain below does not follow, and used for all of them before. Both are right for a long queue
 (a busy period of many ticks sees the long-run variance and the peers answering i's silence) and
 both are off for a short one. Pairs within one tick interval are rarer than v / r says: a sender
 ticks on a grid, sends on a thinned part of its ticks (binomial, not Poisson), and in a dense
@@ -78,7 +79,7 @@ most K_MAX; a stable queue that needs more (near rho = 1) keeps the diffusion. T
 of them is too large beyond a few machines, so the chain keeps the joint law of clusters:
 
 - a connected set of stable machines whose joint state has at most BUDGET states: exactly (a full
-  topology of 3 to about 5 machines, short stable stretches of a ring);
+  topology with up to about 5 stable machines, short stable stretches of a ring);
 - else, where every machine has at most two stable neighbours (a ring), each machine with its two
   neighbours: triples that overlap in pairs;
 - else every linked pair.
@@ -99,19 +100,25 @@ idle ticks grow like sqrt(t) and matter to a neighbour near rho = 0.8.
 
 Phases and horizon. The expectation over runs is over random phases, and with commensurate rates a
 stable queue's mean depends on them by several per cent. The chain runs a first draw of the phases
-from empty queues for SETTLE relaxation times v / mu^2 of its slowest queue (at least MIN_TICKS of
-its slowest machine, 10 to 300 s), then PHASE_DRAWS - 1 segments of SEGMENT relaxation times with
-fresh phases, and averages the second half of every draw: the settled mean. queue(t) within the
-first draw is its expected queue scaled to the settled mean; later, the settled mean, plus the
-leaks' share in proportion to the leak then (a second run without leaks gives the long-run mean
-when the leak while settled exceeds LEAK_MIN messages). The lattice offset of such a queue is the
-reflected motion's stationary mean v / (2 |mu|) less the settled mean. The diffusion above still
-gives the growing queues and those too near rho = 1 for the chain.
+from empty queues for SETTLE relaxation times v / mu^2 of its slowest queue (100 to 600 ticks of its
+slowest machine), then PHASE_DRAWS - 1 segments of SEGMENT relaxation times with fresh phases, and
+averages the second half of every draw: the settled mean. queue(t) within the first draw is its
+expected queue scaled to the settled mean; later, the settled mean plus the leaks' share in
+proportion to the leak then (when the leak while settled exceeds LEAK_MIN messages, a second run
+without it gives the long-run mean). The lattice offset of such a queue is the reflected motion's
+stationary mean v / (2 |mu|) less the settled mean. The diffusion above still gives the growing
+queues and those too near rho = 1 for the chain (or all of them, past EVENTS_MAX ticks to follow).
+Everything scales with the ticks: the chain's cost is that of following each machine for a few
+hundred ticks, and a configuration asked again (compare's checks of many runs) reuses its chain.
 
-Accuracy against replayed runs (tests/analysis/test_queue_mean.py): exact components and rings within
-the runs' noise, rho 0.2 to 0.9. Pairs in a dense topology (full, N >= 5 with many stable machines)
-come out 5 to 20 % low at rho >= 0.6: they miss how the peers' queues move together after a common
-send-all.
+Accuracy against replayed runs (tests/analysis/replay.py, 80 runs of 300 s per configuration,
+random integer rates 1..6, p 0.2 to 0.9, stable machines at rho 0.2 to 0.9; within 3 standard
+errors + 0.02 message): rings of 4 to 16, 87 of 88 machines (the miss: a ring of 5 stable machines,
+one at rho 0.87, where the triples give 3.49 against 2.82 +- 0.13 and the exact chain 3.03); full
+topologies of 3 to 16, 129 of 144, all misses in components followed by pairs (N >= 10): pairs come
+out 10 to 20 % low at rho >= 0.7, as they miss how the peers' queues move together after a send-all
+hits all of them. tests/analysis/test_queue_mean.py holds the ring of issue 10, full N = 3 and a
+ring of 10.
 """
 
 from __future__ import annotations
@@ -279,11 +286,11 @@ K_MAX = 64              # the longest queue a state holds; a queue that needs mo
 BUDGET = 30_000         # the largest joint state of a component followed exactly (product of its K)
 PHASE_SEED = 1          # numpy seed of the phase draws
 PHASE_DRAWS = 8         # phase draws averaged over: the first from empty queues, then one per segment
-FIRST = (10.0, 300.0)   # least and most model seconds of the first draw, from empty queues
-SETTLE = 6.0            # ... which runs this many relaxation times v / mu^2 of the slowest queue
-MIN_TICKS = 100         # ... and at least this many ticks of the slowest machine
-SEGMENT = 2.0           # each later draw runs this many relaxation times (at least SEGMENT_MIN s)
-SEGMENT_MIN = 5.0
+SETTLE = 6.0            # the first draw, from empty queues, runs this many relaxation times v / mu^2
+FIRST_TICKS = (100, 600)  # ... within this many ticks of the slowest machine the chain follows
+SEGMENT = 2.0           # each later draw runs this many relaxation times, at least SEGMENT_TICKS ticks
+SEGMENT_TICKS = 8
+EVENTS_MAX = 400_000    # ticks to follow beyond which the chain gives up (the diffusion stays)
 CACHED = 64             # chains kept for configurations asked again (compare's checks of many runs)
 LEAK_MIN = 0.2          # messages a growing neighbour leaks in while settled, below which they are ignored
 
@@ -341,23 +348,123 @@ def _components(members: List[int], adj: np.ndarray) -> List[List[int]]:
     return comps
 
 
-def _clusters(members: List[int], adj: np.ndarray, size: Dict[int, int]) -> List[Tuple[int, ...]]:
+def _clusters(members: List[int], adj: np.ndarray,
+              size: Dict[int, int]) -> Tuple[List[Tuple[int, ...]], List[List[int]]]:
     """The machine sets whose joint law the chain keeps (module docstring): a whole component if its
     state fits the budget; else each machine with its neighbours where every machine has at most two
-    (a ring), else every linked pair."""
-    out = []
+    (a ring). The other components are kept as all their linked pairs (returned apart: _Pairs)."""
+    out, dense = [], []
     for comp in _components(members, adj):
         if math.prod(size[x] for x in comp) <= BUDGET:
             out.append(tuple(comp))
         elif all(sum(1 for y in comp if adj[x, y]) <= 2 for x in comp):
             out += [tuple(sorted({x} | {y for y in comp if adj[x, y]})) for x in comp]
         else:
-            out += [(a, b) for a, b in itertools.combinations(comp, 2) if adj[a, b]]
+            dense.append(comp)
     kept: List[Tuple[int, ...]] = []
     for c in sorted(set(out), key=len, reverse=True):
         if not any(set(c) <= set(d) for d in kept):
             kept.append(c)
-    return kept
+    return kept, dense
+
+
+def _shift_batch(acc: np.ndarray, b: np.ndarray, axis: int) -> None:
+    """acc += b with one more message on `axis` (1 or 2) of a stack of pair laws."""
+    if axis == 1:
+        acc[:, 1:, :] += b[:, :-1, :]
+        acc[:, -1, :] += b[:, -1, :]
+    else:
+        acc[:, :, 1:] += b[:, :, :-1]
+        acc[:, :, -1] += b[:, :, -1]
+
+
+class _Pairs:
+    """The joint laws of every linked pair (a, b), a < b, of one component, stacked: P[e, Q_a, Q_b]
+    (levels 0..K-1 for every machine, K the largest the component needs). Same rules as the
+    clusters of TickChain, for all pairs at once."""
+
+    def __init__(self, nodes: List[int], adj: np.ndarray, levels: int):
+        self.nodes, self.levels = nodes, levels
+        self.edges = [(a, b) for a, b in itertools.combinations(nodes, 2) if adj[a, b]]
+        ea = np.array([a for a, _ in self.edges])
+        eb = np.array([b for _, b in self.edges])
+        self.own: Dict[int, tuple] = {}
+        for x in nodes:
+            idx = np.flatnonzero((ea == x) | (eb == x))
+            first = ea[idx] == x  # x is the pair's first machine
+            partner = np.where(first, eb[idx], ea[idx])
+            where = {int(y): k for k, y in enumerate(partner)}
+            self.own[x] = (idx, first, where)
+        self.ea, self.eb = ea, eb
+        self._groups: Dict[int, tuple] = {}
+        self.adj = adj
+
+    def groups(self, x: int) -> tuple:
+        """The pairs without x: those with both machines next to x, only the first, only the second;
+        with the rows of x's own pairs that hold each such machine."""
+        if x not in self._groups:
+            where = self.own[x][2] if x in self.own else {}  # a source has no pairs of its own
+            away = (self.ea != x) & (self.eb != x)
+            near_a, near_b = self.adj[x, self.ea] & away, self.adj[x, self.eb] & away
+            rows = lambda ends, sel: np.array([where.get(int(y), 0) for y in ends[sel]], dtype=int)  # noqa: E731
+            both, only_a, only_b = near_a & near_b, near_a & ~near_b, ~near_a & near_b
+            self._groups[x] = (np.flatnonzero(both), rows(self.ea, both), rows(self.eb, both),
+                               np.flatnonzero(only_a), rows(self.ea, only_a),
+                               np.flatnonzero(only_b), rows(self.eb, only_b))
+        return self._groups[x]
+
+    def start(self) -> None:
+        self.state = np.zeros((len(self.edges), self.levels, self.levels))
+        self.state[:, 0, 0] = 1.0
+
+    def _oriented(self, x: int) -> np.ndarray:
+        """The laws of x's pairs with Q_x on axis 1."""
+        idx, first, _ = self.own[x]
+        m = self.state[idx]
+        return np.where(first[:, None, None], m, m.transpose(0, 2, 1))
+
+    def mean(self, x: int) -> float:
+        m = self._oriented(x)[0]
+        return float(m.sum(axis=1) @ np.arange(self.levels))
+
+    def tick(self, x: int, one: float, every: float, leak: Optional[float] = None) -> None:
+        """A tick of x: a member (leak None) or a source free with probability `leak`."""
+        both, both_a, both_b, only_a, rows_a, only_b, rows_b = self.groups(x)
+        if leak is None:
+            m = self._oriented(x)
+            col = m.sum(axis=1)
+            free = np.where(col > 1e-300, m[:, 0, :] / np.maximum(col, 1e-300), 0.0)  # P(x free | Q_y)
+            px = max(float(m[:, 0, :].sum(axis=1).mean()), 1e-300)
+            g_both = np.minimum(free[both_a][:, :, None] * (free[both_b] / px)[:, None, :], 1.0)
+            g_a, g_b = free[rows_a][:, :, None], free[rows_b][:, None, :]
+        else:
+            g_both = g_a = g_b = leak
+        if both.size:
+            p = self.state[both]
+            sent = p * g_both
+            new = p - sent * (2 * one + every)
+            single = sent * one
+            _shift_batch(new, single, 1)
+            hit = single.copy()
+            _shift_batch(hit, sent * every, 1)
+            _shift_batch(new, hit, 2)
+            self.state[both] = new
+        for group, g, axis in ((only_a, g_a, 1), (only_b, g_b, 2)):
+            if group.size:
+                p = self.state[group]
+                sent = p * (g * (one + every))
+                new = p - sent
+                _shift_batch(new, sent, axis)
+                self.state[group] = new
+        if leak is None:
+            idx, first, _ = self.own[x]
+            new = np.zeros_like(m)
+            new[:, :-1, :] = m[:, 1:, :]  # a receive
+            free_row = m[:, 0, :]
+            new[:, 0, :] += free_row * (1.0 - one - every)
+            new[:, 0, 1:] += free_row[:, :-1] * (one + every)
+            new[:, 0, -1] += free_row[:, -1] * (one + every)
+            self.state[idx] = np.where(first[:, None, None], new, new.transpose(0, 2, 1))
 
 
 class TickChain:
@@ -384,18 +491,33 @@ class TickChain:
         self.size = {x: int(max(3, math.ceil(need[x]))) for x in self.members}
         self.stable = stable
         self.sources = [u for u in range(n) if not self.covered[u] and any(self.adj[u, y] for y in self.members)]
-        self.clusters = _clusters(self.members, self.adj, self.size) if self.members else []
+        if self.members:
+            starts, ends = self._draws()
+            if float(ends[-1]) * self.rates[self.members + self.sources].sum() > EVENTS_MAX:
+                self.covered[:] = False  # too many ticks to follow: the diffusion stays
+                self.members, self.sources = [], []
+        self.clusters, dense = _clusters(self.members, self.adj, self.size) if self.members else ([], [])
+        self.pairs = [_Pairs(comp, self.adj, max(self.size[x] for x in comp)) for comp in dense]
+        self._block = {x: b for b in self.pairs for x in b.nodes}
         self._tables: Optional[Dict[int, np.ndarray]] = None
         self._stationary: Optional[np.ndarray] = None
 
     @property
     def horizon(self) -> float:
         """Model seconds of the first phase draw, followed from empty queues: SETTLE relaxation
-        times v / mu^2 of the slowest queue, at least MIN_TICKS of the slowest machine."""
+        times v / mu^2 of the slowest queue, within FIRST_TICKS ticks of the slowest machine."""
         if not self.members:
             return 0.0
-        m = np.array(self.members)
-        return float(np.clip(max(SETTLE * self._relax(), MIN_TICKS / self.rates[m].min()), *FIRST))
+        slowest = float(self.rates[self.members].min())
+        return float(np.clip(SETTLE * self._relax(), FIRST_TICKS[0] / slowest, FIRST_TICKS[1] / slowest))
+
+    def _draws(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Start and end of each phase draw: the first for the horizon, then PHASE_DRAWS - 1 segments."""
+        first = self.horizon
+        slowest = float(self.rates[self.members].min())
+        span = float(np.clip(SEGMENT * self._relax(), SEGMENT_TICKS / slowest, first))
+        starts = np.concatenate([[0.0], first + span * np.arange(PHASE_DRAWS - 1)])
+        return starts, np.concatenate([[first], starts[1:] + span])
 
     def _relax(self) -> float:
         m = np.array(self.members)
@@ -403,7 +525,8 @@ class TickChain:
 
     @property
     def stationary(self) -> np.ndarray:
-        """Each followed queue's mean once settled (the second half of the horizon); 0 elsewhere."""
+        """Each followed queue's long-run mean (the settled mean over the phase draws, without the
+        leaks of growing neighbours); 0 elsewhere."""
         self._ensure()
         return self._stationary
 
@@ -455,12 +578,13 @@ class TickChain:
             _RUNS.popitem(last=False)
 
     def _compute(self) -> None:
+        if not self.members:
+            self._first, self._leak_mean, self._tables = 0.0, 0.0, {}
+            self._stationary, self._excess = np.zeros(self.rates.size), np.zeros(self.rates.size)
+            return
         self._plan()
-        first = self.horizon
-        span = float(np.clip(SEGMENT * self._relax(), SEGMENT_MIN, first)) if self.members else 0.0
-        starts = np.concatenate([[0.0], first + span * np.arange(PHASE_DRAWS - 1)])
-        ends = np.concatenate([[first], starts[1:] + span])
-        self._first = first
+        starts, ends = self._draws()
+        first = self._first = float(ends[0])
         times, values = self._run(starts, ends, True)
         windows = list(zip((starts + ends) / 2, ends))
         leaked = sum(self._leaked(a, b) for a, b in windows)
@@ -577,11 +701,15 @@ class TickChain:
             a = np.zeros(tuple(self.size[y] for y in c))
             a[(0,) * len(c)] = 1.0
             self.state.append(a)
+        for block in self.pairs:
+            block.start()
         record: Dict[int, list] = {x: [] for x in self.members}
         levels = {x: np.arange(self.size[x], dtype=float) for x in self.members}
         for x, g in zip(np.concatenate(who)[order].tolist(), np.concatenate(leak)[order].tolist()):
             self._tick(x, g)
-            if x in record:
+            if x in self._block:
+                record[x].append(self._block[x].mean(x))
+            elif x in record:
                 k, ax, _ = self._own[x][0]
                 a = self.state[k]
                 marginal = a.sum(axis=tuple(i for i in range(a.ndim) if i != ax))
@@ -597,6 +725,11 @@ class TickChain:
         source = x in self.sources
         if source and leak <= 0.0:
             return
+        for block in self.pairs:
+            if source:
+                block.tick(x, one, every, leak)
+            elif x in block.nodes:
+                block.tick(x, one, every)
         cache: dict = {}
         for k, near, closure in self._other[x]:
             a = self.state[k]
