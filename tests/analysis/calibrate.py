@@ -130,13 +130,21 @@ def upper_bound(fails: int, runs: int, level: float = 0.95) -> float:
     return hi
 
 
+def checks_of(result: Dict, folder: Optional[str] = None) -> List:
+    """The checks `summary` makes of one replayed run: written as a file, read back, analysed."""
+    folder = folder or ("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir())
+    path = write_run(Path(folder) / f"clockbench-check-{os.getpid()}.h5", from_replay(result))
+    try:
+        return analyse(open_run(str(path)), histograms=False).checks
+    finally:
+        path.unlink()
+
+
 def _one(args) -> List[Tuple[str, int, bool]]:
     config, seed, folder = args
     result = replay(list(config.rates), seed, config.duration_s, config.p_internal, config.topology,
                     phase=config.phase, latency=config.latency)
-    path = write_run(Path(folder) / f"run-{os.getpid()}.h5", from_replay(result))
-    checks = analyse(open_run(str(path)), histograms=False).checks
-    return [(c.quantity, c.machine, c.ok) for c in checks]
+    return [(c.quantity, c.machine, c.ok) for c in checks_of(result, folder)]
 
 
 class _Row:
@@ -159,10 +167,15 @@ def calibrate(config: Config, runs: int, first_seed: int = 1, jobs: int = 1) -> 
             for w in work:
                 tally.add([_Row(*r) for r in _one(w)])
     finally:
-        for f in folder.iterdir():
-            f.unlink()
         folder.rmdir()
     return tally
+
+
+def failure_rates(rates, runs: int, duration: float, first_seed: int = 1, **kw) -> Dict[Tuple[str, int], float]:
+    """(quantity, machine) -> the fraction of `runs` replayed runs of one configuration (seeds from
+    first_seed; kw: Config's fields) in which that check failed."""
+    tally = calibrate(Config("ad hoc", tuple(float(r) for r in rates), duration_s=duration, **kw), runs, first_seed)
+    return {k: tally.fails[k] / runs for k in tally.checked}
 
 
 def figures(tallies: Sequence[Tally]) -> Dict:

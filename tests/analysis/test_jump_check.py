@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from check_runs import failure_rates
+from calibrate import failure_rates
 
 RUNS = 200
 # A rate of 1 % gives 2 failures in RUNS runs on average and 7 or more in 0.5 % of samples; the

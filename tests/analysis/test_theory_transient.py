@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from check_runs import checks_of, failure_rates
+from calibrate import checks_of, failure_rates
 from replay import replay
 
 from clockbench.theory import adjacency, predict
