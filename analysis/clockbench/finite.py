@@ -107,7 +107,8 @@ expected queue scaled to the settled mean; later, the settled mean plus the leak
 proportion to the leak then (when the leak while settled exceeds LEAK_MIN messages, a second run
 without it gives the long-run mean). The lattice offset of such a queue is the reflected motion's
 stationary mean v / (2 |mu|) less the settled mean. The diffusion above still gives the growing
-queues and those too near rho = 1 for the chain (or all of them, past EVENTS_MAX ticks to follow).
+queues and those too near rho = 1 for the chain (and, while following them all would cost more than
+WORK_MAX, the longest of the others).
 Everything scales with the ticks: the chain's cost is that of following each machine for a few
 hundred ticks, and a configuration asked again (compare's checks of many runs) reuses its chain.
 
@@ -290,7 +291,7 @@ SETTLE = 6.0            # the first draw, from empty queues, runs this many rela
 FIRST_TICKS = (100, 600)  # ... within this many ticks of the slowest machine the chain follows
 SEGMENT = 2.0           # each later draw runs this many relaxation times, at least SEGMENT_TICKS ticks
 SEGMENT_TICKS = 8
-EVENTS_MAX = 400_000    # ticks to follow beyond which the chain gives up (the diffusion stays)
+WORK_MAX = 4e8          # ticks to follow times states kept, beyond which the longest queue keeps the diffusion
 CACHED = 64             # chains kept for configurations asked again (compare's checks of many runs)
 LEAK_MIN = 0.2          # messages a growing neighbour leaks in while settled, below which they are ignored
 
@@ -486,21 +487,36 @@ class TickChain:
         need = np.full(n, math.inf)
         for x in np.flatnonzero(stable & (self.drift < 0)):
             need[x] = 3.0 + self.variance[x] / (2.0 * -self.drift[x]) * math.log(1.0 / TAIL)
-        self.covered = stable & (need <= K_MAX)
-        self.members = [int(x) for x in np.flatnonzero(self.covered)]
-        self.size = {x: int(max(3, math.ceil(need[x]))) for x in self.members}
         self.stable = stable
+        self.covered = stable & (need <= K_MAX)
+        self.size = {int(x): int(max(3, math.ceil(need[x]))) for x in np.flatnonzero(self.covered)}
+        while True:
+            self._setup()
+            if self._work() <= WORK_MAX:
+                break
+            # Too much to follow: the longest queue (the slowest to settle) goes back to the diffusion.
+            self.covered[max(self.members, key=lambda x: (self.size[x], self.variance[x] / self.drift[x] ** 2))] = False
+        self._tables: Optional[Dict[int, np.ndarray]] = None
+        self._stationary: Optional[np.ndarray] = None
+
+    def _setup(self) -> None:
+        """Members, sources and clusters for the machines covered now."""
+        n = self.rates.size
+        self.members = [int(x) for x in np.flatnonzero(self.covered)]
         self.sources = [u for u in range(n) if not self.covered[u] and any(self.adj[u, y] for y in self.members)]
-        if self.members:
-            starts, ends = self._draws()
-            if float(ends[-1]) * self.rates[self.members + self.sources].sum() > EVENTS_MAX:
-                self.covered[:] = False  # too many ticks to follow: the diffusion stays
-                self.members, self.sources = [], []
         self.clusters, dense = _clusters(self.members, self.adj, self.size) if self.members else ([], [])
         self.pairs = [_Pairs(comp, self.adj, max(self.size[x] for x in comp)) for comp in dense]
         self._block = {x: b for b in self.pairs for x in b.nodes}
-        self._tables: Optional[Dict[int, np.ndarray]] = None
-        self._stationary: Optional[np.ndarray] = None
+
+    def _work(self) -> float:
+        """Ticks to follow times the states they may touch: the run's cost, roughly."""
+        if not self.members:
+            return 0.0
+        ends = self._draws()[1]
+        ticks = float(ends[-1]) * self.rates[self.members + self.sources].sum()
+        states = sum(math.prod(self.size[y] for y in c) for c in self.clusters)
+        states += sum(len(b.edges) * b.levels ** 2 for b in self.pairs)
+        return ticks * states
 
     @property
     def horizon(self) -> float:
