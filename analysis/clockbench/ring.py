@@ -1,37 +1,109 @@
-"""Hop-by-hop lag in a sparse topology (the ring): how late the fastest clock reaches each machine.
+"""How late the fastest clock reaches each machine: the lag a hop adds, one hop (the full topology)
+or a chain of hops (a ring), latency included. scaling.py adds each machine's own queue to it.
 
-In the full topology every machine hears from the fastest one directly. In a ring a machine far
-from it learns the fastest clock only through a chain of neighbours, and each hop j -> i adds a
-lag (clock units, with s the clock slope of the stretch, scaling.py):
+The identity of one hop. Machine i holds L_i = max over the messages m it has taken of
+(m.clock + 1 + its ticks since it took m), and the message a sender j sent at sigma carries
+L_j(sigma) = F(sigma) - o_j, F the fastest clock (slope u, the pace that reaches i) and o_j the
+sender's own lag when it sends. Take the message taken last from j: it arrived at a_j = sigma +
+ell (ell its latency), waited W_j to the tick that took it (the rest of i's tick period, plus a
+tick per message queued before it) and was taken at tau_j = a_j + W_j. A time t later F has
+moved on by u (t - sigma) and i has ticked r_i (t - tau_j) times, so
 
-    h_ji = s (A_j + delta_i) - r_i A_j - 1/2,   A_j = (2 - q_j) / (2 q_j r_j),   q_j = c_ji (1 - rho_j)
+    lag_i(t) = F(t) - L_i(t) = min_j [o_j + u ell - 1 + (u - r_i) (t - a_j) + r_i W_j].
 
-Why: j sends to i on a fraction q_j of its ticks (c_ji the send probability of a free tick,
-theory.send_matrix; 1 - rho_j its free ticks), so the messages i takes from j are a renewal of
-ticks 1/r_j apart, a geometric number apart; at a random time the last one was taken
-A_j = E[X^2] / (2 E[X]) ago (inspection paradox). Meanwhile the sender's clock moved on by
-s (A_j + delta_i), delta_i the time the message took from its send to its receive: the latency D,
-half of i's tick period (it waits for i's next tick) and, where i is stable, its queue wait
-E[Q_i] / lambda_i. The receiver's own ticks made up r_i A_j of it (it counts on between
-receives), and its receive adds one, less the half tick its counting loses on average. A hop never
-makes up more than it lost: h >= 0.
+The -1 is the receive's +1 less the two half ticks that counting in whole ticks loses on average
+(F's since sigma, a tick of the pace setter, and i's since tau_j); with a sender that is not a
+setter, o_j, the lag at its send tick, takes the first half. The latency enters as u ell: the
+clock a message carries is ell older, whatever the queue does (docs/model.md: a = T_send +
+latency). Write t - a_j = D + B_j: D = t - a(t) the age of the message taken last of all, a(t) its
+arrival, and B_j = a(t) - a_j >= 0 how long before it j's last message arrived (0 for the
+sender of the message taken last). With W_j ~ W the wait of the message taken last,
 
-Machine i's hop lag is the least sum of h over a path of stable machines from a source (a stable
-machine running at its stretch's fastest pace, sigma_i = r_i: its lag is 0), by Dijkstra. An
-unstable machine never sends, so it ends a path; its own queue wait is the finite-T model's
-(scaling.LagModel), so the hop into it counts delta_i without that wait, and so does the last hop
-into a stable machine, whose queue the model draws at random.
+    E[lag_i] = u ell - 1 + (u - r_i) E[D] + r_i E[W] + O_i,
+    O_i = sum_j f_j E[min(o_j, min_{k != j} (o_k + (u - r_i) B_k))],
 
-A machine that hears several senders keeps the freshest clock: its lag is E[min over senders],
-the ages taken as exponentials of mean A_j (expected_min), iterated to a fixed point. Where every
-machine hears a source directly (the full topology) no hop lag is added: there the formula
-over-predicts the one-hop lag by about 3 clock units (N = 3, p = 0.7), which the finite-T
-tests' allowance covers.
+f_j the share of j in i's arrivals and B_k ~ exponential of mean A_k = (2 - q_k) / (2 q_k r_k),
+the time since k's last send at a random moment (k sends on a fraction q_k = c_ki (1 - rho_k) of
+its ticks 1 / r_k apart: the inspection paradox, E[X^2] / (2 E[X]) of a geometric gap). Where
+every message came from the setter (o = 0) O_i = 0; a stale sender only helps when its message
+is the last and the setter's is old.
+
+E[D] and E[W] are time averages of the queue's age of information: with Y_k the gap before
+message k and T_k its time from arrival to its tick, the age grows from T_k at take k to Y_{k+1}
++ T_{k+1} at take k+1, so E[D] = lambda (E[Y T] + E[Y^2] / 2), and W holds T_k until the next take
+G_k = Y_{k+1} + T_{k+1} - T_k later, E[W] = lambda E[T_k G_k]. A long queue makes D and W long,
+but also takes messages a tick apart, so the messages that waited long hold W for a short time:
+E[W] < E[T], and the naive sum (u - r) (A + delta) + u E[T] of separate waits over-predicts by
+2 to 3 clock units (a third) at rates (1, 2, 3). T_k follows i's tick grid exactly: with x = T_{k-1} +
+1 / r_i - Y_k (the previous message left a tick before the grid point T_{k-1} + 1 / r_i),
+T_k = x if x > 0 (it queued), else x wrapped into (0, 1 / r_i] (the first tick after its
+arrival). The arrivals are taken as a renewal process of i's arrival rate lambda_i whose gaps,
+a shift plus an exponential, have the squared coefficient of variation v_i / lambda_i of the
+arrivals' variance rate (finite.py): the senders tick on grids and send on thinned ticks, less
+random than Poisson (a Poisson stream would make E[W] 30 % longer at (1, 2, 3)). age_moments
+solves that chain on a grid of 1 / (8 r_i): E[D] and E[W] within about 5 % of replayed runs.
+
+The queue's share. scaling.py writes lag_i(t) = b_i + a_i Q_i(t), the queue Q_i of finite.py. A
+queue that is (almost) always busy takes a message on every tick: the message taken last arrived
+while the Q_i queued now did, D = W + (the time since the last tick), E[W] = (E[Q] + (1 - c^2) / 2)
+/ lambda0 for a renewal of squared variation c^2 = v / lambda0 counted from an arrival, so a_i =
+u / lambda0 and b_i = u ell - 1 + O_i + (u - r_i) / (2 r_i) + u (1 - c^2) / (2 lambda0), with
+B_k's slope u - lambda0 (a busy i counts a tick per message, lambda0 per second of arrivals). A
+stable queue is short: its lag is mostly the wait for the setter's next message, and one more
+queued message delays the clock by less than a full wait. There a_i is the steady lag's
+sensitivity to the steady queue, dE[lag] / dE[Q] (the chain and the reflected walk's v / (2 |mu|)
+at the load and 3 % below it; 2.3 clock units per message at (1,2,3) against u / lambda0 = 3.6),
+and b_i = E[lag] - a_i E[Q]: exact in the steady state, and the queue's build-up from empty moves
+the lag by a_i per message (replayed runs: 20 s into (1,2,3) the slowest machine's lag is 9 %
+below its steady value, its queue 25 % below its own). Between utilisation BUSY_FROM
+and BUSY_AT the two are blended (the chain's grid grows as 1 / (1 - rho)); the chain is solved at
+a utilisation of at most CHAIN_AT.
+
+The peaks. The largest lag over a run comes at the longest wait: the message that arrives just
+after the queue reached k waits behind them and the arrival ahead of it, (k + 1) / r_i, and a tick
+after it was taken the lag is u ell - 1 + O_i + u (k + 1) / r_i + (u - r_i) / r_i (D = W + 1 /
+r_i, W = (k + 1) / r_i): OneHop.peak + (u / r_i) k, which scaling.py takes at the running maximum of
+the queue.
+
+A random latency. A max-clock keeps the freshest message it has taken, and with random latencies
+a message sent later may arrive first. For sends of rate lambda_s (Poisson) and latencies of
+distribution F, a send s ago has arrived with probability F(s), so the freshest arrived send is
+older than x with probability exp(-lambda_s int_0^x F), and its age less the 1 / lambda_s of the
+sends themselves is the effective latency
+
+    ell_eff = int_0^inf exp(-lambda_s int_0^x F(y) dy) dx - 1 / lambda_s,
+
+D for a constant, about m / (1 + lambda_s m) for exp:m. It matters little: at exp:0.2 and the
+setter's 0.5 to 1.3 messages per second to a slow machine, ell_eff is 10 to 20 % below the mean,
+0.05 to 0.2 clock units of lag. lambda_s: the setters' messages to i.
+
+A chain of hops (the ring). A machine far from the setter learns the fastest clock only through a
+chain of neighbours, and each hop j -> i adds, by the identity above with the wait of an idle
+receiver (D = A_j + delta_i, W = delta_i):
+
+    h_ji = u (A_j + delta_i) - r_i A_j - 1/2
+
+delta_i the time a message took from its send to its receive: the latency ell_eff, half of i's
+tick period (it waits for i's next tick) and, where i is stable, its queue wait E[Q_i] / lambda_i
+(what j's messages carry already holds j's own wait). A hop never makes up more than it lost:
+h >= 0. Every stable machine is also a source of its own: it runs at least at its own pace r_j +
+e_j (clocks.py), so its lag at time t is at most (s* - r_j - e_j) t; the pace setter's is 0. Machine
+i's lag at t is the least of its own line and the sums of h over paths of stable machines from any
+source, by Bellman-Ford from those lines: a stretch runs at the pace of its fastest machine, but
+where a slightly slower machine sits far along the ring from it, that machine's own line is fresher
+than the long chain for the whole run. An unstable machine never sends, so it ends a path; its own
+queue wait is the finite-T model's (scaling.LagModel), so the hop into it counts delta_i without
+that wait, and so does the last hop into a stable machine, whose queue the model draws at random.
+A machine that hears several senders keeps the freshest clock: E[min over senders], the ages
+taken as exponentials of mean A_j (expected_min), iterated to a fixed point.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
+from typing import Tuple
 
 import numpy as np
 
@@ -39,6 +111,13 @@ from .clocks import ClockPaces
 from .model import EXP, UNIFORM, parse_latency
 from .finite import QueueDiffusion
 from .theory import Prediction, send_matrix
+
+# Utilisation (lambda_i / r_i) from which the busy queue's form takes over from the chain, linearly
+# up to BUSY_AT; the chain is solved at a utilisation of at most CHAIN_AT.
+BUSY_FROM, BUSY_AT, CHAIN_AT = 0.9, 0.98, 0.9
+# Grid of the waiting-time chain: cells per tick period, and how many of the waits' tail scales
+# (the reflected walk's v / (2 |mu|), in periods) it reaches.
+_CELLS, _TAIL_SCALES = 8, 12.0
 
 
 def mean_latency(text: str) -> float:
@@ -51,42 +130,229 @@ def mean_latency(text: str) -> float:
     return lat.least
 
 
-def hop_lags(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
-             latency_s: float = 0.0) -> np.ndarray:
-    """Each machine's expected hop lag behind its stretch's source, clock units (module docstring).
+def effective_latency(text: str, rate: float) -> float:
+    """The age a max-clock's freshest message has beyond the sends' own spacing, for sends of
+    `rate` per second and the latency `text` (module docstring, "A random latency")."""
+    lat = parse_latency(text)
+    mean = mean_latency(text)
+    if lat.constant or rate <= 0 or mean <= 0:
+        return mean
+    top = lat.least + 40.0 / rate + (30.0 * mean if lat.form == EXP else (lat.most - lat.least))
+    x = np.linspace(0.0, top, 8001)
+    if lat.form == EXP:
+        arrived = x - mean * -np.expm1(-x / mean)  # int_0^x F
+    else:
+        width = max(lat.most - lat.least, 1e-12)
+        inside = np.clip(x - lat.least, 0.0, width)
+        arrived = inside ** 2 / (2 * width) + np.maximum(x - lat.most, 0.0)
+    return float(np.trapz(np.exp(-rate * arrived), x)) - 1.0 / rate
 
-    clocks: the paces of clocks.paces (clock units per model second; its setters are the sources);
-    queues: their diffusion (finite.py), whose stationary mean v / (2 |mu|) less the lattice offset
-    sets a stable machine's queue wait."""
-    r, n = pred.rates, pred.n
-    pace = clocks.slope
+
+@functools.lru_cache(maxsize=256)
+def age_moments(lam: float, rate: float, cv2: float) -> Tuple[float, float]:
+    """(E[D], E[W]) of the module docstring for arrivals of rate lam (squared coefficient of
+    variation cv2 of a shift-plus-exponential gap) at a machine ticking at `rate`: the waiting
+    time chain T' = x or x wrapped into (0, P], x = T + P - Y, on a grid of P / _CELLS."""
+    period = 1.0 / rate
+    c = math.sqrt(min(max(cv2, 1e-6), 1.0))
+    shift, scale = (1.0 - c) / lam, c / lam  # Y = shift + exponential(scale)
+    h = period / _CELLS
+    rho = min(lam * period, CHAIN_AT)
+    tail = (1.0 + cv2) / 2.0 / (1.0 - rho) * period
+    n = int(math.ceil((2.0 * period + _TAIL_SCALES * tail) / h))
+    t = (np.arange(n) + 0.5) * h
+    lo, hi = np.arange(n) * h, (np.arange(n) + 1) * h
+    top = t + period - shift  # x = top - exponential(scale)
+
+    def below(z: np.ndarray) -> np.ndarray:  # P(x < z), rows: the state T, columns: z
+        return np.where(z >= top[:, None], 1.0, np.exp(-np.maximum(top[:, None] - z, 0.0) / scale))
+
+    k = below(hi[None, :]) - below(lo[None, :])
+    k[:, -1] += 1.0 - below(np.array([[hi[-1]]]))[:, 0]  # beyond the grid: into the last cell
+    ky = (t[:, None] + period - t[None, :]) * k  # E[Y; T' in the cell], by the cells' centres
+    first = np.arange(_CELLS)  # x <= 0 wraps into (0, P]: the cells of the first period
+    for s in range(1, int(math.ceil(40.0 * scale / period)) + 2):
+        p = below(hi[first][None, :] - s * period) - below(lo[first][None, :] - s * period)
+        k[:, first] += p
+        ky[:, first] += (t[:, None] + period + s * period - t[first][None, :]) * p
+    norm = k.sum(axis=1, keepdims=True)
+    k, ky = k / norm, ky / norm
+    m = k.T - np.eye(n)
+    m[-1] = 1.0
+    rhs = np.zeros(n)
+    rhs[-1] = 1.0
+    pi = np.maximum(np.linalg.solve(m, rhs), 0.0)
+    pi /= pi.sum()
+    mean_t, mean_t2 = float(pi @ t), float(pi @ t ** 2)
+    pairs = float(pi @ (t * (k @ t)))          # E[T_k T_{k+1}]
+    yt = float(pi @ (ky @ t))                  # E[Y_{k+1} T_{k+1}]
+    y2 = shift ** 2 + 2 * shift * scale + 2 * scale ** 2
+    return lam * (yt + y2 / 2), lam * (mean_t / lam + pairs - mean_t2)
+
+
+def _capped_min(cap: float, base: np.ndarray, mean_age: np.ndarray, slope: float) -> float:
+    """E[min(cap, min_k (base_k + slope X_k))] >= 0, X_k exponentials of means mean_age_k: the
+    integral of prod_k P(base_k + slope X_k > y) over y from 0 to cap."""
+    if cap <= 0:
+        return 0.0
+    if base.size == 0 or slope <= 0:
+        return float(min(cap, base.min())) if base.size else float(cap)
+    edges = np.unique(np.clip(np.concatenate([[0.0, cap], base]), 0.0, cap))
+    total = 0.0
+    for a, b in zip(edges[:-1], edges[1:]):
+        on = base <= a  # the terms already falling on this piece
+        rate = float(np.sum(1.0 / (slope * mean_age[on])))
+        log_s = float(-np.sum((a - base[on]) / (slope * mean_age[on])))
+        total += math.exp(log_s) * ((b - a) if rate == 0 else -math.expm1(-rate * (b - a)) / rate)
+    return total
+
+
+def _arrival_structure(pred: Prediction, adj: np.ndarray):
+    """Per (sender j, receiver i): messages per second j -> i from stable senders, and A_j (the
+    mean time since j's last send at a random moment, module docstring)."""
+    r = pred.rates
     c = send_matrix(adj, pred.p_internal)
     rho = np.minimum(pred.utilisation, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        queue = np.maximum(queues.variance / (2 * np.abs(queues.drift)) - queues.lattice, 0.0)
-        wait = np.where(pred.stable & (queues.drift < 0) & (pred.arrival > 0), queue / pred.arrival, 0.0)
-    source = clocks.setter
-    lag = np.where(source, 0.0, math.inf)
-    heard = (np.asarray(adj) > 0) & pred.stable[:, None] & (c > 0)  # heard[j, i]: j sends to i
-    if np.all(source | heard[source].any(axis=0)):
-        # Every machine hears a source directly (the full topology): one hop's bounded lag, which
-        # the finite-T tests allow for (tests/analysis/test_theory_finite.py), not modelled here.
-        return np.zeros(n)
+    heard = (np.asarray(adj) > 0) & pred.stable[:, None] & (c > 0)
+    flow = np.where(heard, c * (r * (1.0 - rho))[:, None], 0.0)
     q = c * (1.0 - rho)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        age = np.where(heard, (2.0 - q) / (2.0 * q * r[:, None]), math.inf)  # A_j, per receiver
+        age = np.where(heard & (q > 0), (2.0 - q) / (2.0 * q * r[:, None]), math.inf)
+    return heard, flow, age
+
+
+def settled_queue(mu, v, rate):
+    """The reflected walk's recorded mean in the steady state, v / (2 |mu|) less the lattice
+    offset half a message less |mu| / r of it (finite.py); inf where the queue grows."""
+    mu, v, rate = np.asarray(mu, dtype=float), np.asarray(v, dtype=float), np.asarray(rate, dtype=float)
+    lattice = 0.5 * np.maximum(0.0, 1.0 - np.abs(mu) / rate)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mu < 0, np.maximum(v / (2 * np.abs(mu)) - lattice, 0.0), math.inf)
+
+
+@dataclass
+class OneHop:
+    """Per machine, one hop from a pace setter (module docstring), clock units: the expected lag
+    b + a E[Q] with the queue's share a per message, b beyond it (both for E[lag] in the steady
+    state and as the queue builds up), and the lag at the peak behind a queue of k messages,
+    peak + (u / r) k. Setters: 0."""
+
+    base: np.ndarray
+    per_message: np.ndarray
+    peak: np.ndarray
+    mean: np.ndarray   # the steady expected lag (inf for a growing queue)
+
+
+def one_hop_lags(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
+                 latency: str = "0") -> OneHop:
+    """The lags of one hop (module docstring: "The identity of one hop", "The queue's share"), when
+    every machine that is not a pace setter hears one directly."""
+    r, n = pred.rates, pred.n
+    heard, flow, age = _arrival_structure(pred, adj)
+    u, lam0, v = clocks.incoming, queues.busy_arrival, queues.variance
+    settled = settled_queue(queues.drift, queues.variance, queues.rates)
+    out = OneHop(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    for _ in range(4):  # the senders' offsets o_j are their own lags: a few rounds settle them
+        offset = np.where(clocks.setter, 0.0, np.where(np.isfinite(out.mean), out.mean, 0.0))
+        new = OneHop(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+        for i in np.flatnonzero(~clocks.setter):
+            senders = np.flatnonzero(heard[:, i])
+            if senders.size == 0 or u[i] <= 0 or lam0[i] <= 0:
+                continue
+            fresh = flow[senders, i][clocks.setter[senders]].sum()
+            ell = effective_latency(latency, float(fresh if fresh > 0 else flow[senders, i].sum()))
+            util = pred.arrival[i] / r[i]
+            busy = float(np.clip((util - BUSY_FROM) / (BUSY_AT - BUSY_FROM), 0.0, 1.0)) if pred.stable[i] else 1.0
+            o_busy = _offsets(offset[senders], age[senders, i], flow[senders, i], u[i] - lam0[i])
+            o_idle = _offsets(offset[senders], age[senders, i], flow[senders, i], u[i] - r[i])
+            o = (1.0 - busy) * o_idle + busy * o_busy
+            c2 = min(v[i] / lam0[i], 1.0)
+            b_busy = u[i] * ell - 1.0 + o_busy + (u[i] - r[i]) / (2 * r[i]) + u[i] * (1.0 - c2) / (2 * lam0[i])
+            a_busy = u[i] / lam0[i]
+            b_idle, a_idle = b_busy, a_busy
+            if busy < 1:
+                b_idle, a_idle = _idle_share(float(pred.arrival[i]), float(r[i]), float(lam0[i]), float(v[i]),
+                                             float(u[i]), u[i] * ell - 1.0 + o_idle)
+            new.base[i] = (1.0 - busy) * b_idle + busy * b_busy
+            new.per_message[i] = (1.0 - busy) * a_idle + busy * a_busy
+            new.peak[i] = u[i] * ell - 1.0 + o + u[i] / r[i] + (u[i] - r[i]) / r[i]
+            new.mean[i] = new.base[i] + new.per_message[i] * settled[i] if pred.stable[i] else math.inf
+        out = new
+    return out
+
+
+# Relative step in the load for the steady lag's sensitivity to the queue (_idle_share).
+_LOAD_STEP = 0.03
+
+
+def _idle_share(lam: float, rate: float, lam0: float, v: float, u: float, offset: float) -> Tuple[float, float]:
+    """(b, a) of a stable queue: E[lag] = offset + (u - r) E[D] + r E[W] in the steady state, and
+    its sensitivity a = dE[lag] / dE[Q] to the queue, from the chain and the reflected walk at the
+    load and _LOAD_STEP below it (E[Q] = v / (2 |mu|) less the lattice, all rates scaled with the
+    load). The chain is solved at a utilisation of at most CHAIN_AT."""
+    points = []
+    for scale in (1.0, 1.0 - _LOAD_STEP):
+        load = min(lam * scale, CHAIN_AT * rate)
+        k = load / lam
+        d_age, w_age = age_moments(load, rate, v / lam)
+        lag = offset + (u - rate) * d_age + rate * w_age
+        queue = float(settled_queue(lam0 * k - rate, v * k, rate))
+        points.append((lag, queue))
+    (lag1, q1), (lag2, q2) = points
+    a = (lag1 - lag2) / (q1 - q2) if q1 > q2 + 1e-12 else u / lam0
+    a = min(max(a, 0.0), u / lam0)
+    return lag1 - a * q1, a
+
+
+def _offsets(offset: np.ndarray, mean_age: np.ndarray, flow: np.ndarray, slope: float) -> float:
+    """O_i of the module docstring: the sender of the message taken last (share f_j) against the
+    others' last messages, older by exponential B_k."""
+    share = flow / flow.sum()
+    total = 0.0
+    for j in range(offset.size):
+        others = np.arange(offset.size) != j
+        total += share[j] * _capped_min(float(offset[j]), offset[others], mean_age[others], max(slope, 1e-9))
+    return total
+
+
+def hop_lags(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
+             latency: str = "0", t: float = 0.0) -> np.ndarray:
+    """Each machine's expected lag at time t from the chains of hops (module docstring, "A chain of
+    hops"), clock units: the least of its own line and the hop sums from every stable machine's
+    line (s* - r_j - e_j) t. Unstable machines: through their senders only."""
+    r, n = pred.rates, pred.n
+    pace = clocks.slope
+    s_star = float(pace.max())
+    heard, flow, age = _arrival_structure(pred, adj)
+    settled = settled_queue(queues.drift, queues.variance, queues.rates)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wait = np.where(pred.stable & np.isfinite(settled) & (pred.arrival > 0), settled / pred.arrival, 0.0)
+    own = np.where(clocks.setter, pace, r + clocks.excess)
+    line = np.where(pred.stable, np.maximum(s_star - own, 0.0) * t, math.inf)
+    fresh = np.array([flow[heard[:, i] & clocks.setter, i].sum() or flow[:, i].sum() for i in range(n)])
+    ell = np.array([effective_latency(latency, float(fresh[i])) for i in range(n)])
+    lag = line.copy()
     for _ in range(3 * n):  # Bellman-Ford: values settle once they have crossed the longest path
-        sent = lag + np.where(source, 0.0, pace * wait)  # what j's messages carry, behind its source
-        new = lag.copy()
-        for i in np.flatnonzero(~source):
+        # What j's messages carry: its lag, and its queue wait where the lag came by hops.
+        sent = lag + np.where(lag < line, pace * wait, 0.0)
+        new = line.copy()
+        for i in range(n):
             senders = np.flatnonzero(heard[:, i] & np.isfinite(sent))
             if senders.size:
-                base = sent[senders] + pace[i] * (latency_s + 0.5 / r[i]) - 0.5
-                new[i] = max(0.0, expected_min(base, age[senders, i], max(pace[i] - r[i], 0.0)))
-        if np.allclose(new, lag, rtol=1e-9, atol=1e-9, equal_nan=False) and np.all(np.isfinite(new) == np.isfinite(lag)):
+                base = sent[senders] + pace[i] * (ell[i] + 0.5 / r[i]) - 0.5
+                hop = max(0.0, expected_min(base, age[senders, i], max(pace[i] - r[i], 0.0)))
+                new[i] = min(new[i], hop)
+        if np.all(np.isfinite(new) == np.isfinite(lag)) and np.allclose(new, lag, rtol=1e-9, atol=1e-9):
             break
         lag = new
     return np.where(np.isfinite(lag), lag, 0.0)
+
+
+def hears_setter(pred: Prediction, adj: np.ndarray, clocks: ClockPaces) -> bool:
+    """Whether every machine that is not a pace setter hears one directly (the full topology):
+    then one_hop_lags applies, else hop_lags."""
+    heard, _, _ = _arrival_structure(pred, adj)
+    return bool(np.all(clocks.setter | heard[clocks.setter].any(axis=0)))
 
 
 def expected_min(base: np.ndarray, mean_age: np.ndarray, slope: float) -> float:

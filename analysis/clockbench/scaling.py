@@ -23,27 +23,67 @@ fastest machine. So in general a machine's clock pace sigma_i is the fixed point
 
 e_i the excess of a pace setter over its own rate (its receive jumps), s* = max_k sigma_k, and
 g_i = s* - sigma_i, which is the formula above in the full topology. The spread of the clocks
-(drift) is the largest lag, so it grows at max_i g_i: after T model seconds the drift is ~ T max_i g_i and its mean over the run ~ half that.
-Near rho_i = 1 (lambda_i close to r_i) the queue's random walk, not its drift, sets the lag over
-a finite run, and the mean-field theory underestimates it. So the predictions (_th) are taken at
-the run's length from the queue itself: machine i takes at t the message that arrived Q_i(t) /
-lambda0_i ago (FIFO, lambda0_i its arrival rate while busy), and cannot fall behind its own ticks,
-so its clock is L_i(t) ~ max(r_i t, u_i (t - Q_i(t) / lambda0_i)), u_i = the largest sigma of its
-stable senders, and its lag is s* t - L_i(t). With E[Q_i(T)] of finite.py this is
-s* E[Q_i(T)] / lambda0_i in the full topology, and T g_i for a clearly unstable queue. The drift
-is the largest lag, and the largest of N random lags has a larger mean than the largest mean:
-with the queues taken as independent, E[max_i lag_i] = integral over y of
-1 - prod_i P(lag_i <= y), each P from the reflected walk's distribution of Q_i. The mean-field
-values (_mf) are kept beside them.
+(drift) is the largest lag, so it grows at max_i g_i: after T model seconds the drift is
+~ T max_i g_i and its mean over the run ~ half that. These mean-field values are the _mf columns.
 
-In a ring the fastest clock reaches a machine through a chain of neighbours, each hop adding the
-wait for the next send, the latency, the receiver's tick and the queues on the way: ring.py
-derives that hop lag, and it is added to each machine's wait as a delay (hop lag / incoming pace).
+The lag over a finite run (the _th columns). Near rho_i = 1 the queue's random walk, not its
+drift, sets the lag, and the mean field underestimates it; and a machine that keeps pace still
+lags by what it takes the pace to reach it. So machine i's lag at time t is taken as
+
+    lag_i(t) = min((s* - r_i) t, b_i(t) + a_i Q_i(t))      (a pace setter: (s* - sigma_i) t)
+
+- (s* - r_i) t: its clock never falls behind its own ticks;
+- Q_i(t): its queue, finite.py's reflected walk from empty (drift mu_i = lambda0_i - r_i,
+  variance rate v_i, lambda0_i its arrivals while busy): FIFO, so while busy it takes the
+  message that arrived Q_i / lambda0_i ago, and a_i = u_i / lambda0_i clock units per queued
+  message, u_i the pace of its stable senders;
+- b_i(t): the lag the pace reaches it with, beyond its own queue (ring.py): one hop from the
+  setter in the full topology, from the identity lag = o_j + u ell - 1 + (u - r_i) D + r_i W
+  (ell the latency, D and W the age and wait of the messages it took, o_j the sender's own lag);
+  chains of hops in a ring, where b_i(t) grows with t when its stretch runs slower than s*.
+
+For a stable queue in the full topology a_i is the steady lag's sensitivity to the steady queue
+(ring.one_hop_lags), below u_i / lambda0_i: a short queue's extra message delays the clock less
+than a full wait, as the lag is mostly the wait for the next message from the setter. b_i
+then makes the steady expected lag exact, and a_i E[Q_i(t)] follows the queue's build-up.
+
+Latency. A constant latency D makes every message's clock D older on arrival: u D more lag per
+hop, and it changes the pace itself (clocks.py: a setter's leapfrog needs its rival's message in
+time; paces takes the run's phases with it). A random latency delays the queue's arrivals and
+reorders them, and a max-clock keeps the freshest message: ring.effective_latency, 10 to 20 %
+below the mean at exp:0.2 for 0.5 to 1.3 setter messages per second, a few tenths of a clock unit.
+
+Drift. The spread at t is max_i lag_i(t). E[max_i lag_i(t)] = integral over y of 1 - prod_i
+P(lag_i(t) <= y), each P from the reflected walk's law of Q_i(t), the queues independent but for
+the growing ones' common noise: two slow machines in a full topology hear the same senders, and a
+send-all reaches both at once (correlation 0.8 for the two rate-1 machines of (6,3,3,2,2,3,1,2,3,1)).
+Their arrival noises' covariance, with the growing queues silent, is finite.py's F W F^T; each
+growing queue takes a share beta_i of one common Brownian noise (beta_i^2 its mean correlation with
+the other growing ones), and the expectation is integrated over that noise (Gauss-Hermite), the
+queues independent given it: given the common noise g at t, queue i has drift mu_i + beta_i
+sqrt(v_i / t) g and variance rate (1 - beta_i^2) v_i. drift_mean_th is E[max_i lag_i(t)] averaged
+over [0, T].
+
+drift_max_th is E[max over [0, T] of the spread], not the spread at T: for bounded lags the
+largest over a run is two to three times the typical one. Per machine, the law of its lag's
+running maximum, the machines independent as above:
+- a stable queue with a bounded b_i: the running maximum of the recorded queue, tick by tick
+  (the walk Q' = max(Q + A - 1, 0), A the arrivals between two ticks with mean lambda0 / r and
+  variance v / r: binomial below the mean, negative binomial above), all levels at once; at a
+  peak the message taken waited behind the k queued and the one arriving ahead of it, (k + 1) /
+  r_i, and the lag a tick later is u ell - 1 + O_i + u (k + 1) / r + (u - r) / r (ring.py's
+  identity with D = W + 1 / r; O_i its senders' offsets; ring.OneHop.peak);
+- a growing queue: Q(T) + R, R = max_{s <= T} Q(s) - Q(T) the overshoot: seen backwards from T
+  the walk steps by 1 - A <= 1, so its maximum is geometric, P(R >= k) = eta^k, eta the root in
+  (0, 1) of E[eta^(A - 1)] = 1 (at (4,1,4): 0.85 messages, the replayed runs 0.7, where the
+  diffusion's v / (2 mu) would say 1.44);
+- a lag that grows with its stretch's pace (rings): its value at T.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
@@ -56,10 +96,11 @@ from matplotlib.figure import Figure
 from .clocks import ClockPaces, paces
 from .compare import SIGMAS, theory_for
 from .document import Document
-from .finite import QueueDiffusion, diffusion, ls_slope, queue_tail, time_mean
+from .finite import QueueDiffusion, diffusion, expected_queue, ls_slope, queue_tail, time_mean
 from .metrics import compute, slope
 from .model import parse_latency
-from .ring import hop_lags, mean_latency
+from .ring import hears_setter, hop_lags, mean_latency, one_hop_lags
+from .theory import send_matrix
 from .schema import SchemaError, open_run
 from .tables import Table, num, render_text
 
@@ -123,43 +164,90 @@ def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LagModel:
-    """What the finite-T lags need: s*, the clock paces sigma (clocks.paces, clock units per model
-    second), each machine's incoming pace u_i (the largest sigma of its stable senders, 0 if none),
-    its queue's diffusion and the hop delay of the clock it hears (ring.py: model seconds, added to
-    its queue wait)."""
+    """The finite-T lags (module docstring): machine i's lag behind the fastest clock is
+    min(floor_i t, b_i(t) + a_i Q_i(t)), floor_i = s* less its own pace (it never falls behind its
+    own ticks), b_i(t) the lag the pace reaches it with (ring.py), a_i = u_i / lambda0_i clock units
+    per queued message and Q_i its queue (finite.py's reflected walk: drift mu, variance rate v).
+    Pace setters: (s* - sigma_i) t."""
 
     fastest_slope: float
-    sigma: np.ndarray
-    incoming: np.ndarray
+    own: np.ndarray            # the slope of each machine's floor: its pace if a setter, else its rate
+    per_message: np.ndarray    # a_i, clock units per queued message (0 for setters)
+    setter: np.ndarray
     queues: QueueDiffusion
-    hop_delay: np.ndarray
+    base_times: np.ndarray     # times b_i(t) is given at, model seconds (one: constant)
+    base_values: np.ndarray    # b_i at those times, clock units (times x machines)
+    loading: np.ndarray        # each growing queue's share of the common noise (module docstring)
+    peak: Optional[np.ndarray] = None        # the lag at a peak behind a queue of k: peak + peak_slope k
+    peak_slope: Optional[np.ndarray] = None  # (ring.OneHop); None: the mean's b_i + a_i k
 
-    def _clock(self, t: float, queue: np.ndarray) -> np.ndarray:
-        """L_i(t) for a queue of `queue` messages (module docstring), clock units."""
-        lam = self.queues.busy_arrival
-        with np.errstate(divide="ignore", invalid="ignore"):
-            wait = np.where(lam > 0, queue / lam, 0.0) + self.hop_delay
-        return np.maximum(self.queues.rates * t, self.incoming * np.maximum(t - wait, 0.0))
+    def base(self, t: float) -> np.ndarray:
+        if self.base_times.size == 1:
+            return self.base_values[0]
+        return np.array([np.interp(t, self.base_times, self.base_values[:, i]) for i in range(self.own.size)])
+
+    def floor(self, t: float) -> np.ndarray:
+        return np.maximum(self.fastest_slope - self.own, 0.0) * t
+
+    def _lattice(self) -> np.ndarray:
+        q = self.queues
+        return 0.5 * np.maximum(0.0, 1.0 - np.abs(q.drift) / q.rates)
+
+    def queue(self, t: float) -> np.ndarray:
+        """E[Q_i(t)] of the reflected walk from empty, as recorded after a tick (finite.py)."""
+        q = self.queues
+        return np.maximum(expected_queue(q.drift, q.variance, t) - self._lattice(), 0.0)
 
     def lag(self, t: float) -> np.ndarray:
-        """E[lag_i(t)], every machine: the clock taken at the expected queue."""
-        return self.fastest_slope * t - self._clock(t, self.queues.queue(t))
+        """E[lag_i(t)], every machine: the lag at the expected queue."""
+        queued = self.base(t) + self.per_message * self.queue(t)
+        return np.where(self.setter, self.floor(t), np.minimum(self.floor(t), queued))
 
-    def drift(self, t: float, points: int = 1500) -> float:
-        """E[max_i lag_i(t)] with independent queues: the integral of P(max > y) over y."""
+    def _below(self, y: np.ndarray, t: float, shift: np.ndarray) -> np.ndarray:
+        """P(lag_i(t) <= y) for every machine (rows: y), the growing queues' drift moved by
+        `shift` (messages per second: the common noise, drift_at)."""
+        q, base, floor = self.queues, self.base(t), self.floor(t)
+        out = np.ones((y.size, self.own.size))
+        mu = q.drift + shift
+        var = q.variance * (1.0 - self.loading ** 2)
+        for i in range(self.own.size):
+            if self.setter[i] or self.per_message[i] <= 0:  # no queue share: the lag is fixed
+                out[:, i] = (y >= (floor[i] if self.setter[i] else min(floor[i], base[i]))).astype(float)
+                continue
+            level = (y - base[i]) / self.per_message[i]  # the queue at which the lag reaches y
+            # Beyond far into its tail (or past the floor) the probability is 1: not computed there.
+            far = max(float(mu[i]), 0.0) * t + 12.0 * math.sqrt(max(float(var[i]), 0.0) * t) + 12.0
+            todo = (level >= 0) & (level < far) & (y < floor[i])
+            column = np.where((level < 0) & (y < floor[i]), 0.0, 1.0)
+            if todo.any():
+                column[todo] = 1.0 - queue_tail(level[todo] + self._lattice()[i], float(mu[i]), float(var[i]), t)
+            out[:, i] = column
+        return out
+
+    def _top(self, t: float) -> float:
         q = self.queues
-        top = np.maximum(q.drift, 0.0) * t + 10 * np.sqrt(q.variance * t) + 10
-        queue = np.linspace(0.0, 1.0, points)[:, None] * top  # per machine, Q from 0 to far in the tail
-        lag = self.fastest_slope * t - self._clock(t, queue)
-        y = np.linspace(0.0, float(lag.max()), points)
-        below = np.ones_like(y)
-        for i in range(q.rates.size):
-            # lag_i is nondecreasing in Q_i: P(lag_i <= y) = P(Q_i <= the queue where lag_i reaches y).
-            at = np.interp(y, lag[:, i], queue[:, i], left=-1.0, right=np.inf)
-            recorded = at + float(q.lattice[i])
-            tail = np.where(at < 0, 1.0, queue_tail(np.maximum(recorded, 0.0), q.drift[i], q.variance[i], t))
-            below *= np.where(np.isinf(at), 1.0, 1.0 - tail)
-        return float(np.trapz(1.0 - below, y))
+        high = np.maximum(q.drift, 0.0) * t + 10 * np.sqrt(q.variance * t) + 10
+        reach = np.where(self.setter, self.floor(t), np.minimum(self.floor(t), self.base(t) + self.per_message * high))
+        return float(max(reach.max(), 1.0))
+
+    def drift(self, t: float, points: int = 500) -> float:
+        """E[max_i lag_i(t)]: the integral of P(max > y) over y, the queues independent but for the
+        growing ones' common noise, integrated over by Gauss-Hermite (module docstring)."""
+        if t <= 0:
+            return 0.0
+        y = np.linspace(0.0, self._top(t), points)
+        total = 0.0
+        for g, w in self._factor_nodes():
+            shift = self.loading * np.sqrt(self.queues.variance / t) * g
+            below = self._below(y, t, shift).prod(axis=1)
+            total += w * float(np.trapz(1.0 - below, y))
+        return total
+
+    def _factor_nodes(self):
+        if not np.any(self.loading > 0):
+            return [(0.0, 1.0)]
+        nodes, weights = np.polynomial.hermite_e.hermegauss(FACTOR_NODES)
+        return list(zip(nodes, weights / weights.sum()))
 
     def drift_mean(self, t: float) -> float:
         return float(time_mean(lambda s: np.array(self.drift(s)) if s > 0 else np.array(0.0), t))
@@ -167,17 +255,181 @@ class LagModel:
     def lag_slope(self, t: float) -> np.ndarray:
         return ls_slope(self.lag, t)
 
+    def drift_max(self, t: float, points: int = 2000) -> float:
+        """E[max over [0, t] of the spread]: per machine the law of its lag's running maximum
+        (module docstring), the machines independent but for the growing queues' common noise."""
+        if t <= 0:
+            return 0.0
+        q, base = self.queues, self.base(t)
+        y = np.linspace(0.0, self._top(t) + 10.0 * float(self.per_message.max()), points)
+        growing_base = base > self.base(t / 2) + 1e-9
+        chains = {}
+        for i in np.flatnonzero(~self.setter & (self.per_message > 0)):
+            if q.drift[i] < 0 and not growing_base[i]:
+                chains[i] = _tick_walk_maximum(float(q.busy_arrival[i] / q.rates[i]), float(q.variance[i] / q.rates[i]),
+                                               int(q.rates[i] * t), _walk_levels(q, i, t))
+        total = 0.0
+        for g, w in self._factor_nodes():
+            shift = self.loading * np.sqrt(q.variance / t) * g
+            below = self._below(y, t, shift)  # the lag at t: machines whose maximum is at the end
+            for i in np.flatnonzero(~self.setter & (self.per_message > 0)):
+                level = (y - base[i]) / self.per_message[i]
+                if i in chains:
+                    if self.peak is not None:
+                        level = (y - self.peak[i]) / self.peak_slope[i]
+                    below[:, i] = _walk_below(level, chains[i])
+                elif q.drift[i] + shift[i] > 0 and not growing_base[i]:
+                    below[:, i] = _grown_below(level + self._lattice()[i], float(q.drift[i] + shift[i]),
+                                               float(q.variance[i] * (1 - self.loading[i] ** 2)), t,
+                                               _overshoot(float(q.busy_arrival[i] / q.rates[i]),
+                                                          float(q.variance[i] / q.rates[i])))
+            total += w * float(np.trapz(1.0 - below.prod(axis=1), y))
+        return total
 
-def lag_model(pred, adj: np.ndarray, clocks: ClockPaces, latency_s: float = 0.0) -> LagModel:
-    """The finite-T lag model of a prediction (theory.Prediction) on peers adj, with the clock
-    paces of clocks.paces, messages taking latency_s model seconds on average."""
+
+# Gauss-Hermite nodes over the growing queues' common noise.
+FACTOR_NODES = 8
+
+
+def _arrivals_per_tick(mean: float, var: float) -> np.ndarray:
+    """A law of the messages that arrive between two ticks with this mean and variance: binomial
+    (the senders' thinned tick grids) when below the mean, negative binomial above, Poisson at it."""
+    top = int(mean + 12 * math.sqrt(max(var, mean, 1e-9)) + 12)
+    k = np.arange(top + 1)
+    if var < mean * (1 - 1e-9):
+        trials = max(int(math.ceil(mean * mean / (mean - var) - 1e-9)), int(math.ceil(mean)), 1)
+        p = mean / trials
+        law = np.array([math.comb(trials, j) * p ** j * (1 - p) ** (trials - j) if j <= trials else 0.0 for j in k])
+    elif var > mean * (1 + 1e-9):
+        size, p = mean * mean / (var - mean), mean / var
+        law = np.exp([math.lgamma(j + size) - math.lgamma(size) - math.lgamma(j + 1) + size * math.log(p)
+                      + j * math.log(1 - p) for j in k])
+    else:
+        law = np.exp([-mean + j * math.log(max(mean, 1e-300)) - math.lgamma(j + 1) for j in k])
+    return law / law.sum()
+
+
+def _walk_levels(q: QueueDiffusion, i: int, t: float) -> int:
+    """Queue levels the running maximum is followed to: far into the reflected walk's tail."""
+    settled = float(q.variance[i] / (2 * abs(q.drift[i])))
+    return int(min(max(12.0, settled * (math.log(max(t * abs(q.drift[i]) ** 2 / q.variance[i], 1.0)) + 12.0)),
+                   WALK_LEVELS))
+
+
+# The most queue levels the tick-by-tick running maximum follows.
+WALK_LEVELS = 200
+
+
+@functools.lru_cache(maxsize=64)
+def _tick_walk_maximum(mean: float, var: float, ticks: int, levels: int) -> np.ndarray:
+    """P(max over `ticks` ticks of Q < L), L = 0..levels, Q' = max(Q + A - 1, 0) from Q = 0, A the
+    arrivals per tick (_arrivals_per_tick): the recorded queue's running maximum, all levels at once."""
+    law = _arrivals_per_tick(mean, var)
+    size = levels + 1
+    alive = np.zeros((size, size))  # rows: level L; columns: queue q < L, not yet reached L
+    alive[1:, 0] = 1.0
+    keep = np.arange(size)[None, :] < np.arange(size)[:, None]
+    steps = [(a - 1, float(law[a])) for a in np.flatnonzero(law > 1e-13)]
+    for _ in range(ticks):
+        new = np.zeros_like(alive)
+        for shift, weight in steps:
+            if shift < 0:
+                new[:, 0] += weight * alive[:, 0]
+                new[:, :-1] += weight * alive[:, 1:]
+            elif shift == 0:
+                new += weight * alive
+            else:
+                new[:, shift:] += weight * alive[:, :-shift]
+        alive = new * keep
+    return alive.sum(axis=1)
+
+
+def _walk_below(level: np.ndarray, below_level: np.ndarray) -> np.ndarray:
+    """P(max Q <= level) = P(max Q < floor(level) + 1) from the tick walk's table."""
+    k = np.floor(level).astype(int) + 1
+    return np.where(k <= 0, 0.0, np.where(k >= below_level.size, 1.0, below_level[np.clip(k, 0, below_level.size - 1)]))
+
+
+@functools.lru_cache(maxsize=64)
+def _overshoot(mean: float, var: float) -> float:
+    """eta of a growing queue's overshoot R = max_{s <= T} Q(s) - Q(T), P(R >= k) = eta^k: the walk
+    seen backwards from T steps 1 - A <= 1, so its maximum is geometric, eta the root in (0, 1) of
+    E[eta^(A - 1)] = 1."""
+    law = _arrivals_per_tick(mean, var)
+    k = np.arange(law.size)
+    lo, hi = 0.0, 1.0 - 1e-12
+    for _ in range(80):
+        z = (lo + hi) / 2
+        lo, hi = (z, hi) if float(law @ z ** k) > z else (lo, z)
+    return (lo + hi) / 2
+
+
+def _grown_below(level: np.ndarray, mu: float, var: float, t: float, eta: float) -> np.ndarray:
+    """P(Q(t) + R <= level), Q(t) the reflected walk (finite.queue_tail), R geometric (_overshoot)."""
+    out = np.zeros_like(level)
+    for k in range(int(math.ceil(math.log(1e-9) / math.log(eta))) + 1 if eta > 0 else 1):
+        x = level - k
+        out += (1 - eta) * eta ** k * np.where(x < 0, 0.0, 1.0 - queue_tail(np.maximum(x, 0.0), mu, var, t))
+    return out
+
+
+def _common_noise(pred, adj: np.ndarray, queues: QueueDiffusion) -> np.ndarray:
+    """Loadings beta_i of the growing queues on one common noise (module docstring): the arrival
+    noises' covariance with every growing machine silent, V = F W F^T (finite.py's W and feedback
+    F), beta_i^2 the mean correlation of i with the other growing queues; 0 with fewer than two."""
+    growing = queues.drift > 0
+    n = pred.n
+    if growing.sum() < 2:
+        return np.zeros(n)
+    c = send_matrix(adj, pred.p_internal)
+    peer = (np.asarray(adj) > 0).astype(float)
+    one_all = (1.0 - pred.p_internal) / 3.0
+    free = pred.rates * (1.0 - np.minimum(pred.utilisation, 1.0))
+    noise = np.zeros((n, n))
+    for j in range(n):
+        together = one_all * np.outer(peer[j], peer[j])
+        np.fill_diagonal(together, c[j])
+        noise += free[j] * (together - np.outer(c[j], c[j]))
+    feedback = np.linalg.inv(np.eye(n) + c.T * (free > 0))
+    cov = feedback @ noise @ feedback.T
+    sd = np.sqrt(np.maximum(np.diag(cov), 1e-300))
+    corr = cov / np.outer(sd, sd)
+    idx = np.flatnonzero(growing)
+    loading = np.zeros(n)
+    for i in idx:
+        others = idx[idx != i]
+        loading[i] = math.sqrt(min(max(float(corr[i, others].mean()), 0.0), 0.95))
+    return loading
+
+
+# Times the chains of hops (ring.hop_lags) are evaluated at over a run, for their growth.
+BASE_TIMES = 9
+
+
+def lag_model(pred, adj: np.ndarray, clocks: ClockPaces, latency="0", horizon: float = 0.0) -> LagModel:
+    """The finite-T lag model of a prediction (theory.Prediction) on peers adj, with the paces of
+    clocks.paces, the latency a `--latency` text (or a constant in model seconds); horizon: the
+    run's length, over which a ring's chains of hops are followed (ring.hop_lags)."""
+    latency = latency if isinstance(latency, str) else repr(float(latency))
     sigma = clocks.slope
     s_star = float(sigma.max())
     queues = diffusion(pred, adj)
-    hops = hop_lags(pred, adj, clocks, queues, latency_s)
+    lam0 = queues.busy_arrival
+    setter = clocks.setter
+    own = np.where(setter, sigma, pred.rates)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delay = np.where(clocks.incoming > 0, hops / clocks.incoming, 0.0)
-    return LagModel(s_star, sigma, clocks.incoming, queues, delay)
+        per_message = np.where(~setter & (lam0 > 0), clocks.incoming / lam0, 0.0)
+    loading = _common_noise(pred, adj, queues)
+    if hears_setter(pred, adj, clocks):
+        hop = one_hop_lags(pred, adj, clocks, queues, latency)
+        per_message = np.where(setter, 0.0, hop.per_message)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            peak_slope = np.where(setter, 0.0, clocks.incoming / pred.rates)
+        return LagModel(s_star, own, per_message, setter, queues, np.array([0.0]), hop.base[None, :], loading,
+                        hop.peak, peak_slope)
+    times = np.linspace(0.0, max(horizon, 1.0), BASE_TIMES) if horizon > 0 else np.array([0.0])
+    values = np.array([hop_lags(pred, adj, clocks, queues, latency, float(x)) for x in times])
+    return LagModel(s_star, own, per_message, setter, queues, times, values, loading)
 
 
 def pace_inputs(m) -> Tuple[Optional[List[float]], float]:
@@ -201,7 +453,7 @@ def scaling_row(path: str) -> ScalingRow:
     clocks = paces(pred, adj, *pace_inputs(m))
     s_star = float(clocks.slope.max())
     g = lag_growth(s_star, clocks.slope)
-    lags = lag_model(pred, adj, clocks, mean_latency(m.latency))
+    lags = lag_model(pred, adj, clocks, m.latency, t)
     fastest = m.clocks.max(axis=0)
     slow = int(np.argmin(pred.rates))
     lag = fastest - m.clocks[slow]
@@ -211,7 +463,7 @@ def scaling_row(path: str) -> ScalingRow:
         path=path, topology=m.topology, n=m.n, seed=m.seed, end_s=t, completed=m.completed,
         fastest_slope=slope(m.grid, fastest), fastest_slope_pred=s_star,
         drift_max=m.drift_max, drift_mean=m.drift_mean, drift_growth=float(g.max()),
-        drift_max_pred=lags.drift(t), drift_mean_pred=lags.drift_mean(t),
+        drift_max_pred=lags.drift_max(t), drift_mean_pred=lags.drift_mean(t),
         slowest=slow, slowest_rate=float(pred.rates[slow]), lag_final=float(lag[-1]),
         lag_slope=slope(m.grid, lag), lag_slope_mf=float(g[slow]),
         lag_final_pred=float(lags.lag(t)[slow]), lag_slope_pred=float(lags.lag_slope(t)[slow]),
@@ -294,9 +546,12 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
     doc.heading("Drift, lag and queue growth against N")
     doc.table(scaling_table(rows))
     doc.bullets([
-        "_th: the theory's prediction at the run's length T, solved from each run's achieved rates: "
-        "queues as reflected random walks (analysis/clockbench/finite.py), so near rho = 1 lag and "
-        "drift grow like sqrt(T); the drift is the expected largest of the machines' random lags. "
+        "_th: the theory's prediction at the run's length T, solved from each run's achieved rates and "
+        "its latency: queues as reflected random walks (analysis/clockbench/finite.py), so near rho = 1 "
+        "lag and drift grow like sqrt(T), plus the lag the pace reaches each machine with, latency "
+        "included (analysis/clockbench/ring.py); drift_mean_th: the expected largest of the machines' "
+        "random lags, averaged over the run; drift_max_th: the expected largest over the run "
+        "(analysis/clockbench/scaling.py derives both). "
         "_mf: the mean-field (T -> infinity) prediction; 'bounded': it predicts no growth.",
         "s*: least-squares slope of the fastest Lamport clock (clock units per model second); s*_th: "
         "the fastest pace predicted from the parameters (analysis/clockbench/clocks.py), which every _th "
