@@ -165,10 +165,10 @@ def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
 @dataclass
 class LagModel:
     """The finite-T lags (module docstring): machine i's lag behind the fastest clock is
-    min(floor_i t, b_i(t) + a_i Q_i(t)), floor_i = s* less its own pace (it never falls behind its
-    own ticks), b_i(t) the lag the pace reaches it with (ring.py), a_i = u_i / lambda0_i clock units
-    per queued message and Q_i its queue (finite.py's reflected walk: drift mu, variance rate v).
-    Pace setters: (s* - sigma_i) t."""
+    min(floor_i t, b_i(t) + a_i Q_i(t)), floor_i = s* less its own rate (it never falls behind its
+    own ticks), b_i(t) the lag the pace reaches it with (ring.py), a_i clock units per queued message
+    (u_i / lambda0_i for a busy queue, less for a short one: ring.py) and Q_i its queue (finite.py's
+    reflected walk: drift mu, variance rate v). Pace setters: (s* - sigma_i) t."""
 
     fastest_slope: float
     own: np.ndarray            # the slope of each machine's floor: its pace if a setter, else its rate
@@ -263,28 +263,38 @@ class LagModel:
         q, base = self.queues, self.base(t)
         y = np.linspace(0.0, self._top(t) + 10.0 * float(self.per_message.max()), points)
         growing_base = base > self.base(t / 2) + 1e-9
-        chains = {}
-        for i in np.flatnonzero(~self.setter & (self.per_message > 0)):
-            if q.drift[i] < 0 and not growing_base[i]:
-                chains[i] = _tick_walk_maximum(float(q.busy_arrival[i] / q.rates[i]), float(q.variance[i] / q.rates[i]),
-                                               int(q.rates[i] * t), _walk_levels(q, i, t))
+        # The spread is surely above this (the growing queues' lags 6 sd below their mean): a
+        # bounded lag that cannot reach it does not change the maximum.
+        sure = float(np.max(np.where(q.drift > 0, self.lag(t) - 6 * self.per_message * np.sqrt(q.variance * t), 0.0)))
+        walks = {}
+        for i in np.flatnonzero(~self.setter & (q.drift < 0) & ~growing_base):
+            levels = _walk_levels(q, i, t)
+            peak, per = self._peak(i)
+            if peak + per * levels < sure:
+                continue
+            walks[i] = _tick_walk_maximum(float(q.busy_arrival[i] / q.rates[i]), float(q.variance[i] / q.rates[i]),
+                                          int(q.rates[i] * t), levels)
         total = 0.0
         for g, w in self._factor_nodes():
             shift = self.loading * np.sqrt(q.variance / t) * g
             below = self._below(y, t, shift)  # the lag at t: machines whose maximum is at the end
-            for i in np.flatnonzero(~self.setter & (self.per_message > 0)):
-                level = (y - base[i]) / self.per_message[i]
-                if i in chains:
-                    if self.peak is not None:
-                        level = (y - self.peak[i]) / self.peak_slope[i]
-                    below[:, i] = _walk_below(level, chains[i])
-                elif q.drift[i] + shift[i] > 0 and not growing_base[i]:
-                    below[:, i] = _grown_below(level + self._lattice()[i], float(q.drift[i] + shift[i]),
-                                               float(q.variance[i] * (1 - self.loading[i] ** 2)), t,
-                                               _overshoot(float(q.busy_arrival[i] / q.rates[i]),
-                                                          float(q.variance[i] / q.rates[i])))
+            for i, walk in walks.items():
+                peak, per = self._peak(i)
+                below[:, i] = _walk_below((y - peak) / per, walk) if per > 0 else (y >= peak).astype(float)
+            for i in np.flatnonzero(~self.setter & (self.per_message > 0) & (q.drift + shift > 0) & ~growing_base):
+                level = (y - base[i]) / self.per_message[i] + self._lattice()[i]
+                eta = _overshoot(float(q.busy_arrival[i] / q.rates[i]), float(q.variance[i] / q.rates[i]))
+                var = float(q.variance[i] * (1 - self.loading[i] ** 2))
+                below[:, i] = _grown_below(level, float(q.drift[i] + shift[i]), var, t, eta)
             total += w * float(np.trapz(1.0 - below.prod(axis=1), y))
         return total
+
+    def _peak(self, i: int) -> Tuple[float, float]:
+        """(lag at an empty queue's peak, per queued message) of machine i's running maximum:
+        ring.OneHop's peak where given, else the mean's b_i and a_i."""
+        if self.peak is not None:
+            return float(self.peak[i]), float(self.peak_slope[i])
+        return float(self.base_values[-1, i]), float(self.per_message[i])
 
 
 # Gauss-Hermite nodes over the growing queues' common noise.
