@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
@@ -12,6 +13,8 @@ from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, Experimen
                          default_folder, run_experiment)
 from . import scaling
 from .schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
+from .calibration import rate_lines
+from .compare import TOLERANCE_TEXT
 from .summary import summarize
 from .theory import closed_form_full, format_prediction, predict
 from .verify import VerifyResult, verify
@@ -53,10 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("summary", help="per-machine figures, drift, and the theory check of a run",
-                       description="Per machine: nominal and achieved rate, event mix, jumps, queue "
-                       "(mean, max, final, growth), lag behind the fastest clock, lateness; run-wide "
-                       "drift; and the theory's predictions from the achieved rates beside the "
-                       "measurements, with tolerances.")
+                       description=textwrap.fill(
+                           "Per machine: nominal and achieved rate, event mix, jumps, queue (mean, max, final, "
+                           "growth), lag behind the fastest clock, lateness; run-wide drift; and the theory's "
+                           "predictions beside the measurements, with tolerances.", 100),
+                       epilog=textwrap.fill(f"Checks: {TOLERANCE_TEXT}.", 100) + "\n" + "\n".join(rate_lines()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="clockbench .h5 file")
     p.set_defaults(func=cmd_summary)
 

@@ -10,6 +10,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from . import plots
+from .calibration import rate_lines
 from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
 from .document import Document
 from .run_analysis import RunAnalysis, growing_predicted, rates_text
@@ -82,7 +83,8 @@ def add_theory(doc: Document, a: RunAnalysis) -> None:
     verdict = f"{a.passed} of {len(a.checks)} checks pass"
     doc.para(verdict + (f"; failing: {', '.join(failed)}" if failed else "") + f". {TOLERANCE_TEXT}. "
              "Quantities: lambda_hz arrivals per model s, rho fraction of ticks that receive, "
-             "dQ/dt queue growth in messages per model s, jump_mean mean clock jump on receive.",
+             "dQ/dt queue growth in messages per model s, jump_mean mean clock jump on receive. "
+             + " ".join(line.strip() for line in rate_lines()),
              "note" if not failed else "banner")
 
 
