@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("theory", help="predictions of the queueing model, without a run",
                        description="Arrival rates, utilisation, stable and growing queues and event "
                        "mix predicted by the mean-field model of SPEC §3, from --rates or from a "
-                       "file's achieved rates.")
+                       "file's rates (nominal; a flat-out run's achieved).")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--rates", type=_rates, help="tick rates, e.g. 1,2,6")
     src.add_argument("file", nargs="?", metavar="FILE", help="take rates, p and topology from a run")
@@ -232,7 +232,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_theory(args: argparse.Namespace) -> int:
-    """`theory`: the model's predictions from rates, or from a run's achieved rates."""
+    """`theory`: the model's predictions from rates, or from a run's rates."""
     if args.file:
         run = _load(args.file)
         if run is None:
@@ -240,7 +240,7 @@ def cmd_theory(args: argparse.Namespace) -> int:
         from .compare import theory_for
         from .metrics import compute
         pred = theory_for(compute(run), run.network["adjacency"])
-        print(f"from the achieved rates of {args.file}")
+        print(f"from the rates of {args.file}")
     else:
         if not 0.0 <= args.p_internal <= 1.0:
             print(f"{PROG}: error: --p-internal must be in [0, 1], got {args.p_internal}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Measured against predicted: the theory computed from a run's achieved rates, compared with what
+"""Measured against predicted: the theory computed from a run's parameters, compared with what
 the run measured, each with a stated tolerance and a pass/fail mark.
 
 Tolerances: 3 standard deviations of the measured quantity's noise over a run of T model seconds
@@ -70,9 +70,11 @@ class Check:
 
 
 def theory_for(metrics: RunMetrics, adjacency: np.ndarray) -> Prediction:
-    """The theory from the achieved rates (SPEC §3: never from the nominal ones)."""
-    rates = np.where(np.isfinite(metrics.achieved) & (metrics.achieved > 0), metrics.achieved,
-                     [m.rate_hz for m in metrics.machines])
+    """The theory from the run's parameters: its rate_hz, the nominal rates, exact in model time
+    (docs/model.md); a flat-out run stores its achieved rates there, the only rates it has
+    (docs/schema.md). Never from a measured clock."""
+    nominal = np.array([m.rate_hz for m in metrics.machines], dtype=float)
+    rates = np.where(np.isfinite(nominal) & (nominal > 0), nominal, metrics.achieved)
     return predict(rates, metrics.p_internal, metrics.topology, adj=adjacency)
 
 

@@ -128,7 +128,7 @@ def add_comparison(doc: Document, settings: Settings, trials: Sequence[Trial]) -
     doc.para("Means over each variant's runs. drift: spread of the clocks (max - min) on the time grid; "
              "jump mean: over all receives of a run; growing queues: share of the variant's machines whose "
              f"queue grew (slope x duration >= {GROWING_MESSAGES} and >= {GROWING_MESSAGES} left), "
-             "and in brackets the shares the theory predicts from the achieved rates and the run's length "
+             "and in brackets the shares the theory predicts from the run's rates and length "
              f"({QUEUE_RULE_TEXT}).", "muted")
     doc.heading("What differs", 3)
     doc.bullets([compare_sentence(s, summaries[0], labels[s.key]) for s in summaries[1:]])
@@ -186,7 +186,7 @@ def add_theory(doc: Document, trials: Sequence[Trial]) -> None:
     passed = sum(t.analysis.passed for t in trials)
     total = sum(len(t.analysis.checks) for t in trials)
     doc.para(f"{passed} of {total} checks pass over the {len(trials)} trials. Each trial's theory is computed "
-             f"from its achieved rates and compared with what it measured; {TOLERANCE_TEXT}. A cell is pass "
+             f"from its parameters and compared with what it measured; {TOLERANCE_TEXT}. A cell is pass "
              "when the quantity is within tolerance on every machine checked (- : too few events to check). "
              f"{MODEL_TIME_TEXT} Details of every trial follow.", "note")
     anchors = {t.index: f"trial-{t.index}-details" for t in trials}

@@ -44,7 +44,7 @@ def queue_classes(pred: Prediction, adj: np.ndarray, duration_s: float) -> List[
 
 
 def predicted_classes(a: RunAnalysis) -> List[str]:
-    """queue_classes of a run, from its achieved rates and its own length (all stable if no theory)."""
+    """queue_classes of a run, from its rates and its own length (all stable if no theory)."""
     if a.pred is None:
         return [STABLE] * a.metrics.n
     return queue_classes(a.pred, adjacency(a.metrics.topology, a.metrics.n), a.metrics.end_s)

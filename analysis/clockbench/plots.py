@@ -172,7 +172,7 @@ def mix_figure(m: RunMetrics, pred: Optional[Prediction]) -> Figure:
     """Fractions of ticks per kind: measured (solid) beside the theory's (hatched)."""
     rates = np.array([x.rate_hz for x in m.machines])
     measured = np.array([x.mix for x in m.machines])
-    fig = _figure("Event mix: measured vs predicted from the achieved rates")
+    fig = _figure("Event mix: measured vs predicted from the run's rates")
     ax = fig.add_subplot()
     if m.n <= MIX_BARS_MAX:
         x = np.arange(m.n)

@@ -1,5 +1,5 @@
 """Everything the report and the notebook say about one run, computed once from its file: the
-metrics, the theory from the achieved rates, the checks, the histograms and the provenance.
+metrics, the theory from the run's parameters, the checks, the histograms and the provenance.
 The loaded events are not kept, so many runs (or one big one) fit in memory."""
 
 from __future__ import annotations

@@ -587,7 +587,7 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
     doc.heading("Drift, lag and queue growth against N")
     doc.table(scaling_table(rows))
     doc.bullets([
-        "_th: the theory's prediction at the run's length T, solved from each run's achieved rates and "
+        "_th: the theory's prediction at the run's length T, solved from each run's rates and "
         "its latency: queues as reflected random walks (analysis/clockbench/finite.py), so near rho = 1 "
         "lag and drift grow like sqrt(T), plus the lag the pace reaches each machine with, latency "
         "included (analysis/clockbench/ring.py); drift_mean_th: the expected largest of the machines' "

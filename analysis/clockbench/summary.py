@@ -60,7 +60,7 @@ def summarize(run: Run) -> List[str]:
 def prediction_line(pred: Prediction) -> str:
     unstable = np.flatnonzero(~pred.stable)
     grows = ", ".join(f"machine {i} at {pred.growth[i]:.3f} msg/s" for i in unstable) or "none"
-    return (f"theory from achieved rates (mean-field, T -> infinity): lambda = "
+    return (f"theory from the run's rates (mean-field, T -> infinity): lambda = "
             f"{np.round(pred.arrival, 3).tolist()} msg/s; growing queues: {grows}")
 
 

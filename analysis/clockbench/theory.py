@@ -1,4 +1,4 @@
-"""Queueing theory of the scale model (SPEC §3): arrival rates, stability, queue growth, jumps.
+"""Queueing theory of the scale model (docs/model.md has its rules): arrival rates, stability, queue growth, jumps.
 
 Mean-field model: a tick with a non-empty queue is a receive and sends nothing, so machine j
 sends on a fraction 1 - rho_j of its ticks, and machine i receives
@@ -153,7 +153,7 @@ def _prediction(r: np.ndarray, p: float, topology: str, c: np.ndarray, lam: np.n
 
 
 def closed_form_full(rates: Sequence[float], p_internal: float = 0.7) -> np.ndarray:
-    """SPEC §3's closed form for the full topology, as an independent check of `predict`.
+    """The closed form for the full topology, as an independent check of `predict`.
 
     c = 2(1-p)/(3(N-1)) + (1-p)/3. For the stable set S (the fastest machines),
     theta = c R_S / (1 + c(|S|-1)); i is stable iff r_i >= theta. Stable machines get

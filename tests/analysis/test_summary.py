@@ -20,7 +20,7 @@ def test_summary_of_a_synthetic_run(make_run, cli) -> None:
     res = cli("summary", path)
     assert res.code == 0, res.err
     for words in ("3 machines, topology full", "[complete]", "achieved_hz", "jump_mean", "queue_slope",
-                  "lag_mean", "drift: Lamport spread", "theory from achieved rates", "theory check:"):
+                  "lag_mean", "drift: Lamport spread", "theory from the run's rates", "theory check:"):
         assert words in res.out, words
     table = res.out.split("machine  rate_hz")[1].splitlines()[1:4]
     assert [row.split()[0] for row in table] == ["0", "1", "2"]
