@@ -14,9 +14,11 @@ A stable machine (mu < 0) is free |mu| T / (1 - kappa) times, give or take sqrt(
 a critical one (mu = 0) sqrt(2 v T / pi) / (1 - kappa), give or take sqrt((1 - 2 / pi) v T) /
 (1 - kappa), far more than binomial; an unstable one a few times at the start (transient.py).
 
-The loop gain kappa_i: a unit of sends from i, spread over its peers as its row c_i of C, makes
-every stable peer busier, so it sends less, and so on: the change of the arrivals d solves
-d = c_i - C^T P d (P: the stable machines other than i), d = (I + C^T P)^-1 c_i, and kappa_i = -d_i.
+The loop gain kappa_i over a whole run: a unit of sends from i, spread over its peers as its row
+c_i of C, makes every stable peer busier, so it sends less, and so on: the change of the arrivals d
+solves d = c_i - C^T P d (P: the stable machines other than i), d = (I + C^T P)^-1 c_i, and
+kappa_i = -d_i. (finite.py's TickChain uses a short-term gain instead, the one-hop return through
+idle peers within a short queue's busy spell; over a run every echo has time to come back.)
 
 Arrivals. Machine i receives from sender j a binomial thinning, with probability c_ji, of j's
 free ticks: Var(A_i) = sum_j c_ji (1 - c_ji) E[I_j] + Var(sum_j c_ji I_j). The senders' free ticks

@@ -14,10 +14,7 @@ ticks; summing the sends gives each machine's expected arrivals. The distributio
 QUEUE_CAP messages (a queue that long does not empty again within a run's start); past TICK_BUDGET
 ticks the arrivals go on at the mean-field rate.
 
-Noise. Past the binomial noise of ticks and draws, a machine unstable in the long run is free in
-one run of ticks at the start, of about geometric length: its count has a variance of about its
-mean squared, F_j^2; a peer receiving from it gets c_ji^2 F_j^2 of variance from that. `excess`
-holds both, per machine.
+The noise of these counts is fluctuations.py's.
 """
 
 from __future__ import annotations
@@ -41,7 +38,6 @@ class StartUp:
     arrivals: np.ndarray  # messages that reach its queue with a < t_end
     sent: np.ndarray      # messages sent to it before t_end, wherever they are at the end
     free: np.ndarray      # ticks that found the queue empty and drew
-    excess: np.ndarray    # variance of the free-tick count past binomial (module docstring)
 
 
 def start_up(pred: Prediction, adj: np.ndarray, phases: Sequence[float], t_end: float,
@@ -74,10 +70,7 @@ def start_up(pred: Prediction, adj: np.ndarray, phases: Sequence[float], t_end: 
             arrived[to] -= q
     rest = max(0.0, t_end - horizon)
     free_ticks += (r - np.minimum(pred.arrival, r)) * rest
-    bursts = np.where(pred.stable, 0.0, free_ticks) ** 2
-    sent = c.T @ free_ticks
-    return StartUp(arrivals=arrived + pred.arrival * rest, sent=sent, free=free_ticks,
-                   excess=bursts + (c * c).T @ bursts)
+    return StartUp(arrivals=arrived + pred.arrival * rest, sent=c.T @ free_ticks, free=free_ticks)
 
 
 def _deadlines(r: np.ndarray, phases: np.ndarray, t_end: float):
