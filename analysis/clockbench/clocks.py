@@ -19,6 +19,9 @@ arrival comes before the sender's next one: delay offset delta_XY > latency (nev
 phases: the tick at the arrival's own deadline does not see it). With a_XY such gains per second
 available from X to Y (messages X -> Y times P(Y's queue empty)), the lead goes round at rate
 1 / (1 / a_XY + 1 / a_YX), and each of the two gains 1 per round: e = 1 / (1 / a_XY + 1 / a_YX).
+With random phases the offset delta is uniform over a period, and both directions are in time only
+for D < delta < P - D: the pair's excess is (1 - 2 D / P)^+ times its value without latency
+(none at all once D > P / 2).
 A machine of rate at most r / 2 can never be ahead of the setter when its message is taken (it
 ticks at most once while the setter ticks twice), so it adds nothing.
 
@@ -151,10 +154,24 @@ def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
         excess[x] = sum(_rival_gains(x, y, c, free, pred, phases, latency) for y in slower)
         if len(group) < 2:
             continue
+        if len(group) == 2 and phases is None:
+            excess[x] += _random_phase_pair(group, c, free, pred, latency)
+            continue
         gains = np.array([[_gains(y, z, c, free, pred, phases, latency) if heard[y, z] and y != z else 0.0
                            for z in group] for y in group])
         excess[x] += _lead_walk_rate(gains)
     return excess, approximate
+
+
+def _random_phase_pair(pair: list, c: np.ndarray, free: np.ndarray, pred: Prediction, latency: float) -> float:
+    """A leapfrogging pair's excess averaged over a uniform offset delta of their phases: both
+    directions are in time only for latency < delta < period - latency, a share (1 - 2 D / P)^+ of
+    the offsets, and outside it the lead cannot pass back at all (e = 0)."""
+    x, y = pair
+    a_xy = _gains(x, y, c, free, pred, None, 0.0)
+    a_yx = _gains(y, x, c, free, pred, None, 0.0)
+    both = max(0.0, 1.0 - 2.0 * latency * pred.rates[x])
+    return both / (1.0 / a_xy + 1.0 / a_yx) if a_xy > 0 and a_yx > 0 else 0.0
 
 
 def _equal_group(x: int, r: np.ndarray, heard: np.ndarray) -> list:
