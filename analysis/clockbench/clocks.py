@@ -303,7 +303,6 @@ class JumpPrediction:
 
     mean: np.ndarray
     sd: np.ndarray
-    contested: np.ndarray  # bool: from a contested pace (module docstring); not a prediction
 
 
 def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
@@ -359,4 +358,4 @@ def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queue
     gain_var = var + age ** 2 * queue_var - slope * age * queue_var  # Var(X | R)
     mean = 1.0 + gain / taken
     sd = np.sqrt(np.maximum(gain_var, 0.0)) / taken
-    return JumpPrediction(mean=mean, sd=sd, contested=clocks.contested.copy())
+    return JumpPrediction(mean=mean, sd=sd)

@@ -54,7 +54,6 @@ class CountNoise:
 
     free_var: np.ndarray
     arrival_var: np.ndarray
-    loop_gain: np.ndarray  # kappa_i
 
 
 def loop_gain(pred: Prediction, adj: np.ndarray) -> np.ndarray:
@@ -96,4 +95,4 @@ def count_noise(pred: Prediction, adj: np.ndarray, queues: QueueDiffusion, t: fl
         free_var[i] = var / (1 - kappa[i]) ** 2
     free_var = np.maximum(free_var, np.where(pred.stable, 0.0, start.free ** 2))  # the start-up's burst
     arrival_var = (c * (1 - c)).T @ start.free + (c.T @ np.sqrt(free_var)) ** 2
-    return CountNoise(free_var=free_var, arrival_var=arrival_var, loop_gain=kappa)
+    return CountNoise(free_var=free_var, arrival_var=arrival_var)

@@ -103,13 +103,14 @@ class Tally:
     checked: Dict[Tuple[str, int], int] = field(default_factory=dict)
     any_fail: int = 0
 
-    def add(self, checks) -> None:
+    def add(self, rows: List[Tuple[str, int, bool]]) -> None:
+        """One run's checks, as (quantity, machine, ok)."""
         self.runs += 1
-        self.any_fail += any(not c.ok for c in checks)
-        for c in checks:
-            key = (c.quantity, c.machine)
+        self.any_fail += any(not ok for _, _, ok in rows)
+        for quantity, machine, ok in rows:
+            key = (quantity, machine)
             self.checked[key] = self.checked.get(key, 0) + 1
-            self.fails[key] = self.fails.get(key, 0) + (not c.ok)
+            self.fails[key] = self.fails.get(key, 0) + (not ok)
 
     def worst(self, quantity: str) -> Optional[Tuple[int, int, int]]:
         """(machine, failures, runs checked) of the quantity's worst machine, None if never checked."""
@@ -147,11 +148,6 @@ def _one(args) -> List[Tuple[str, int, bool]]:
     return [(c.quantity, c.machine, c.ok) for c in checks_of(result, folder)]
 
 
-class _Row:
-    def __init__(self, quantity, machine, ok):
-        self.quantity, self.machine, self.ok = quantity, machine, ok
-
-
 def calibrate(config: Config, runs: int, first_seed: int = 1, jobs: int = 1) -> Tally:
     """Replay `runs` seeds of one configuration and tally its checks."""
     tally = Tally(config)
@@ -162,10 +158,10 @@ def calibrate(config: Config, runs: int, first_seed: int = 1, jobs: int = 1) -> 
         if jobs > 1:
             with Pool(jobs) as pool:
                 for rows in pool.imap_unordered(_one, work, chunksize=4):
-                    tally.add([_Row(*r) for r in rows])
+                    tally.add(rows)
         else:
             for w in work:
-                tally.add([_Row(*r) for r in _one(w)])
+                tally.add(_one(w))
     finally:
         folder.rmdir()
     return tally
