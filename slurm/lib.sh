@@ -9,11 +9,9 @@ CB_EXIT_USAGE=2
 cb_init() {
   cb_script=$1
   # shellcheck source=scripts/mpi-env
+  # (among them OMPI_MCA_mpi_yield_when_idle: ranks started by srun do not know they share cores,
+  # and without it every rank waiting in a collective spins and starves the others)
   source "$CLOCKBENCH_HOME/scripts/mpi-env"
-  # Ranks started by srun do not know they share cores (mpirun tells its own ranks): without this,
-  # every rank waiting in a collective spins and starves the others; a 4-rank file takes seconds
-  # to write on 2 cores instead of milliseconds.
-  export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
   cb_bin=${CLOCKBENCH_BIN:-$CLOCKBENCH_HOME/build/clockbench}
   cb_analyze=${CLOCKBENCH_ANALYZE:-$CLOCKBENCH_HOME/analysis/clockbench-analyze}
   cb_launcher=""

@@ -6,23 +6,23 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import h5py
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
+from clockbench.mpi_settings import mpi_env  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("CLOCKBENCH_BIN", ROOT / "build" / "clockbench"))
 ANALYZE = Path(os.environ.get("CLOCKBENCH_ANALYZE", ROOT / "analysis" / "clockbench-analyze"))
 
-# As root in a container and with more ranks than cores (SPEC §6); -q keeps mpirun's own
-# banner out of the way so that clockbench's one-line errors are what a user sees.
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-}
+# As root in a container and with more ranks than cores: scripts/mpi-env, the one source; -q keeps
+# mpirun's own banner out of the way so that clockbench's one-line errors are what a user sees.
+MPI_ENV = mpi_env()
 
 
 def mpi_command(np_: int, args: Sequence[str]) -> List[str]:

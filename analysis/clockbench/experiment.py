@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .metrics import JumpProfile, jump_profiles
+from .mpi_settings import mpi_env
 from .run_analysis import RunAnalysis, analyse
 from .schema import SchemaError, open_run
 from .verify import VerifyResult, verify
@@ -23,11 +24,6 @@ DEFAULT_SPEEDUP = 30.0
 DEFAULT_SEED_BASE = 1
 NOTEBOOK_STEM = "notebook"
 
-# What every mpirun child needs here (SPEC §6), whatever the caller's environment says.
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_orte_execute_quiet": "1",
-}
 
 
 @dataclass(frozen=True)
@@ -163,7 +159,7 @@ def _result_fields(stdout: str) -> Dict[str, str]:
 
 def run_trial(trial: Trial, settings: Settings) -> None:
     """Runs one trial, then verifies and analyses its file; raises ExperimentError if it failed."""
-    env = {**os.environ, **MPI_ENV}
+    env = {**os.environ, **mpi_env()}  # whatever the caller's environment says
     timeout = settings.duration_s / settings.speedup + 120
     started = time.monotonic()
     try:
