@@ -30,8 +30,10 @@ ROOT = runs.ROOT
 SCRIPT = ROOT / "scripts" / "emulated-cluster"
 HOSTS = 4
 PYTHON = sys.executable
-# Distinct from the defaults (clockbench0, 10.77.0.0/24, /run/clockbench-cluster) and per process.
-BRIDGE = f"cbt{os.getpid() % 100000}"
+# Distinct from the defaults (clockbench0, 10.77.0.0/24, /run/clockbench-cluster) and per process
+# (two test runs may share the machine); a test run killed before its `down` is recognised by its
+# pid in the bridge name and cleaned up by the next.
+BRIDGE = f"cbt{os.getpid()}"
 SUBNET_PREFIX = f"10.79.{os.getpid() % 250 + 1}"
 STATUS_LINE = re.compile(r"^(h\d+) (\d+\.\d+\.\d+\.\d+) offset_s=(-?\d+\.\d{9})$")
 
@@ -98,6 +100,18 @@ def bridge_links() -> List[str]:
     return [n for n in names if n == BRIDGE or n.startswith(BRIDGE + "-")]
 
 
+def remove_stale_test_clusters(tmp: Path) -> None:
+    """`down` for the clusters of test runs that ended without theirs (their pid is gone)."""
+    out = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True,
+                         check=True).stdout
+    for ln in out.splitlines():
+        m = re.match(r"^\d+: (cbt(\d+))[:@]", ln)
+        if m and m.group(1) != BRIDGE and not Path(f"/proc/{m.group(2)}").exists():
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CLOCKBENCH_CLUSTER_")}
+            env.update(CLOCKBENCH_CLUSTER_BRIDGE=m.group(1), CLOCKBENCH_CLUSTER_DIR=str(tmp / m.group(1)))
+            run([SCRIPT, "down"], env)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     if os.geteuid() != 0:
@@ -108,6 +122,7 @@ def cluster(tmp_path_factory):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is not installed (scripts/install-deps installs it)")
     base = tmp_path_factory.mktemp("emulated-cluster")
+    remove_stale_test_clusters(base)
     work = base / "work"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOCKBENCH_CLUSTER_", "SLURM_"))}
@@ -351,8 +366,9 @@ def test_up_rebuilds_after_a_killed_session(cluster: Cluster) -> None:
     straggler = subprocess.Popen([str(SCRIPT), "exec", "h2", "sleep", "1000"], env=cluster.env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        # The straggler is in h2's namespaces once nsenter has exec'd sleep.
-        for _ in range(500):
+        # The straggler is in h2's namespaces once nsenter has exec'd sleep (a bound against a hang).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 if os.readlink(f"/proc/{straggler.pid}/ns/net") == before[1][4] and \
                         Path(f"/proc/{straggler.pid}/comm").read_text().strip() == "sleep":
