@@ -112,8 +112,10 @@ def remove_stale_test_clusters(tmp: Path) -> None:
             run([SCRIPT, "down"], env)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+@pytest.fixture(scope="module", autouse=True)
+def requirements() -> None:
+    """Every test here needs root, time namespaces and these tools: without them, each fails
+    saying so (never a silent skip)."""
     if os.geteuid() != 0:
         pytest.fail("the emulated cluster needs root (network, UTS and time namespaces, links): run the tests as root")
     if not Path("/proc/self/ns/time").exists():
@@ -121,6 +123,10 @@ def cluster(tmp_path_factory):
     for tool in ("ip", "unshare", "nsenter", "mpirun", "mpicc"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is not installed (scripts/install-deps installs it)")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
     base = tmp_path_factory.mktemp("emulated-cluster")
     remove_stale_test_clusters(base)
     work = base / "work"
@@ -179,6 +185,24 @@ def test_bad_arguments_exit_2_with_one_line(name: str, args: List[str], extra: D
     assert proc.stdout == ""
     assert list(tmp_path.iterdir()) == [], "a refused command must not create anything"
     assert not [n for n in bridge_links() if n.startswith("cbbad0")]
+
+
+def test_a_foreign_link_of_the_bridge_name_is_left_alone(tmp_path: Path) -> None:
+    """A bridge the cluster did not make (no alias of ours) is never taken or removed."""
+    name = f"cbf{os.getpid()}"
+    subprocess.run(["ip", "link", "add", "name", name, "type", "bridge"], check=True)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLOCKBENCH_CLUSTER_")}
+        env.update(CLOCKBENCH_CLUSTER_DIR=str(tmp_path / "state"), CLOCKBENCH_CLUSTER_BRIDGE=name,
+                   CLOCKBENCH_CLUSTER_SUBNET="10.79.252.0/24")
+        for args in (["status"], ["down"], ["up", "--hosts", "2"], ["down"]):
+            proc = run([SCRIPT, *args], env, timeout=60)
+            if args[0] == "up":
+                assert proc.returncode == 1 and "is not an emulated cluster's bridge" in one_error_line(proc)
+            assert subprocess.run(["ip", "link", "show", "dev", name], capture_output=True).returncode == 0, args
+        assert not (tmp_path / "state").exists()
+    finally:
+        subprocess.run(["ip", "link", "del", "dev", name], check=False)
 
 
 def test_help_describes_every_command() -> None:
