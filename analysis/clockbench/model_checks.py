@@ -11,7 +11,7 @@ import numpy as np
 from .checks import Checker, Messages, Violation
 from .model import EXP, UNIFORM, Latency, deadlines, parse_latency, ticks_before
 from .queue_rule import check_queue_rule
-from .schema import OPTIONAL_NAMES, RECEIVE, TIMING_DEGRADED, TIMING_OK, Run
+from .schema import CLOCK_NAMES, OPTIONAL_NAMES, RECEIVE, TIMING_DEGRADED, TIMING_OK, Run
 
 # Float slack of the time comparisons between measured times, in model seconds.
 TIME_TOLERANCE_S = 1e-9
@@ -100,6 +100,73 @@ def _check_tick_count(c: Checker, run: Run) -> np.ndarray:
     return ran > due
 
 
+def clock_bounds(run: Run) -> Tuple[np.ndarray, np.ndarray]:
+    """Per machine, wall seconds: U, the bound on its clock offset's error anywhere in the run (the
+    larger of the start and end estimates' uncertainties; the start one's without an end estimate),
+    and the most the placement on the offset's line moved a t from where the loop stamped it
+    (|end - start offset|; 0 without an end estimate). docs/model.md, "God's-eye time"."""
+    m = run.machines
+    start, u_start = m["clock_offset_s"], m["clock_offset_uncertainty_s"]
+    end, u_end = m["clock_offset_end_s"], m["clock_offset_end_uncertainty_s"]
+    has_end = np.isfinite(end)
+    u = np.where(has_end, np.maximum(u_start, np.where(np.isfinite(u_end), u_end, np.inf)), u_start)
+    return u, np.where(has_end, np.abs(end - start), 0.0)
+
+
+def check_clock(c: Checker, run: Run, ev: Dict[str, np.ndarray]) -> None:
+    """The clock offset fields: the start estimate finite, rank 0 the reference (offset 0 exactly);
+    the end estimate finite in a written file and NaN in a recovered one, its uncertainty >= 0,
+    the rate consistent with the two offsets and the interval, and every event between the two
+    estimates (t is interpolated on the line, not extrapolated)."""
+    m, n = run.machines, c.n
+    start, u_start = m["clock_offset_s"], m["clock_offset_uncertainty_s"]
+    c.flag("clock-offset", ~np.isfinite(start) | ~(u_start >= 0), lambda i: f"machines/clock_offset_s[{i}] is "
+           f"{start[i]!r} s with clock_offset_uncertainty_s {u_start[i]!r} s (the start estimate is finite, its "
+           "uncertainty >= 0)")
+    absent = [name for name in CLOCK_NAMES if name in run.missing]
+    if 0 < len(absent) < len(CLOCK_NAMES):
+        c.violations.append(Violation("clock-offset", "the file has end-of-run clock fields but lacks "
+                                      + ", ".join(absent) + " (they are written together)"))
+        return
+    end, u_end, ppm = m["clock_offset_end_s"], m["clock_offset_end_uncertainty_s"], m["clock_rate_ppm"]
+    interval, start_t = m["clock_offset_interval_s"], m["clock_offset_start_t_s"]
+    end_not_0 = bool(np.isfinite(end[0]) and (end[0] != 0 or u_end[0] != 0))  # NaN where absent
+    if start[0] != 0 or u_start[0] != 0 or end_not_0:
+        c.violations.append(Violation("clock-offset", f"rank 0's clock offsets are {start[0]!r} s (start) and "
+                                      f"{end[0]!r} s (end), uncertainties {u_start[0]!r} s and {u_end[0]!r} s: "
+                                      "rank 0's clock is the reference, its offsets 0 exactly"))
+    if absent:  # a file from before the end estimate: t on the start offset throughout
+        return
+    fields = np.stack([end, u_end, ppm, interval])
+    finite, nan = np.isfinite(fields).all(axis=0), np.isnan(fields).all(axis=0)
+    want = "NaN (a recovered file has no end estimate)" if run.recovered else "finite (the end estimate)"
+    c.flag("clock-offset", ~(nan if run.recovered else finite) | (finite & ~((u_end >= 0) & (interval > 0))),
+           lambda i: f"machines/clock_offset_end_s[{i}] {end[i]!r} s, clock_offset_end_uncertainty_s {u_end[i]!r} s, "
+           f"clock_rate_ppm {ppm[i]!r}, clock_offset_interval_s {interval[i]!r} s: expected {want}, with the "
+           "uncertainty >= 0 and the interval > 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = (end - start) / interval * 1e6
+    c.flag("clock-rate", finite & ~(np.abs(ppm - implied) <= 1e-9 * np.maximum(1.0, np.abs(implied))),
+           lambda i: f"machines/clock_rate_ppm[{i}] is {ppm[i]!r}, but (clock_offset_end_s - clock_offset_s) / "
+           f"clock_offset_interval_s x 1e6 = ({end[i]!r} - {start[i]!r}) / {interval[i]!r} x 1e6 = {implied[i]!r}")
+    if not ev["rank"].size:
+        return
+    # Each rank's first and last t (events are in rank order here) against the two estimates.
+    bounds = np.searchsorted(ev["rank"], np.arange(n + 1))
+    has = bounds[1:] > bounds[:-1]
+    first = np.full(n, np.nan)
+    last = np.full(n, np.nan)
+    first[has] = np.minimum.reduceat(ev["t"], bounds[:-1][has])
+    last[has] = np.maximum.reduceat(ev["t"], bounds[:-1][has])
+    speedup = float(run.attrs["speedup"])
+    end_t = start_t + interval * speedup
+    tol = TIME_TOLERANCE_S
+    outside = has & np.isfinite(start_t) & (~(first >= start_t - tol) | (finite & ~(last <= end_t + tol)))
+    c.flag("clock-interval", outside, lambda i: f"rank {i}: its events span t {first[i]!r} to {last[i]!r} s, "
+           f"outside its clock offset estimates at t {start_t[i]!r} s (clock_offset_start_t_s) and "
+           f"{end_t[i]!r} s (+ clock_offset_interval_s x speedup): the estimates bracket the tick loop")
+
+
 def check_model_time(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Messages,
                      latency: Optional[Latency], structural_ok: bool
                      ) -> Tuple[bool, Dict[int, Tuple[int, int]]]:
@@ -123,7 +190,10 @@ def check_model_time(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Mess
     got = np.flatnonzero(msgs.receive_row >= 0)
     got = got[np.argsort(msgs.receive_row[got], kind="stable")]  # in event order
     if latency is not None:
-        _check_arrivals(c, ev, msgs, got, deadline, latency)
+        # Flat out, a message's arrival is its send's t as the loop stamped it + the latency; the
+        # file's t of the send may have moved since, onto the offset's line (by at most `shift`).
+        moved = float(run.attrs["speedup"]) * clock_bounds(run)[1] if not paced else np.zeros(c.n)
+        _check_arrivals(c, ev, msgs, got, deadline, latency, moved)
     _check_send_before_receive(c, run, ev, msgs, got)
     if paced:
         r = msgs.receive_row[got]
@@ -146,38 +216,51 @@ def _message(ev: Dict[str, np.ndarray], msgs: Messages, k: int) -> str:
 
 
 def _check_arrivals(c: Checker, ev: Dict[str, np.ndarray], msgs: Messages, got: np.ndarray,
-                    deadline: np.ndarray, latency: Latency) -> None:
+                    deadline: np.ndarray, latency: Latency, moved: np.ndarray) -> None:
     """msg_arrival = the send's deadline + the latency: exactly for a constant, within the range
     of a random form (IEEE addition is monotonic, so the bounds are exact too; the uniform's
-    upper bound gets a few ulps for LO + u (HI - LO) rounding above HI)."""
+    upper bound gets a few ulps for LO + u (HI - LO) rounding above HI). Up to moved[sender]:
+    flat out, how far the send's t may have moved onto its rank's offset line."""
     got = got[np.isfinite(ev["msg_arrival"][msgs.receive_row[got]])]  # a NaN is an arrival-field violation
     a = ev["msg_arrival"][msgs.receive_row[got]]
     send = deadline[msgs.send_row[got]]
+    slack = moved[msgs.sender[got]]
     lo = send + latency.least
+    within = lambda k: (f" (within {slack[k]:.3g} s: the send's t as the loop stamped it, before it "  # noqa: E731
+                        "was placed on its rank's clock offset line)" if slack[k] > 0 else "")
     if latency.constant:
-        bad, rule = a != lo, lambda k: f"= the send's deadline {send[k]!r} s + {latency.least!r} s = {lo[k]!r} s"
+        bad = np.where(slack > 0, ~(np.abs(a - lo) <= slack), a != lo)
+        rule = lambda k: (f"= the send's deadline {send[k]!r} s + {latency.least!r} s = {lo[k]!r} s"  # noqa: E731
+                          + within(k))
     elif latency.form == UNIFORM:
         hi = send + latency.most
-        bad = ~((a >= lo) & (a <= hi + 4 * np.spacing(np.abs(hi))))
+        bad = ~((a >= lo - slack) & (a <= hi + 4 * np.spacing(np.abs(hi)) + slack))
         rule = lambda k: (f"in [{lo[k]!r}, {hi[k]!r}] s (the send's deadline {send[k]!r} s + "  # noqa: E731
-                          f"latency {latency.text})")
+                          f"latency {latency.text})" + within(k))
     else:
         assert latency.form == EXP
-        bad = ~(a >= lo)
-        rule = lambda k: f">= the send's deadline {send[k]!r} s (latency {latency.text})"  # noqa: E731
+        bad = ~(a >= lo - slack)
+        rule = lambda k: f">= the send's deadline {send[k]!r} s (latency {latency.text})" + within(k)  # noqa: E731
     c.flag("arrival", bad, lambda k: f"{_message(ev, msgs, got[k])}: msg_arrival {a[k]!r} s, expected "
            + rule(k))
 
 
 def _check_send_before_receive(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Messages,
                                got: np.ndarray) -> None:
-    """A receive decides after its send, up to the two ranks' clock offset uncertainties."""
-    unc = run.machines["clock_offset_uncertainty_s"]
+    """A receive decides after its send, up to the two ranks' clock offset uncertainties: t is on
+    rank 0's clock through each rank's offset, whose error is at most U (clock_bounds) wall
+    seconds, speedup x U model seconds. Across hosts this is the only slack."""
+    u = clock_bounds(run)[0]
+    speedup = float(run.attrs["speedup"])
     t_recv, t_send = ev["t"][msgs.receive_row[got]], ev["t"][msgs.send_row[got]]
-    slack = unc[msgs.sender[got]] + unc[msgs.receiver[got]] + TIME_TOLERANCE_S
-    c.flag("receive-after-send", ~(t_recv >= t_send - slack), lambda k: f"{_message(ev, msgs, got[k])}: "
-           f"received at t {t_recv[k]!r} s, before it was sent at t {t_send[k]!r} s (clock offset "
-           f"uncertainty {slack[k] - TIME_TOLERANCE_S:.3g} s)")
+    u_send, u_recv = u[msgs.sender[got]], u[msgs.receiver[got]]
+    slack = speedup * (u_send + u_recv)
+    c.flag("receive-after-send", ~(t_recv >= t_send - slack - TIME_TOLERANCE_S), lambda k: (
+           f"{_message(ev, msgs, got[k])}: received at t {t_recv[k]!r} s, {t_send[k] - t_recv[k]:.3g} s before it "
+           f"was sent at t {t_send[k]!r} s, more than the clock offset uncertainty {slack[k]:.3g} s allows "
+           f"(receive-after-send: a receive's t is not earlier than its send's by more than speedup x "
+           f"(U sender + U receiver) = {speedup:g} x ({u_send[k]:.3g} + {u_recv[k]:.3g}) s, U the larger of a "
+           "rank's start and end clock_offset uncertainties)"))
 
 
 def _check_end(c: Checker, run: Run, ev: Dict[str, np.ndarray], deadline: np.ndarray, paced: bool) -> None:
@@ -195,6 +278,9 @@ def _check_end(c: Checker, run: Run, ev: Dict[str, np.ndarray], deadline: np.nda
         c.flag("end", overrun & ~run.degraded, lambda i: f"{at(i)}: deadline {deadline[i]!r} s is not before "
                f"{name} {bound!r} s (a tick runs only if its deadline is before the end)")
     last = end_s + float(a["grace_s"]) * float(a["speedup"])
-    slack = run.machines["clock_offset_uncertainty_s"][rank] + TIME_TOLERANCE_S
+    # A rank stops on its own clock through its start offset; its t may have moved since, onto
+    # the offset's line.
+    u, moved = clock_bounds(run)
+    slack = float(a["speedup"]) * (u + moved)[rank] + TIME_TOLERANCE_S
     c.flag("end", ~(t <= last + slack) & ~overrun, lambda i: f"{at(i)}: t {t[i]!r} s after end_s + grace_s x "
            f"speedup = {last!r} s (no event is recorded after it)")

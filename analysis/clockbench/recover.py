@@ -13,6 +13,9 @@ Journals CBJRNL02 carry each rank's phase, the latency and the grace, and every 
 time; the older CBJRNL01 ones do not (their runs ticked from model time 0 without latency), so
 their files have msg_arrival NaN throughout, which verify reads as "arrival times not recorded".
 The loop's timing counts are never journaled: a recovered file's are -1 and its timing "unknown".
+Each rank's clock offset is its start estimate, which the journal's header gets before its first
+record; the end estimate comes after the loop, so a recovered file has none (NaN) and its t stay
+where the loop stamped them, on the start offset (docs/schema.md, "Recovered files").
 """
 
 from __future__ import annotations
@@ -275,9 +278,16 @@ def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received
         "received": (received.sum(axis=0), "1", "messages taken by a tick by the cut"),
         "left_in_queue": (left.sum(axis=0), "1", "messages sent to it by the cut and not taken"),
         "clock_offset_s": (np.array([j.clock_offset_s for j in journals], "<f8"), "s",
-                           "not known to the journal: 0"),
+                           "the start estimate, from the journal's header (0 from a journal written before it "
+                           "was kept there)"),
         "clock_offset_uncertainty_s": (np.array([j.clock_offset_uncertainty_s for j in journals], "<f8"), "s",
-                                       "not known to the journal: 0"),
+                                       "the start estimate's, from the journal's header"),
+        # The end estimate is made after the tick loop, never journaled: t stays on the start offset.
+        "clock_offset_end_s": (nan, "s", "no end estimate in a recovered file: NaN"),
+        "clock_offset_end_uncertainty_s": (nan, "s", "no end estimate in a recovered file: NaN"),
+        "clock_rate_ppm": (nan, "1", "no end estimate in a recovered file: NaN"),
+        "clock_offset_interval_s": (nan, "s", "no end estimate in a recovered file: NaN"),
+        "clock_offset_start_t_s": (nan, "s", "not journaled: NaN (t is on the start offset throughout)"),
         "lateness_p50_s": (nan, "s", "not recorded in the journal"),
         "lateness_p99_s": (nan, "s", "not recorded in the journal"),
         "lateness_max_s": (nan, "s", "not recorded in the journal"),

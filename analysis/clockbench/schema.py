@@ -47,6 +47,15 @@ OPTIONAL_MACHINE_FIELDS: Dict[str, Tuple[str, float]] = {  # name: (value class,
 OPTIONAL_EVENT_FIELDS = {"msg_arrival": "f"}
 OPTIONAL_NAMES = (tuple(OPTIONAL_ROOT_ATTRS) + tuple(f"machines/{k}" for k in OPTIONAL_MACHINE_FIELDS)
                   + tuple(f"events/{k}" for k in OPTIONAL_EVENT_FIELDS))
+# Added with the end-of-run clock offset estimate (docs/model.md, "God's-eye time"), written
+# together; a file without them is read as having no end estimate (t on the start offset).
+CLOCK_MACHINE_FIELDS: Dict[str, Tuple[str, float]] = {
+    "clock_offset_end_s": ("f", math.nan), "clock_offset_end_uncertainty_s": ("f", math.nan),
+    "clock_rate_ppm": ("f", math.nan), "clock_offset_interval_s": ("f", math.nan),
+    "clock_offset_start_t_s": ("f", math.nan),
+}
+CLOCK_NAMES = tuple(f"machines/{k}" for k in CLOCK_MACHINE_FIELDS)
+_ALL_OPTIONAL_MACHINE_FIELDS = {**OPTIONAL_MACHINE_FIELDS, **CLOCK_MACHINE_FIELDS}
 NETWORK_DATASETS = ("adjacency", "sent", "received", "left_in_queue")
 CONFIG_DATASET = "config"
 DATASET_ATTRS = ("units", "description")
@@ -234,7 +243,7 @@ def _check_datasets(name: str, f: h5py.File, n: int) -> List[str]:
     if missing:
         raise SchemaError(name, "missing dataset(s): "
                           + ", ".join("/" + p for p in missing))
-    optional = [(f"machines/{k}", c, (n,)) for k, (c, _) in OPTIONAL_MACHINE_FIELDS.items()]
+    optional = [(f"machines/{k}", c, (n,)) for k, (c, _) in _ALL_OPTIONAL_MACHINE_FIELDS.items()]
     optional += [(f"events/{k}", c, None) for k, c in OPTIONAL_EVENT_FIELDS.items()]
     lacking_optional = [p for p, _, _ in optional if not isinstance(f.get(p), h5py.Dataset)]
     wanted += [w for w in optional if w[0] not in lacking_optional]
@@ -278,7 +287,7 @@ def _load(name: str, f: h5py.File) -> Run:
     n = attrs["n_machines"]
     lacking = _check_datasets(name, f, n)
     machines = {k: _column(f["machines"][k]) for k in MACHINE_FIELDS}
-    for k, (cls, default) in OPTIONAL_MACHINE_FIELDS.items():
+    for k, (cls, default) in _ALL_OPTIONAL_MACHINE_FIELDS.items():
         dtype = np.int64 if cls == "i" else np.float64
         machines[k] = (np.full(n, default, dtype) if f"machines/{k}" in lacking
                        else _column(f["machines"][k]))

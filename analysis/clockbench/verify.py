@@ -9,7 +9,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from .checks import Checker, Messages, Violation
-from .model_checks import check_model_time, check_settings
+from .model_checks import check_clock, check_model_time, check_settings
 from .schema import KIND_NAMES, RECEIVE, SEND_ALL, SEND_ONE, Run
 
 # Violations after which events cannot be laid out per machine and tick, or receives cannot be
@@ -73,6 +73,7 @@ def verify(run: Run) -> VerifyResult:
     counts = _check_machines_events(c, ev)
     kind = ev["kind"]
     latency = check_settings(c, run)
+    check_clock(c, run, ev)
     # A random latency orders each queue by arrival time, not by sending order (docs/model.md).
     fifo = latency is None or latency.constant
     sent_m, recv_m, msgs = _check_messages(c, ev, run.network["adjacency"], fifo)

@@ -27,6 +27,9 @@ struct EventProgress {
   EventColumns columns;                    // written once, before `ready` is set
   std::atomic<bool> ready{false};          // store-release once the columns are set
   std::atomic<std::int64_t> published{0};  // events appended; store-release after each append
+  // The start estimate of the clock offset, for the journal's header: written before `ready` too.
+  double clock_offset_s = 0.0;
+  double clock_offset_uncertainty_s = 0.0;
 
   // Called by the loop's owner once the log is reserved.
   void set_columns(const EventLog& log) {

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 
 #include "core/event.hpp"
 
@@ -20,8 +21,15 @@ struct MachineSummary {
   std::int64_t max_queue = 0;
   std::int64_t max_jump = 0;
   std::array<std::int64_t, 4> events_by_kind{};  // indexed by EventKind
+  // This rank's clock minus rank 0's, estimated before the tick loop and after it; t is placed on
+  // the line between the two (core/clock_line.hpp). The end fields are NaN without an end estimate.
   double clock_offset_s = 0.0;
   double clock_offset_uncertainty_s = 0.0;
+  double clock_offset_end_s = std::numeric_limits<double>::quiet_NaN();
+  double clock_offset_end_uncertainty_s = std::numeric_limits<double>::quiet_NaN();
+  double clock_rate_ppm = std::numeric_limits<double>::quiet_NaN();           // (end - start) / interval * 1e6
+  double clock_offset_interval_s = std::numeric_limits<double>::quiet_NaN();  // rank 0's clock, start to end
+  double clock_offset_start_t_s = std::numeric_limits<double>::quiet_NaN();   // model time of the start estimate
   double lateness_p50_s = 0.0;
   double lateness_p99_s = 0.0;
   double lateness_max_s = 0.0;

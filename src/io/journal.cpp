@@ -39,6 +39,7 @@ std::vector<unsigned char> encode_header(const JournalHeader& h) {
   put<double>(body, h.speedup);
   put<double>(body, h.p_internal);
   put<double>(body, h.flush_interval_s);
+  // At kJournalClockOffsetAt of the file: 16 bytes of prefix and 48 of the fields before.
   put<double>(body, h.clock_offset_s);
   put<double>(body, h.clock_offset_uncertainty_s);
   put<std::int32_t>(body, h.topology);
@@ -139,6 +140,7 @@ void EventFlusher::loop() {
     wake_.wait_for(lock, every, [this] { return stop_; });
     flush();
   }
+  flush();  // the last one, also when finish() came before the thread first looked
 }
 
 // Appends the events published since the last flush: whole records only, so that a reader never
@@ -147,6 +149,7 @@ void EventFlusher::flush() {
   if (!progress_.ready.load(std::memory_order_acquire)) return;
   const EventColumns& cols = progress_.columns;
   if (fd_ < 0 || !error_.empty()) return;
+  if (!clock_written_ && !write_clock_offset()) return;
   const std::int64_t upto = progress_.published.load(std::memory_order_acquire);
   if (upto <= flushed_) return;
   // In pieces: a flat-out rank publishes millions of events between flushes, and a buffer for
@@ -162,6 +165,21 @@ void EventFlusher::flush() {
     flushed_ = to;
   }
   check_still_linked();
+}
+
+// The start estimate of the clock offset, into the header's fields, before any record: a journal
+// with records always has it.
+bool EventFlusher::write_clock_offset() {
+  const double both[2] = {progress_.clock_offset_s, progress_.clock_offset_uncertainty_s};
+  for (;;) {
+    const ssize_t w = ::pwrite(fd_, both, sizeof both, kJournalClockOffsetAt);
+    if (w < 0 && errno == EINTR) continue;
+    if (w == static_cast<ssize_t>(sizeof both)) break;
+    error_ = "cannot write the journal '" + path_ + "': " + (w < 0 ? std::strerror(errno) : "short write");
+    return false;
+  }
+  clock_written_ = true;
+  return true;
 }
 
 // Writes into a file that was deleted succeed and keep nothing: a journal removed mid-run (its

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +19,8 @@ namespace clockbench {
 
 inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '2'};
 inline constexpr std::uint32_t kJournalRecordBytes = 72;
+// Where the header's clock_offset_s and clock_offset_uncertainty_s sit (docs/schema.md).
+inline constexpr long kJournalClockOffsetAt = 64;
 
 // What recovery needs to rebuild the file without the program: the run's facts and this rank's.
 struct JournalHeader {
@@ -28,8 +31,10 @@ struct JournalHeader {
   double speedup = 1.0;
   double p_internal = 0.0;
   double flush_interval_s = 0.0;
-  double clock_offset_s = 0.0;
-  double clock_offset_uncertainty_s = 0.0;
+  // The start estimate is made after the journal starts: NaN ("not known") in the header until the
+  // flusher writes it there, before its first record (EventProgress carries it).
+  double clock_offset_s = std::numeric_limits<double>::quiet_NaN();
+  double clock_offset_uncertainty_s = std::numeric_limits<double>::quiet_NaN();
   std::int32_t topology = 0;  // 0 full, 1 ring
   std::int32_t flat_out = 0;
   std::int64_t max_ticks = 0;
@@ -76,12 +81,14 @@ class EventFlusher {
   void loop();
   void flush();
   void check_still_linked();
+  bool write_clock_offset();
 
   std::string path_;
   const EventProgress& progress_;
   double interval_s_;
   int fd_ = -1;
   std::int64_t flushed_ = 0;
+  bool clock_written_ = false;
   std::vector<unsigned char> buffer_;
   std::string error_;
   std::mutex mutex_;

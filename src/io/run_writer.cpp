@@ -7,6 +7,7 @@
 #include <numeric>
 #include <vector>
 
+#include "core/clock_line.hpp"
 #include "io/h5_handles.hpp"
 #include "io/schema.hpp"
 #include "mpi/failure_vote.hpp"
@@ -264,6 +265,11 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
     row(schema::kLeftInQueue, s.left_in_queue);
     row(schema::kClockOffset, s.clock_offset_s);
     row(schema::kClockOffsetUnc, s.clock_offset_uncertainty_s);
+    row(schema::kClockOffsetEnd, s.clock_offset_end_s);
+    row(schema::kClockOffsetEndUnc, s.clock_offset_end_uncertainty_s);
+    row(schema::kClockRatePpm, s.clock_rate_ppm);
+    row(schema::kClockInterval, s.clock_offset_interval_s);
+    row(schema::kClockStartT, s.clock_offset_start_t_s);
     row(schema::kLateP50, s.lateness_p50_s);
     row(schema::kLateP99, s.lateness_p99_s);
     row(schema::kLateMax, s.lateness_max_s);
@@ -280,7 +286,17 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
     const EventLog& e = local.events;
     w.column(g, schema::kEvRank, tot, off, std::vector<std::int32_t>(e.size(), rank));
     w.column(g, schema::kEvTick, tot, off, e.tick);
-    w.column(g, schema::kEvT, tot, off, e.t);
+    // The loop stamped t on the start offset (and the journal keeps that); the file places it on
+    // the line between the two offset estimates (core/clock_line.hpp).
+    const TimePlacement place =
+        time_placement(s.clock_offset_start_t_s, s.clock_offset_s, s.clock_offset_end_s, s.clock_offset_interval_s);
+    if (place.moves()) {
+      std::vector<double> placed(e.t.size());
+      std::transform(e.t.begin(), e.t.end(), placed.begin(), place);
+      w.column(g, schema::kEvT, tot, off, placed);
+    } else {
+      w.column(g, schema::kEvT, tot, off, e.t);
+    }
     w.column(g, schema::kEvKind, tot, off, e.kind);
     w.column(g, schema::kEvLamport, tot, off, e.lamport);
     w.column(g, schema::kEvJump, tot, off, e.jump);

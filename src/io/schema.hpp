@@ -24,10 +24,25 @@ inline constexpr Field kTicks{"ticks", "1", "events recorded, one per tick"};
 inline constexpr Field kSent{"sent", "1", "messages sent (a send-all to k peers counts k)"};
 inline constexpr Field kReceived{"received", "1", "messages taken off the queue by a receive tick"};
 inline constexpr Field kLeftInQueue{"left_in_queue", "1", "messages delivered but never taken by a tick"};
-inline constexpr Field kClockOffset{"clock_offset_s", "s", "this rank's monotonic clock minus rank 0's"};
+inline constexpr Field kClockOffset{
+    "clock_offset_s", "s",
+    "this rank's monotonic clock minus rank 0's, estimated before the tick loop (0 on rank 0's host)"};
 inline constexpr Field kClockOffsetUnc{
     "clock_offset_uncertainty_s", "s",
-    "half the best ping-pong round trip of the offset estimate (0 on rank 0's host)"};
+    "half the best ping-pong round trip of the offset estimate before the loop (0 on rank 0's host)"};
+inline constexpr Field kClockOffsetEnd{"clock_offset_end_s", "s",
+                                       "the offset estimated again after the tick loop; NaN if not made"};
+inline constexpr Field kClockOffsetEndUnc{"clock_offset_end_uncertainty_s", "s",
+                                          "half the best round trip of the end estimate; NaN if not made"};
+inline constexpr Field kClockRatePpm{
+    "clock_rate_ppm", "1",
+    "this rank's clock rate minus rank 0's, parts per million: (end - start offset) / interval * 1e6; NaN if no end"};
+inline constexpr Field kClockInterval{"clock_offset_interval_s", "s",
+                                      "wall seconds on rank 0's clock from the start estimate to the end one; NaN "
+                                      "if no end"};
+inline constexpr Field kClockStartT{
+    "clock_offset_start_t_s", "s",
+    "god's-eye model time of the start estimate (before 0); t is placed on the offset's line from here"};
 inline constexpr Field kLateP50{"lateness_p50_s", "s",
                                 "median of tick start minus deadline, wall seconds; NaN flat out"};
 inline constexpr Field kLateP99{"lateness_p99_s", "s",
@@ -48,7 +63,8 @@ inline constexpr Field kFirstDegraded{
 inline constexpr Field kEvRank{"rank", "1", "machine"};
 inline constexpr Field kEvTick{"tick", "1", "tick index on that machine, 0, 1, 2, ..."};
 inline constexpr Field kEvT{"t", "s",
-                            "god's-eye model time the tick decided at, measured after the network was drained"};
+                            "god's-eye model time the tick decided at, measured after the network was drained, "
+                            "on rank 0's clock through the offset interpolated between its two estimates"};
 inline constexpr Field kEvKind{"kind", "1", "0 internal, 1 send to one peer, 2 send to all peers, 3 receive"};
 inline constexpr Field kEvLamport{"lamport", "1", "Lamport clock after the event"};
 inline constexpr Field kEvJump{"jump", "1", "Lamport clock after minus before (1 except on receive)"};

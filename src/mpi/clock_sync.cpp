@@ -1,8 +1,9 @@
-// Ping-pong offset estimation (Cristian's method), rank 0 serving each remote rank in turn.
+// Ping-pong offset estimation (Cristian's method), rank 0 serving each measuring rank in turn.
 #include "mpi/clock_sync.hpp"
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
-#include <vector>
 
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
@@ -10,45 +11,91 @@
 namespace clockbench {
 
 namespace {
+
+constexpr int kGo = 40;
 constexpr int kPing = 41;
 constexpr int kPong = 42;
+// A rank waiting for its turn (or for the others to finish) looks this often (wall).
+constexpr double kIdleSliceWall = 100e-6;
+
+// Waits for `request` while sleeping between looks, so that only the pair measuring runs.
+void wait_idly(MPI_Request& request) {
+  for (;;) {
+    int done = 0;
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    sleep_until(monotonic_now() + kIdleSliceWall);
+  }
+}
+
+void barrier_idly(MPI_Comm comm) {
+  MPI_Request request = MPI_REQUEST_NULL;
+  check_mpi(MPI_Ibarrier(comm, &request), "MPI_Ibarrier");
+  wait_idly(request);
+}
+
 }  // namespace
 
-ClockOffset estimate_clock_offset(MPI_Comm comm, bool force_estimate, int rounds) {
-  int rank = 0, size = 1;
-  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+ClockEstimateMode clock_estimate_mode(bool force) {
+  const char* setting = std::getenv("CLOCKBENCH_CLOCK_ESTIMATE");
+  if (setting && std::strcmp(setting, "off") == 0) return ClockEstimateMode::off;
+  if (setting && std::strcmp(setting, "force") == 0) return ClockEstimateMode::forced;
+  return force ? ClockEstimateMode::forced : ClockEstimateMode::automatic;
+}
+
+ClockSync::ClockSync(MPI_Comm comm, ClockEstimateMode mode, int rounds) : comm_(comm), rounds_(rounds) {
+  int size = 1;
+  check_mpi(MPI_Comm_rank(comm, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
   const std::string host0 = bcast_string(MpiEnvironment::processor_name(), 0, comm);
-  const int remote = (rank != 0 && (force_estimate || MpiEnvironment::processor_name() != host0)) ? 1 : 0;
-  std::vector<int> is_remote(static_cast<std::size_t>(size), 0);
-  check_mpi(MPI_Allgather(&remote, 1, MPI_INT, is_remote.data(), 1, MPI_INT, comm), "MPI_Allgather");
+  const bool other_clock = mode == ClockEstimateMode::forced ||
+                           (mode == ClockEstimateMode::automatic && MpiEnvironment::processor_name() != host0);
+  measures_ = rank_ != 0 && other_clock;
+  const int mine = measures_ ? 1 : 0;
+  std::vector<int> all(static_cast<std::size_t>(size), 0);
+  check_mpi(MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, comm), "MPI_Allgather");
+  for (int r = 1; r < size; ++r)
+    if (all[static_cast<std::size_t>(r)]) measuring_.push_back(r);
+}
 
-  ClockOffset result;
-  if (rank == 0) {
-    for (int r = 1; r < size; ++r) {
-      if (!is_remote[static_cast<std::size_t>(r)]) continue;
-      for (int i = 0; i < rounds; ++i) {
+OffsetEstimate ClockSync::estimate() const {
+  OffsetEstimate result;
+  if (rank_ == 0) {
+    for (const int r : measuring_) {
+      const int go = 1;
+      check_mpi(MPI_Send(&go, 1, MPI_INT, r, kGo, comm_), "MPI_Send (go)");
+      for (int i = 0; i < rounds_; ++i) {
         double dummy = 0.0;
-        check_mpi(MPI_Recv(&dummy, 1, MPI_DOUBLE, r, kPing, comm, MPI_STATUS_IGNORE), "MPI_Recv (ping)");
+        check_mpi(MPI_Recv(&dummy, 1, MPI_DOUBLE, r, kPing, comm_, MPI_STATUS_IGNORE), "MPI_Recv (ping)");
         const double now = monotonic_now();
-        check_mpi(MPI_Send(&now, 1, MPI_DOUBLE, r, kPong, comm), "MPI_Send (pong)");
+        check_mpi(MPI_Send(&now, 1, MPI_DOUBLE, r, kPong, comm_), "MPI_Send (pong)");
       }
     }
-  } else if (remote) {
+  } else if (measures_) {
+    int go = 0;
+    MPI_Request request = MPI_REQUEST_NULL;
+    check_mpi(MPI_Irecv(&go, 1, MPI_INT, 0, kGo, comm_, &request), "MPI_Irecv (go)");
+    wait_idly(request);
     double best_rtt = 1e300;
-    for (int i = 0; i < rounds; ++i) {
+    for (int i = 0; i < rounds_; ++i) {
       const double sent = monotonic_now();
-      check_mpi(MPI_Send(&sent, 1, MPI_DOUBLE, 0, kPing, comm), "MPI_Send (ping)");
+      check_mpi(MPI_Send(&sent, 1, MPI_DOUBLE, 0, kPing, comm_), "MPI_Send (ping)");
       double their = 0.0;
-      check_mpi(MPI_Recv(&their, 1, MPI_DOUBLE, 0, kPong, comm, MPI_STATUS_IGNORE), "MPI_Recv (pong)");
+      check_mpi(MPI_Recv(&their, 1, MPI_DOUBLE, 0, kPong, comm_, MPI_STATUS_IGNORE), "MPI_Recv (pong)");
       const double back = monotonic_now();
+      // Rank 0 read `their` between `sent` and `back` on this clock: the offset lies within half
+      // the round trip of the midpoint's.
       if (back - sent < best_rtt) {
         best_rtt = back - sent;
-        result.offset_s = 0.5 * (sent + back) - their;
+        result.own_clock_s = 0.5 * (sent + back);
+        result.offset_s = result.own_clock_s - their;
         result.uncertainty_s = 0.5 * best_rtt;
       }
     }
   }
+  barrier_idly(comm_);
+  // Rank 0's clock, or one that is rank 0's (offset 0 exactly): the estimate holds now.
+  if (!measures_) result.own_clock_s = monotonic_now();
   return result;
 }
 

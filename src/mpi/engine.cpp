@@ -79,7 +79,6 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // Everything the loop touches is allocated here, before model time 0.
   const std::int64_t budget = tick_budget(rate, plan.duration_s, plan.max_ticks);
   res.events.reserve(static_cast<std::size_t>(budget));
-  if (progress) progress->set_columns(res.events);
   std::vector<double> lateness;
   if (!flat_out) lateness.reserve(static_cast<std::size_t>(budget));  // flat out, ticks have no deadlines
   Machine machine(
@@ -112,13 +111,23 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       board.next_send_to(res.peers[i], tick_due(next + quiet[i], rate, phase));
   };
 
-  const ClockOffset clock = estimate_clock_offset(comm, plan.force_clock_estimate);
+  const ClockSync clock_sync(comm, clock_estimate_mode(plan.force_clock_estimate));
+  ClockLine clock;
+  clock.start = clock_sync.estimate();
+  if (progress) {
+    // The journal's header gets the start estimate before its first record (docs/schema.md).
+    progress->clock_offset_s = clock.start.offset_s;
+    progress->clock_offset_uncertainty_s = clock.start.uncertainty_s;
+    progress->set_columns(res.events);
+  }
   lower_timer_slack();
   publish_next_sends(0);
   transport.warm_up(res.peers);
-  // Rank 0 fixes model time 0 on its clock; each rank shifts it onto its own clock.
+  // Rank 0 fixes model time 0 on its clock; each rank shifts it onto its own clock by the start
+  // offset. The loop paces and stamps t on that; the file's t is placed on the line between the
+  // start and end estimates when it is written (run_writer.cpp), the journal keeps the loop's.
   const double t0_rank0 = bcast_value<double>(monotonic_now() + kStartLeadWall + 2e-3 * n, 0, comm);
-  const double t0 = t0_rank0 + clock.offset_s;
+  const double t0 = t0_rank0 + clock.start.offset_s;
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
 
   double end = plan.duration_s;
@@ -237,6 +246,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   machine.queue().for_each([&](const Message& m) { ++res.left_from[static_cast<std::size_t>(m.source)]; });
 
   const StopControl::Outcome stopped = stop.finish();
+  // The offsets again, now that the network is quiet: how far each clock ran from rank 0's.
+  clock.end = clock_sync.estimate();
   res.end_s = std::min(plan.duration_s, std::max(0.0, stopped.at));
   res.completed = res.end_s >= plan.duration_s;
   res.stop_reason = res.completed ? "duration reached" : stopped.reason;
@@ -258,14 +269,25 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   s.rank = rank;
   s.pid = static_cast<std::int64_t>(getpid());
   summarize_events(res.events, s);
+  s.clock_offset_s = clock.start.offset_s;
+  s.clock_offset_uncertainty_s = clock.start.uncertainty_s;
+  s.clock_offset_start_t_s = start_estimate_t(clock, t0_rank0, speedup);
+  if (clock.has_end()) {  // else NaN: t stays on the start offset
+    s.clock_offset_end_s = clock.end.offset_s;
+    s.clock_offset_end_uncertainty_s = clock.end.uncertainty_s;
+    s.clock_rate_ppm = clock.rate_ppm();
+    s.clock_offset_interval_s = clock.interval_s();
+  }
+  const TimePlacement place =
+      time_placement(s.clock_offset_start_t_s, s.clock_offset_s, s.clock_offset_end_s, s.clock_offset_interval_s);
+  if (place.moves() && s.ticks >= 2)  // the rate between the first and last t as the file has them
+    s.achieved_hz = static_cast<double>(s.ticks - 1) / (place(res.events.t.back()) - place(res.events.t.front()));
   s.rate_hz = flat_out ? s.achieved_hz : rate;  // flat out, the nominal rate is the achieved one
   for (std::size_t j = 0; j < un; ++j) {
     s.sent += res.sent_to[j];
     s.received += res.received_from[j];
     s.left_in_queue += res.left_from[j];
   }
-  s.clock_offset_s = clock.offset_s;
-  s.clock_offset_uncertainty_s = clock.uncertainty_s;
   const Percentiles late = percentiles(std::move(lateness));
   const double no_deadlines = std::numeric_limits<double>::quiet_NaN();
   s.lateness_p50_s = flat_out ? no_deadlines : late.p50;

@@ -8,7 +8,7 @@ import math
 import re
 import struct
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import h5py
 import numpy as np
@@ -36,8 +36,10 @@ RECORD_V1 = [("tick", "<i8", 0), ("t", "<f8", 8), ("lamport", "<i8", 16), ("jump
 FLUSHED_UP_TO = (5.0, 6.3, 5.6, 7.1)  # model s: each rank's last flush before the crash
 
 
-def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[float] = FLUSHED_UP_TO) -> Path:
-    """One rank-<r>.bin per machine holding its events up to its flush time."""
+def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[float] = FLUSHED_UP_TO,
+                  clock: Sequence[Tuple[float, float]] = ()) -> Path:
+    """One rank-<r>.bin per machine holding its events up to its flush time; `clock`: each rank's
+    start estimate of its clock offset and its uncertainty (0 and 0 if not given)."""
     folder.mkdir()
     n = len(d.machines["rank"])
     rates = np.full(n, math.inf) if int(d.attrs["flat_out"]) else d.machines["rate_hz"]
@@ -48,8 +50,9 @@ def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[floa
         peers = np.flatnonzero(d.network["adjacency"][r])
         fields = {"magic": f"CBJRNL0{version}".encode(), "record_bytes": dtype.itemsize, "rank": r, "n_machines": n,
                   "seed": int(d.attrs["seed"]), "duration_s": d.attrs["duration_s"], "speedup": d.attrs["speedup"],
-                  "p_internal": d.attrs["p_internal"], "flush_interval_s": 1.0, "clock_offset_s": 0.0,
-                  "clock_offset_uncertainty_s": 0.0, "topology": ("full", "ring").index(d.attrs["topology"]),
+                  "p_internal": d.attrs["p_internal"], "flush_interval_s": 1.0,
+                  "clock_offset_s": clock[r][0] if clock else 0.0,
+                  "clock_offset_uncertainty_s": clock[r][1] if clock else 0.0, "topology": ("full", "ring").index(d.attrs["topology"]),
                   "flat_out": int(d.attrs["flat_out"]), "max_ticks": int(d.attrs["max_ticks"]), "pid": 4000 + r,
                   "clockbench_version": b"0.2.0", "git_sha": b"abc123", "hostname": b"node7", "n_peers": peers.size}
         tail = b""
@@ -113,6 +116,31 @@ def test_a_cbjrnl02_journal_recovers_with_the_model_fields(tmp_path: Path, kwarg
     result = verify(open_run(out))
     assert result.ok, result.violations
     assert result.model_time_checked and not result.completed
+
+
+def test_the_start_clock_estimate_carries_over_and_there_is_no_end_one(tmp_path: Path) -> None:
+    """docs/schema.md, "Recovered files": the header's start estimate; the end fields NaN, t as the
+    loop stamped it (on the start offset)."""
+    d = simulate_model(rates=(3.0, 4.0, 5.0, 8.0))
+    clock = [(0.0, 0.0), (-3.25, 2e-6), (86400.5, 4e-6), (0.0, 0.0)]  # rank 3 on rank 0's host
+    journal = write_journal(tmp_path / "run.h5.9.journal", d, 2, clock=clock)
+    out = tmp_path / "recovered.h5"
+    assert run_cli("recover", journal, "-o", out).code == 0
+    run = open_run(out)
+    m = run.machines
+    assert m["clock_offset_s"].tolist() == [c[0] for c in clock]
+    assert m["clock_offset_uncertainty_s"].tolist() == [c[1] for c in clock]
+    for name in ("clock_offset_end_s", "clock_offset_end_uncertainty_s", "clock_rate_ppm", "clock_offset_interval_s",
+                 "clock_offset_start_t_s"):
+        assert np.isnan(m[name]).all() and f"machines/{name}" not in run.missing, name
+    np.testing.assert_array_equal(run.events["t"], kept(d, float(run.attrs["end_s"]))["t"])
+    result = verify(run)
+    assert result.ok, result.violations
+    # An end estimate in a recovered file is one the journal could not have had.
+    with h5py.File(out, "r+") as f:
+        f["machines/clock_offset_end_s"][1] = -3.25
+    text = "\n".join(str(v) for v in verify(open_run(out)).violations)
+    assert "expected NaN (a recovered file has no end estimate)" in text, text
 
 
 def test_a_cbjrnl01_journal_still_recovers(tmp_path: Path) -> None:

@@ -3,7 +3,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "io/journal.hpp"
@@ -62,6 +67,50 @@ TEST(JournalRecords, FieldsSitAtTheirDocumentedOffsets) {
   EXPECT_EQ(kJournalRecordBytes, 72u);          // docs/schema.md, "Crash journal"
   for (std::size_t r = 0; r < 2; ++r)
     for (std::size_t b = 65; b < kJournalRecordBytes; ++b) EXPECT_EQ(out[r * kJournalRecordBytes + b], 0) << b;
+}
+
+TEST(JournalHeader, TheStartClockEstimateIsWrittenBeforeTheFirstRecord) {
+  char folder[] = "/tmp/clockbench-journal-XXXXXX";
+  ASSERT_NE(mkdtemp(folder), nullptr);
+  JournalHeader header;
+  header.rank = 1;
+  header.n_machines = 2;
+  header.rates = {1.0, 2.0};
+  header.peers = {0};
+  EXPECT_TRUE(std::isnan(header.clock_offset_s));  // not known when the journal starts
+  EventLog log;
+  log.reserve(2);
+  EventRecord e;
+  e.tick = 0;
+  e.t = 0.25;
+  log.append(e);
+  EventProgress progress;
+  progress.published.store(1);
+  const std::string path = journal_file(folder, 1);
+  {
+    EventFlusher flusher(folder, header, progress, 60.0);
+    // The engine's start estimate, then the columns (which makes them ready).
+    progress.clock_offset_s = -12.5;
+    progress.clock_offset_uncertainty_s = 3e-6;
+    progress.set_columns(log);
+    EXPECT_EQ(flusher.finish(), "");
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), static_cast<std::size_t>(kJournalClockOffsetAt + 16 + kJournalRecordBytes));
+  double offset = 0.0, uncertainty = 0.0;
+  std::memcpy(&offset, bytes.data() + kJournalClockOffsetAt, 8);  // docs/schema.md: byte 64
+  std::memcpy(&uncertainty, bytes.data() + kJournalClockOffsetAt + 8, 8);
+  EXPECT_EQ(offset, -12.5);
+  EXPECT_EQ(uncertainty, 3e-6);
+  std::uint32_t header_bytes = 0;
+  std::memcpy(&header_bytes, bytes.data() + 8, 4);
+  EXPECT_EQ(bytes.size(), header_bytes + kJournalRecordBytes);  // the one record, after the header
+  double t = 0.0;
+  std::memcpy(&t, bytes.data() + header_bytes + 8, 8);
+  EXPECT_EQ(t, 0.25);
+  std::remove(path.c_str());
+  remove_journal_folder(folder);
 }
 
 }  // namespace clockbench
