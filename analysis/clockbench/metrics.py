@@ -10,6 +10,7 @@ from typing import List
 import numpy as np
 
 from .model import deadlines
+from .model_checks import clock_bounds
 from .schema import RECEIVE, TIMING_DEGRADED, Run
 
 # Points of the god's-eye time grid that drift and lag are sampled on.
@@ -46,6 +47,10 @@ class MachineMetrics:
     late_deliveries: int = 0     # -1: not known (a recovered file)
     missed_ticks: int = 0
     first_degraded_s: float = float("nan")
+    hostname: str = ""
+    clock_offset_s: float = 0.0              # the start estimate: this rank's clock minus rank 0's
+    clock_offset_uncertainty_s: float = 0.0  # the larger of the two estimates' (docs/model.md)
+    clock_rate_ppm: float = float("nan")     # NaN without an end estimate
 
     @property
     def mix(self) -> np.ndarray:
@@ -122,6 +127,7 @@ def compute(run: Run) -> RunMetrics:
     queues = np.zeros((n, grid.size))
     arrivals = run.network["sent"].sum(axis=0)  # column i: everything sent to i
     rows: List[MachineMetrics] = []
+    clock_u = clock_bounds(run)[0]
     for i, s in enumerate(machine_slices(run)):
         t, lam, kind, q, jump = ev["t"][s], ev["lamport"][s], ev["kind"][s], ev["queue"][s], ev["jump"][s]
         # The clock at grid time g is its value after the last event at or before g (0 before any;
@@ -148,7 +154,9 @@ def compute(run: Run) -> RunMetrics:
             lateness_p50_s=float(mach["lateness_p50_s"][i]), lateness_p99_s=float(mach["lateness_p99_s"][i]),
             lateness_max_s=float(mach["lateness_max_s"][i]), phase_s=float(mach["phase_s"][i]),
             late_deliveries=int(mach["late_deliveries"][i]), missed_ticks=int(mach["missed_ticks"][i]),
-            first_degraded_s=float(mach["first_degraded_s"][i])))
+            first_degraded_s=float(mach["first_degraded_s"][i]), hostname=str(mach["hostname"][i]),
+            clock_offset_s=float(mach["clock_offset_s"][i]), clock_offset_uncertainty_s=float(clock_u[i]),
+            clock_rate_ppm=float(mach["clock_rate_ppm"][i])))
     lag = clocks.max(axis=0) - clocks
     for m, row in zip(rows, lag):
         m.lag_mean, m.lag_max, m.lag_final = float(row.mean()), float(row.max()), float(row[-1])

@@ -27,13 +27,19 @@ def num(x: float, digits: int = 3) -> str:
 
 
 def machine_table(m: RunMetrics) -> Table:
-    headers = ["machine", "rate_hz", "achieved_hz", "ticks", "internal", "send_one", "send_all", "receive",
+    # host and clock: where the rank ran, its clock offset to rank 0's (start estimate, seconds), the
+    # offset's uncertainty (the larger of the two estimates', microseconds) and the clocks' rate
+    # difference (ppm; '-' without an end estimate).
+    headers = ["machine", "host", "offset_s", "offset_unc_us", "clock_ppm", "rate_hz", "achieved_hz", "ticks",
+               "internal", "send_one", "send_all", "receive",
                "jump_mean", "jump_p99", "jump_max", "queue_mean", "queue_max", "queue_final", "queue_slope",
                "lag_mean", "lag_max", "late_p99_ms", "phase_s", "late_deliveries", "missed_ticks"]
     rows = []
     for x in m.machines:
         mix = x.mix
-        rows.append([str(x.rank), num(x.rate_hz), f"{x.achieved_hz:.4f}", str(x.ticks)]
+        rows.append([str(x.rank), x.hostname or "-", f"{x.clock_offset_s:.6f}",
+                     f"{1e6 * x.clock_offset_uncertainty_s:.1f}", num(x.clock_rate_ppm, 3),
+                     num(x.rate_hz), f"{x.achieved_hz:.4f}", str(x.ticks)]
                     + [f"{f:.3f}" for f in mix]
                     + [num(x.jump_mean, 2), num(x.jump_p99, 1), str(x.jump_max), num(x.queue_mean, 2),
                        str(x.queue_max), str(x.queue_final), num(x.queue_slope, 3), num(x.lag_mean, 1),
