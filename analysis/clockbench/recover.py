@@ -285,7 +285,7 @@ def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received
         # The end estimate is made after the tick loop, never journaled: t stays on the start offset.
         "clock_offset_end_s": (nan, "s", "no end estimate in a recovered file: NaN"),
         "clock_offset_end_uncertainty_s": (nan, "s", "no end estimate in a recovered file: NaN"),
-        "clock_rate_ppm": (nan, "1", "no end estimate in a recovered file: NaN"),
+        "clock_rate_ppm": (nan, "ppm", "no end estimate in a recovered file: NaN"),
         "clock_offset_interval_s": (nan, "s", "no end estimate in a recovered file: NaN"),
         "clock_offset_start_t_s": (nan, "s", "not journaled: NaN (t is on the start offset throughout)"),
         "lateness_p50_s": (nan, "s", "not recorded in the journal"),

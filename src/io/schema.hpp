@@ -35,7 +35,7 @@ inline constexpr Field kClockOffsetEnd{"clock_offset_end_s", "s",
 inline constexpr Field kClockOffsetEndUnc{"clock_offset_end_uncertainty_s", "s",
                                           "half the best round trip of the end estimate; NaN if not made"};
 inline constexpr Field kClockRatePpm{
-    "clock_rate_ppm", "1",
+    "clock_rate_ppm", "ppm",
     "this rank's clock rate minus rank 0's, parts per million: (end - start offset) / interval * 1e6; NaN if no end"};
 inline constexpr Field kClockInterval{"clock_offset_interval_s", "s",
                                       "wall seconds on rank 0's clock from the start estimate to the end one; NaN "
