@@ -1,6 +1,7 @@
 // Ping-pong offset estimation (Cristian's method), rank 0 serving each measuring rank in turn.
 #include "mpi/clock_sync.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -15,6 +16,7 @@ namespace {
 constexpr int kGo = 40;
 constexpr int kPing = 41;
 constexpr int kPong = 42;
+constexpr int kShare = 43;
 // A rank waiting for its turn (or for the others to finish) looks this often (wall). 64 ranks
 // forced to measure on 2 cores: 100 us took 0.9 to 1.8 s per estimate (63 ranks waking 10^4 times a
 // second starve the pair measuring), 1 ms 50 to 100 ms, 2 ms 110 to 150 ms.
@@ -49,18 +51,36 @@ ClockSync::ClockSync(MPI_Comm comm, ClockEstimateMode mode, int rounds) : comm_(
   int size = 1;
   check_mpi(MPI_Comm_rank(comm, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
-  const std::string host0 = bcast_string(MpiEnvironment::processor_name(), 0, comm);
-  const bool other_clock = mode == ClockEstimateMode::forced ||
-                           (mode == ClockEstimateMode::automatic && MpiEnvironment::processor_name() != host0);
-  measures_ = rank_ != 0 && other_clock;
-  const int mine = measures_ ? 1 : 0;
-  std::vector<int> all(static_cast<std::size_t>(size), 0);
-  check_mpi(MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, comm), "MPI_Allgather");
-  for (int r = 1; r < size; ++r)
-    if (all[static_cast<std::size_t>(r)]) measuring_.push_back(r);
+  mode = static_cast<ClockEstimateMode>(bcast_value<int>(static_cast<int>(mode), 0, comm));
+  // Every rank's host, as the index of the lowest rank on it.
+  std::vector<char> mine(MPI_MAX_PROCESSOR_NAME + 1, '\0');
+  const std::string name = MpiEnvironment::processor_name();
+  std::memcpy(mine.data(), name.data(), std::min(name.size(), static_cast<std::size_t>(MPI_MAX_PROCESSOR_NAME)));
+  std::vector<char> names(mine.size() * static_cast<std::size_t>(size));
+  check_mpi(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_CHAR, names.data(),
+                          static_cast<int>(mine.size()), MPI_CHAR, comm),
+            "MPI_Allgather (processor names)");
+  auto host_of = [&](int r) {
+    const char* own = names.data() + mine.size() * static_cast<std::size_t>(r);
+    for (int q = 0;; ++q)
+      if (std::strcmp(names.data() + mine.size() * static_cast<std::size_t>(q), own) == 0) return q;
+  };
+  for (int r = 1; r < size; ++r) {
+    if (mode == ClockEstimateMode::off) break;
+    const int host = host_of(r);
+    if (mode == ClockEstimateMode::forced || (host == r && host_of(0) != host)) {
+      measuring_.push_back(r);  // a host's lowest rank, or every rank when forced
+    } else if (mode == ClockEstimateMode::automatic && host != host_of(0)) {
+      if (r == rank_) shares_from_ = host;
+      if (host == rank_) sharing_.push_back(r);
+    }
+  }
+  measures_ = std::find(measuring_.begin(), measuring_.end(), rank_) != measuring_.end();
+  if (rank_ != 0) measuring_.clear();
 }
 
 OffsetEstimate ClockSync::estimate() const {
+  static_assert(sizeof(OffsetEstimate) == 3 * sizeof(double), "sent as three doubles");
   OffsetEstimate result;
   if (rank_ == 0) {
     for (const int r : measuring_) {
@@ -94,10 +114,16 @@ OffsetEstimate ClockSync::estimate() const {
         result.uncertainty_s = 0.5 * best_rtt;
       }
     }
+    // The ranks of this host read the same clock: the estimate, and when it holds, are theirs.
+    for (const int r : sharing_) check_mpi(MPI_Send(&result, 3, MPI_DOUBLE, r, kShare, comm_), "MPI_Send (estimate)");
+  } else if (shares_from_ >= 0) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check_mpi(MPI_Irecv(&result, 3, MPI_DOUBLE, shares_from_, kShare, comm_, &request), "MPI_Irecv (estimate)");
+    wait_idly(request);
   }
   barrier_idly(comm_);
   // Rank 0's clock, or one that is rank 0's (offset 0 exactly): the estimate holds now.
-  if (!measures_) result.own_clock_s = monotonic_now();
+  if (!measures_ && shares_from_ < 0) result.own_clock_s = monotonic_now();
   return result;
 }
 

@@ -1,6 +1,7 @@
 // One god's-eye timeline: each rank's monotonic clock offset to rank 0's, estimated before the tick
 // loop and again after it (docs/model.md, "God's-eye time"). Ranks on rank 0's host share its
-// clock (offset 0 exactly); others estimate it by ping-pong, keeping the fastest round.
+// clock (offset 0 exactly); on every other host one rank estimates it by ping-pong, keeping the
+// fastest round, and the host's other ranks, reading the same clock, take its estimate.
 #pragma once
 
 #include <mpi.h>
@@ -11,32 +12,34 @@
 
 namespace clockbench {
 
-// automatic: ping-pong with the ranks whose processor name differs from rank 0's. forced: with
-// every rank but 0 (CLOCKBENCH_FORCE_CLOCK_ESTIMATE, for the tests). off: with none, so that every
-// offset is taken as 0 (CLOCKBENCH_CLOCK_ESTIMATE=off, a test hook: it shows what `verify` says of
-// ranks on different clocks put on one timeline without it).
+// automatic: ping-pong with the lowest rank of each host (processor name) other than rank 0's.
+// forced: with every rank but 0, as if each were on a host of its own (CLOCKBENCH_FORCE_CLOCK_ESTIMATE,
+// for the tests). off: with none, so that every offset is taken as 0 (CLOCKBENCH_CLOCK_ESTIMATE=off,
+// a test hook: it shows what `verify` says of ranks on different clocks put on one timeline
+// without it).
 enum class ClockEstimateMode { automatic, forced, off };
 
 // The mode from `force` (the plan's CLOCKBENCH_FORCE_CLOCK_ESTIMATE) and CLOCKBENCH_CLOCK_ESTIMATE
-// (off, force or auto; unset is auto), which wins. Each rank reads its own environment; who
-// measures is agreed when ClockSync is made, so differing environments cannot deadlock it.
+// (off, force or auto; unset is auto), which wins. Rank 0's decides for every rank.
 ClockEstimateMode clock_estimate_mode(bool force);
 
 class ClockSync {
  public:
-  // Collective: agrees which ranks measure (those this rank's mode and host say).
+  // Collective: agrees who measures and who shares whose estimate.
   ClockSync(MPI_Comm comm, ClockEstimateMode mode, int rounds = 32);
-  // Collective: rank 0 serves each measuring rank in turn, `rounds` ping-pongs each; the others
-  // wait without spinning (oversubscribed, spinning ranks would take the cores the pair needs).
+  // Collective: rank 0 serves each measuring rank in turn, `rounds` ping-pongs each, and each
+  // passes its estimate on to the ranks of its host; the others wait without spinning
+  // (oversubscribed, spinning ranks would take the cores the measuring pair needs).
   OffsetEstimate estimate() const;
-  bool measures() const { return measures_; }
 
  private:
   MPI_Comm comm_;
   int rank_ = 0;
   int rounds_;
   bool measures_ = false;
-  std::vector<int> measuring_;  // the ranks rank 0 serves, in order
+  int shares_from_ = -1;        // the rank of this host that measures for it; -1: none
+  std::vector<int> measuring_;  // rank 0: the ranks it serves, in order
+  std::vector<int> sharing_;    // a measuring rank: the other ranks of its host
 };
 
 }  // namespace clockbench

@@ -52,7 +52,8 @@ def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[floa
                   "seed": int(d.attrs["seed"]), "duration_s": d.attrs["duration_s"], "speedup": d.attrs["speedup"],
                   "p_internal": d.attrs["p_internal"], "flush_interval_s": 1.0,
                   "clock_offset_s": clock[r][0] if clock else 0.0,
-                  "clock_offset_uncertainty_s": clock[r][1] if clock else 0.0, "topology": ("full", "ring").index(d.attrs["topology"]),
+                  "clock_offset_uncertainty_s": clock[r][1] if clock else 0.0,
+                  "topology": ("full", "ring").index(d.attrs["topology"]),
                   "flat_out": int(d.attrs["flat_out"]), "max_ticks": int(d.attrs["max_ticks"]), "pid": 4000 + r,
                   "clockbench_version": b"0.2.0", "git_sha": b"abc123", "hostname": b"node7", "n_peers": peers.size}
         tail = b""

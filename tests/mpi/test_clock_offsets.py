@@ -5,7 +5,9 @@ hosts (one hardware clock underneath: their rates are the same). With the estima
 ranks share one host name here), each rank's recorded offset is its planted offset minus rank 0's
 within the recorded uncertainty, which is microseconds; the end estimate agrees and the rate
 difference is 0 within the uncertainties; `verify` passes. With the estimate off, the same planted
-run gives a file that `verify` fails: receives stamped before their sends."""
+run gives a file that `verify` fails: receives stamped before their sends. Ranks given host names
+of their own (a UTS namespace each) show the estimate as a cluster runs it: one rank per host
+measures, the others share its estimate."""
 
 from __future__ import annotations
 
@@ -40,17 +42,19 @@ MICROSECONDS = 1e-3  # "microseconds, not milliseconds": every uncertainty is be
 
 
 def run_planted(np_: int, planted: Sequence[int], args: Sequence[str], cwd: Path, estimate: str,
-                timeout: float = 120) -> subprocess.CompletedProcess:
-    """clockbench on np_ ranks, each in its own time namespace; estimate: "force" or "off"."""
+                hosts: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess:
+    """clockbench on np_ ranks, each in its own time namespace (and with `hosts`, its own host
+    name); estimate: "force", "off" or "auto" (neither test hook)."""
     env = {k: v for k, v in os.environ.items() if k not in ("CLOCKBENCH_FORCE_CLOCK_ESTIMATE",
                                                             "CLOCKBENCH_CLOCK_ESTIMATE")}
     env.update(MPI_ENV)
     if estimate == "force":
         env["CLOCKBENCH_FORCE_CLOCK_ESTIMATE"] = "1"
-    else:
+    elif estimate == "off":
         env["CLOCKBENCH_CLOCK_ESTIMATE"] = "off"
+    named = ["--hosts", ",".join(hosts[:np_])] if hosts else []
     command = ["mpiexec", "-q", "-n", str(np_), sys.executable, str(PLANT),
-               ",".join(str(p) for p in planted[:np_]), str(BIN), *map(str, args)]
+               ",".join(str(p) for p in planted[:np_]), *named, str(BIN), *map(str, args)]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -59,8 +63,9 @@ def machines(path: Path) -> Dict[str, np.ndarray]:
         return {k: f["machines"][k][:] for k in f["machines"]}
 
 
-def check_offsets(m: Dict[str, np.ndarray], planted: Sequence[int]) -> List[str]:
-    """Asserts the recorded offsets against the planted ones; returns the figures, one line a rank."""
+def check_offsets(m: Dict[str, np.ndarray], planted: Sequence[int], on_rank_0s_host: Sequence[int] = ()) -> List[str]:
+    """Asserts the recorded offsets against the planted ones; returns the figures, one line a rank.
+    The ranks `on_rank_0s_host` read rank 0's clock: 0 exactly, nothing estimated."""
     n = len(m["rank"])
     start, u_start = m["clock_offset_s"], m["clock_offset_uncertainty_s"]
     end, u_end = m["clock_offset_end_s"], m["clock_offset_end_uncertainty_s"]
@@ -71,8 +76,9 @@ def check_offsets(m: Dict[str, np.ndarray], planted: Sequence[int]) -> List[str]
         lines.append(f"rank {r}: planted {want:+.9f} s, start {start[r] - want:+.3e} s (u {u_start[r]:.2e}), "
                      f"end {end[r] - want:+.3e} s (u {u_end[r]:.2e}), {ppm[r]:+.4f} ppm over {interval[r]:.3f} s")
     figures = "\n".join(lines)
-    assert start[0] == end[0] == u_start[0] == u_end[0] == ppm[0] == 0.0, figures  # the reference
-    for r in range(1, n):
+    for r in (0, *on_rank_0s_host):  # the reference
+        assert start[r] == end[r] == u_start[r] == u_end[r] == ppm[r] == 0.0, figures
+    for r in sorted(set(range(1, n)) - set(on_rank_0s_host)):
         want = (planted[r] - planted[0]) / NS
         assert 0 < u_start[r] < MICROSECONDS and 0 < u_end[r] < MICROSECONDS, figures
         assert abs(start[r] - want) <= u_start[r] + FLOAT_SLACK_S, figures
@@ -125,6 +131,25 @@ def test_clocks_days_apart_and_one_behind(tmp_path: Path) -> None:
     m = machines(out)
     print("\n".join(check_offsets(m, DAYS_APART)))
     assert (m["missed_ticks"] == 0).all(), m["missed_ticks"]
+    v = verify(out)
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_the_ranks_of_a_host_share_its_estimate(tmp_path: Path) -> None:
+    """Without the test hooks: ranks named as rank 0's host read its clock (offset 0 exactly); on
+    each other host one rank measures and the others take its estimate, bit for bit."""
+    hosts = ["ha", "ha", "hb", "hb", "hb", "hc"]
+    planted = [PLANTED[hosts.index(h)] for h in hosts]  # one clock per host
+    out = tmp_path / "hosts.h5"
+    proc = run_planted(6, planted, [*PACED, "-o", out, "-q"], tmp_path, "auto", hosts=hosts)
+    assert proc.returncode == 0, proc.stderr
+    m = machines(out)
+    assert [h.decode() for h in m["hostname"]] == hosts
+    for name in ("clock_offset_s", "clock_offset_uncertainty_s", "clock_offset_end_s",
+                 "clock_offset_end_uncertainty_s", "clock_rate_ppm", "clock_offset_interval_s",
+                 "clock_offset_start_t_s"):
+        assert m[name][2] == m[name][3] == m[name][4], (name, m[name])
+    print("\n".join(check_offsets(m, planted, on_rank_0s_host=[1])))
     v = verify(out)
     assert v.returncode == 0, v.stdout + v.stderr
 
