@@ -9,7 +9,9 @@ cluster (scripts/emulated-cluster), and mid-run one host (h3) is lost:
 - h3 vanishing while its launcher session stays open, as a real ssh client on the login node
   would: the same, except that the agent shell (the stand-in for that ssh client) is frozen with
   SIGSTOP rather than killed, so that mpirun can learn of the loss only from the network (Open
-  MPI's out-of-band TCP keepalive, set short in this module's environment: OOB_KEEPALIVE).
+  MPI's out-of-band TCP keepalive, which scripts/emulated-cluster mpirun sets short; the test
+  relies on the script, so a script that lost the setting hangs this case for 8 minutes and fails
+  at the hang guard).
 
 In each case the job must end (mpirun exits non-zero; a generous bound guards against a hang,
 the time taken is printed, not judged), no file appears under the output name, and
@@ -69,10 +71,6 @@ START_BOUND_S = 240.0
 # (tests/mpi/test_crash_recovery.py allows 10 s). Across hosts the job took 4-5 s here. This bound
 # is a hang guard, not a timing check: a case that reaches it fails with where the processes were.
 END_BOUND_S = 120.0
-# Open MPI's out-of-band TCP keepalive (defaults 300 s idle, then 9 probes 20 s apart: a vanished
-# host is noticed after 480 s). These make it 5 s idle + 3 probes 1 s apart.
-OOB_KEEPALIVE = {"OMPI_MCA_oob_tcp_keepalive_time": "5", "OMPI_MCA_oob_tcp_keepalive_intvl": "1",
-                 "OMPI_MCA_oob_tcp_keepalive_probes": "3"}
 
 
 def run(cmd: Sequence[object], env: Dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -190,7 +188,7 @@ def cluster(tmp_path_factory):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOCKBENCH_CLUSTER_", "SLURM_"))}
     env.update(CLOCKBENCH_CLUSTER_DIR=str(base / "state"), CLOCKBENCH_CLUSTER_BRIDGE=BRIDGE,
-               CLOCKBENCH_CLUSTER_SUBNET=f"{SUBNET_PREFIX}.0/24", **OOB_KEEPALIVE)
+               CLOCKBENCH_CLUSTER_SUBNET=f"{SUBNET_PREFIX}.0/24")
     c = Cluster(env, base / "state", work)
     up = c.cmd("up", "--hosts", HOSTS)
     if up.returncode != 0:
