@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -127,3 +128,17 @@ def wait_for(proc: subprocess.Popen, timeout: float) -> Optional[int]:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         return None
+
+
+def free_port_pair(first: int, last: int) -> int:
+    """A port p in [first, last) with p and p + 1 both free here (a slurmctld listens on p, its
+    slurmd on p + 1), so that a test's Slurm never collides with another one running."""
+    for p in range(first, last, 2):
+        try:
+            for q in (p, p + 1):
+                with socket.socket() as s:
+                    s.bind(("0.0.0.0", q))
+        except OSError:
+            continue
+        return p
+    raise RuntimeError(f"no free port pair in {first}..{last} for the test's Slurm")

@@ -54,18 +54,6 @@ def planted_offset_ns(k: int) -> int:
     return (k // 2) * 90061 * 10**9 + frac if k % 2 else -(k * 10**9 + frac)
 
 
-def _free_port() -> int:
-    """A port p with p and p + 1 free here (slurmctld listens on p; each slurmd on p + 1 in its
-    own host), away from tests/slurm's 17017.. and the defaults 6817 and 6837."""
-    for p in range(19017, 19999, 2):
-        try:
-            for q in (p, p + 1):
-                with socket.socket() as s:
-                    s.bind(("0.0.0.0", q))
-        except OSError:
-            continue
-        return p
-    raise RuntimeError("no free port pair for the test's slurmctld")
 
 
 def cluster_env(state: Path, bridge: str, subnet_prefix: str) -> Dict[str, str]:
@@ -186,7 +174,7 @@ def cluster():
     base.mkdir(mode=0o755)
     base.chmod(0o755)
     env = cluster_env(base / "state", BRIDGE, SUBNET_PREFIX)
-    env.update(CLOCKBENCH_CLUSTER_SLURM_PORT=str(_free_port()), CLOCKBENCH_CLUSTER_SLURM_CPUS=str(CPUS),
+    env.update(CLOCKBENCH_CLUSTER_SLURM_PORT=str(runs.free_port_pair(19017, 19999)), CLOCKBENCH_CLUSTER_SLURM_CPUS=str(CPUS),
                SLURM_CONF=str(base / "state" / "emulated-slurm" / "slurm.conf"), CLOCKBENCH_HOME=str(ROOT),
                CLOCKBENCH_BIN=str(runs.BIN), CLOCKBENCH_ANALYZE=str(runs.ANALYZE),
                CLOCKBENCH_RESULTS=str(base / "results"))

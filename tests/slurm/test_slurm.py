@@ -93,17 +93,6 @@ def test_script_refuses_bad_parameters(name: str, script: str, args: List[str], 
     assert list(tmp_path.iterdir()) == [], "a refused script must not create anything"
 
 
-def _free_port_pair() -> int:
-    """A port p with p and p + 1 free (slurmctld and slurmd), away from the default 6817."""
-    for p in range(17017, 17999, 2):
-        try:
-            for q in (p, p + 1):
-                with socket.socket() as s:
-                    s.bind(("0.0.0.0", q))
-        except OSError:
-            continue
-        return p
-    raise RuntimeError("no free port pair for the test cluster")
 
 
 class Cluster:
@@ -164,7 +153,7 @@ def cluster():
     # A clean environment: no Slurm job of an outer cluster leaks into the submissions.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SALLOC_"))}
     env.update(PATH=env.get("PATH", "") + ":" + SBIN_PATH, CLOCKBENCH_SLURM_DIR=str(state / "cluster"),
-               CLOCKBENCH_SLURM_PORT=str(_free_port_pair()), CLOCKBENCH_SLURM_CPUS="72", SLURM_CONF=str(state / "cluster" / "slurm.conf"),
+               CLOCKBENCH_SLURM_PORT=str(runs.free_port_pair(17017, 17999)), CLOCKBENCH_SLURM_CPUS="72", SLURM_CONF=str(state / "cluster" / "slurm.conf"),
                CLOCKBENCH_HOME=str(ROOT), CLOCKBENCH_BIN=str(runs.BIN), CLOCKBENCH_ANALYZE=str(runs.ANALYZE),
                CLOCKBENCH_RESULTS=str(state / "results"))
     # 72 CPUs: the 64-rank job runs beside the two 3-rank time-limit jobs (time_limited).
