@@ -9,7 +9,8 @@ receive took the wrong message exactly when a message of smaller key is taken la
 
 A late delivery (a message that had not reached its rank when a tick with a later deadline than
 its a decided) bends these rules at its receiver. When the run is degraded, a machine's departures
-are excused if the messages they involve are no more than its late deliveries."""
+are excused if the messages they involve are no more than its late deliveries (in a recovered
+file, as its rank's journal counted them; -1, none excused, from a journal that did not)."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def check_queue_rule(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Mess
     excuse = (involved > 0) & (involved <= late) if run.degraded else np.zeros(n, dtype=bool)
 
     def why(i: int) -> str:
-        if run.recovered:
+        if run.recovered and late[i] < 0:  # from a journal before CBJRNL03
             return " (a recovered file: late deliveries were not journaled, none is excused)"
         if run.degraded:
             return f" ({involved[i]} messages involved at rank {i}, more than its {late[i]} late deliveries)"

@@ -9,10 +9,15 @@ and not received by T count as left in the queue. The file is marked completed=0
 stop_reason saying it was recovered, and end_s = T. Nothing read is ever executed: the journal is
 fixed-size binary fields, decoded by struct and numpy.
 
-Journals CBJRNL02 carry each rank's phase, the latency and the grace, and every receive's arrival
-time; the older CBJRNL01 ones do not (their runs ticked from model time 0 without latency), so
-their files have msg_arrival NaN throughout, which verify reads as "arrival times not recorded".
-The loop's timing counts are never journaled: a recovered file's are -1 and its timing "unknown".
+Journals CBJRNL02 and later carry each rank's phase, the latency and the grace, and every receive's
+arrival time; the older CBJRNL01 ones do not (their runs ticked from model time 0 without latency),
+so their files have msg_arrival NaN throughout, which verify reads as "arrival times not recorded".
+Journals CBJRNL03 also carry each rank's running count of late deliveries in every record, and the
+earliest arrival time among them in the header: the file gets each rank's count from its last
+flushed record (all it had counted by then, also past the cut), the first_degraded_s and the
+timing verdict the engine would form from them, so verify excuses departures up to them as in a
+whole file. Missed ticks are counted only when a loop ends, which a recovered run's did not: 0.
+From CBJRNL01/02 journals the counts are unknown: -1, and the timing "unknown (recovered)".
 Each rank's clock offset is its start estimate, which the journal's header gets before its first
 record; the end estimate comes after the loop, so a recovered file has none (NaN) and its t stay
 where the loop stamped them, on the start offset (docs/schema.md, "Recovered files").
@@ -21,11 +26,12 @@ where the loop stamped them, on the start offset (docs/schema.md, "Recovered fil
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import re
 import struct
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import h5py
 import numpy as np
@@ -35,17 +41,26 @@ from . import SCHEMA
 PREFIX = struct.Struct("<8sII")
 FIXED = struct.Struct("<iiQddddddiiqq32s48s256si")
 # CBJRNL02 adds, after the peers, the phase, the grace, the phase mode and the latency setting, and
-# msg_arrival to every record; CBJRNL01 (before phases and latency) is still read.
+# msg_arrival to every record; CBJRNL03 adds the earliest arrival of the rank's late deliveries
+# after those, and their running count (u32 at byte 68) to every record. CBJRNL01 (before phases
+# and latency) and CBJRNL02 (before late counts) are still read.
 MODEL_FIXED = struct.Struct("<ddi64s")
+LATE_FIXED = struct.Struct("<d")
 _FIELDS = [("tick", "<i8"), ("t", "<f8"), ("lamport", "<i8"), ("jump", "<i8"), ("msg_tick", "<i8"),
            ("msg_clock", "<i8")]
-_TAIL = [("queue", "<i4"), ("peer", "<i4"), ("kind", "u1"), ("pad", "V7")]
-RECORDS = {b"CBJRNL01": np.dtype(_FIELDS + _TAIL), b"CBJRNL02": np.dtype(_FIELDS + [("msg_arrival", "<f8")] + _TAIL)}
+_TAIL = [("queue", "<i4"), ("peer", "<i4"), ("kind", "u1")]
+RECORDS = {b"CBJRNL01": np.dtype(_FIELDS + _TAIL + [("pad", "V7")]),
+           b"CBJRNL02": np.dtype(_FIELDS + [("msg_arrival", "<f8")] + _TAIL + [("pad", "V7")]),
+           b"CBJRNL03": np.dtype(_FIELDS + [("msg_arrival", "<f8")] + _TAIL
+                                 + [("pad", "V3"), ("late_deliveries", "<u4")])}
 PHASE_MODES = ("random", "zero")
 # What a CBJRNL01 journal's run was: every machine ticked from model time 0, with no latency.
 V1_PHASE_MODE, V1_LATENCY = "zero", "0"
-# The loop's timing counts are not journaled (docs/schema.md, "Recovered files").
+# The loop's timing counts, not journaled before CBJRNL03 (docs/schema.md, "Recovered files").
 TIMING_UNKNOWN, COUNT_UNKNOWN = "unknown (recovered)", -1
+# After the engine's verdict text (src/core/timing_verdict.cpp), what a recovered one's counts are.
+RECOVERED_TIMING_NOTE = (" (recovered: late deliveries as counted by each rank's last journal flush; missed ticks "
+                         "are counted only when a run ends)")
 TOPOLOGIES = ("full", "ring")
 RECEIVE, SEND_ONE, SEND_ALL = 3, 1, 2
 
@@ -93,8 +108,10 @@ class Journal:
         self.version, self.git_sha, self.hostname = text(version), text(git_sha), text(hostname)
         at = PREFIX.size + FIXED.size
         has_model_time = "msg_arrival" in record.names
+        has_late = "late_deliveries" in record.names
         model_at = at + 8 * self.n + 4 * n_peers
-        if header_bytes != model_at + (MODEL_FIXED.size if has_model_time else 0):
+        if header_bytes != (model_at + (MODEL_FIXED.size if has_model_time else 0)
+                            + (LATE_FIXED.size if has_late else 0)):
             raise RecoverError(f"{path}: header length {header_bytes} does not match its fields")
         if len(data) < header_bytes:
             raise RecoverError(f"{path}: header cut short ({len(data)} of its {header_bytes} bytes)")
@@ -111,6 +128,13 @@ class Journal:
         whole = body // record.itemsize  # a record cut by the crash is dropped
         self.truncated_bytes = body - whole * record.itemsize
         self.records = np.frombuffer(data, record, whole, header_bytes)
+        # The late deliveries the rank had counted by its last flush, and the earliest arrival
+        # among them (NaN if none); None and NaN: not journaled.
+        self.late_deliveries: Optional[int] = None
+        self.first_late_s = math.nan
+        if has_late:
+            (self.first_late_s,) = LATE_FIXED.unpack_from(data, header_bytes - LATE_FIXED.size)
+            self.late_deliveries = int(self.records["late_deliveries"][-1]) if whole else 0
 
 
 def read_journals(folder: Path) -> List[Journal]:
@@ -166,11 +190,50 @@ def recover(folder: Path, output: Path, force: bool = False) -> str:
     left = sent - received
     if np.any(left < 0):
         raise RecoverError(f"{folder}: the cut at t={T} is inconsistent: a receive without its send")
-    _write(output, force, folder, journals, kept, T, adjacency, sent, received, left)
+    timing = timing_of(journals)
+    _write(output, force, folder, journals, kept, T, adjacency, sent, received, left, timing)
     lost = sum(len(j.records) - len(ev) for j, ev in zip(journals, kept))
+    late = (f"{int(timing.late.sum())} late deliveries journaled" if timing.known
+            else "late deliveries not journaled (before CBJRNL03): timing unknown")
     return (f"recovered {output}: {n} machines, {sum(len(e) for e in kept)} events up to model t {T:.6g} s "
             f"(cut; {lost} later flushed events dropped"
-            + "".join(f", rank {j.rank} journal cut mid-record" for j in journals if j.truncated_bytes) + ")")
+            + "".join(f", rank {j.rank} journal cut mid-record" for j in journals if j.truncated_bytes)
+            + f"); {late}")
+
+
+class Timing(NamedTuple):
+    """The recovered file's timing fields: the root verdict and the /machines columns."""
+
+    verdict: str
+    late: np.ndarray    # i64 per machine, -1 if not known
+    missed: np.ndarray  # i64 per machine, -1 if not known
+    first: np.ndarray   # f64 per machine, NaN if none or not known
+
+    @property
+    def known(self) -> bool:
+        return bool((self.late >= 0).all())
+
+
+def timing_of(journals: List[Journal]) -> Timing:
+    """From CBJRNL03 journals, as the engine states them (src/core/timing_verdict.cpp): each rank's
+    late deliveries by its last flush, no missed ticks (counted only when a loop ends), the first
+    problem at the earliest late arrival, and the verdict 'ok' or 'degraded: ...' with a note that
+    it was recovered. From older journals, or one whose count has no arrival time in its header
+    (never written so): unknown, -1."""
+    n = len(journals)
+    late = np.array([-1 if j.late_deliveries is None else j.late_deliveries for j in journals], np.int64)
+    first = np.array([j.first_late_s if j.late_deliveries else math.nan for j in journals], np.float64)
+    if (late < 0).any() or not np.isfinite(first[late > 0]).all():
+        return Timing(TIMING_UNKNOWN, np.full(n, COUNT_UNKNOWN, np.int64), np.full(n, COUNT_UNKNOWN, np.int64),
+                      np.full(n, math.nan))
+    missed = np.zeros(n, np.int64)
+    if late.sum() == 0:
+        return Timing("ok", late, missed, first)
+    worst = int(np.argmax(late + missed))  # the first of the most, as the engine's
+    verdict = (f"degraded: {int(late.sum())} late deliveries, {int(missed.sum())} missed ticks; worst machine "
+               f"{worst} ({late[worst]} late deliveries, {missed[worst]} missed ticks), first at model t "
+               f"{first[worst]:.6g} s" + RECOVERED_TIMING_NOTE)
+    return Timing(verdict, late, missed, first)
 
 
 def _text_attr(obj, name: str, value: str) -> None:
@@ -184,7 +247,7 @@ def _dataset(group, name: str, data, units: str, description: str) -> None:
 
 
 def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kept: List[np.ndarray], T: float,
-           adjacency, sent, received, left) -> None:
+           adjacency, sent, received, left, timing: Timing) -> None:
     if output.is_symlink():
         raise RecoverError(f"{output}: is a symbolic link: recover does not write through links")
     if output.exists() and not force:
@@ -205,7 +268,7 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
                                                f"model t {T:.6g} s, the last time every rank had flushed"),
                                ("slurm_job_id", ""), ("slurm_array_task_id", ""), ("slurm_job_name", ""),
                                ("events_io_mode", "none (recovered)"), ("phase_mode", first.phase_mode),
-                               ("latency", first.latency), ("timing", TIMING_UNKNOWN)):
+                               ("latency", first.latency), ("timing", timing.verdict)):
                 _text_attr(f, key, value)
             f.attrs.create("n_machines", n, dtype="<i4")
             f.attrs.create("duration_s", first.duration_s, dtype="<f8")
@@ -218,13 +281,13 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
             f.attrs.create("max_ticks", first.max_ticks, dtype="<i8")
             f.attrs.create("recovered", 1, dtype="<i4")
             f.attrs.create("grace_s", first.grace_s or 0.0, dtype="<f8")
-            f.attrs.create("late_deliveries", COUNT_UNKNOWN, dtype="<i8")
-            f.attrs.create("missed_ticks", COUNT_UNKNOWN, dtype="<i8")
+            f.attrs.create("late_deliveries", int(timing.late.sum()) if timing.known else COUNT_UNKNOWN, dtype="<i8")
+            f.attrs.create("missed_ticks", int(timing.missed.sum()) if timing.known else COUNT_UNKNOWN, dtype="<i8")
             config = _config(folder, first)
             d = f.create_dataset("config", data=config.encode(), dtype=h5py.string_dtype("ascii", len(config)))
             _text_attr(d, "units", "text")
             _text_attr(d, "description", "the resolved configuration, for clockbench --config")
-            _machines(f.create_group("machines"), journals, kept, sent, received, left)
+            _machines(f.create_group("machines"), journals, kept, sent, received, left, timing)
             g = f.create_group("events")
             for name, (dtype, units, description) in EVENT_COLUMNS.items():
                 if name == "rank":
@@ -261,7 +324,7 @@ def _config(folder: Path, first: Journal) -> str:
             f"latency=\"{first.latency}\"\n{grace}")
 
 
-def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received, left) -> None:
+def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received, left, timing: Timing) -> None:
     def achieved(ev: np.ndarray) -> float:
         span = float(ev["t"][-1] - ev["t"][0]) if len(ev) > 1 else 0.0
         return (len(ev) - 1) / span if span > 0 else float("nan")
@@ -293,9 +356,18 @@ def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received
         "lateness_max_s": (nan, "s", "not recorded in the journal"),
         "phase_s": (np.array([j.phase_s for j in journals], "<f8"), "s",
                     "model time of tick 0: tick k is due at phase_s + k / rate_hz; 0 flat out"),
-        "late_deliveries": (np.full(len(journals), COUNT_UNKNOWN, "<i8"), "1", "not journaled: -1"),
-        "missed_ticks": (np.full(len(journals), COUNT_UNKNOWN, "<i8"), "1", "not journaled: -1"),
-        "first_degraded_s": (nan, "s", "not journaled: NaN"),
+        "late_deliveries": (timing.late.astype("<i8"), "1",
+                            "as counted by the rank's last journal flush (also after the cut); a message to a rank "
+                            "that died before taking it off the network is never counted"
+                            if timing.known else "not journaled (a journal before CBJRNL03): -1"),
+        "missed_ticks": (timing.missed.astype("<i8"), "1",
+                         "0: counted only when a rank's loop ends (due before the end, never run), which a "
+                         "recovered run's did not; until then a rank runs every tick, however late"
+                         if timing.known else "not journaled (a journal before CBJRNL03): -1"),
+        "first_degraded_s": (timing.first.astype("<f8"), "s",
+                             "the earliest arrival time of the late deliveries counted by the rank's last journal "
+                             "flush (from its header); NaN if none" if timing.known
+                             else "not journaled (a journal before CBJRNL03): NaN"),
     }
     for name, (data, units, description) in columns.items():
         _dataset(g, name, data, units, description)

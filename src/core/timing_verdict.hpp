@@ -30,13 +30,18 @@ class TimingLedger {
   // The tick with this deadline has decided: a message arriving before it can no longer be seen.
   void decided(double deadline) { decided_ = deadline; }
   // A message taken off the network, in the loop or the end-of-run drain: late if a tick whose
-  // deadline is after its arrival time has decided without it.
-  void arrived(double arrival) {
-    if (has_deadlines_ && arrival < decided_) {
-      ++counts_.late_deliveries;
-      first_ = std::min(first_, arrival);
-    }
+  // deadline is after its arrival time has decided without it. Returns whether it was.
+  bool arrived(double arrival) {
+    if (!has_deadlines_ || arrival >= decided_) return false;
+    ++counts_.late_deliveries;
+    first_ = std::min(first_, arrival);
+    first_late_ = std::min(first_late_, arrival);
+    return true;
   }
+  // The running count, as the loop goes (for the crash journal), and the earliest arrival time of
+  // the messages counted (+infinity while there are none).
+  std::int64_t late_deliveries() const { return counts_.late_deliveries; }
+  double first_late_s() const { return first_late_; }
   // After the run: the machine ran ticks 0 .. ran-1 while `due` were due before the final end;
   // `deadline(k)` is tick k's deadline. The shortfall is missed ticks, the excess ticks that ran
   // at or after the stop time.
@@ -56,6 +61,7 @@ class TimingLedger {
   bool has_deadlines_;
   double decided_ = -std::numeric_limits<double>::infinity();
   double first_ = std::numeric_limits<double>::infinity();
+  double first_late_ = std::numeric_limits<double>::infinity();  // first_ before settle() adds missed ticks
   MachineTiming counts_;
 };
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace clockbench {
@@ -56,6 +57,9 @@ std::vector<unsigned char> encode_header(const JournalHeader& h) {
   put<double>(body, h.grace_s);
   put<std::int32_t>(body, h.phase_mode);
   put_text(body, h.latency, 64);
+  // The earliest arrival time of this rank's late deliveries: NaN until the flusher writes it there,
+  // before the first record that counts one (the header's last kJournalFirstLateFromEnd bytes).
+  put<double>(body, std::numeric_limits<double>::quiet_NaN());
   std::vector<unsigned char> out(kJournalMagic, kJournalMagic + 8);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(8 + 4 + 4 + body.size()));
   put<std::uint32_t>(out, kJournalRecordBytes);
@@ -89,9 +93,9 @@ std::string journal_file(const std::string& folder, int rank) {
   return folder + "/rank-" + std::to_string(rank) + ".bin";
 }
 
-// Fixed offsets of a record's fields (docs/schema.md, "Crash journal"); bytes 65..71 are zero.
+// Fixed offsets of a record's fields (docs/schema.md, "Crash journal"); bytes 65..67 are zero.
 void encode_journal_records(const EventColumns& cols, std::int64_t from, std::int64_t to,
-                            std::vector<unsigned char>& out) {
+                            std::vector<unsigned char>& out, std::uint32_t late_deliveries) {
   const auto first = static_cast<std::size_t>(from);
   const auto n = static_cast<std::size_t>(to - from);
   out.assign(n * kJournalRecordBytes, 0);  // one pass that zeroes the padding too
@@ -107,6 +111,7 @@ void encode_journal_records(const EventColumns& cols, std::int64_t from, std::in
     std::memcpy(p + 56, &cols.queue[i], 4);
     std::memcpy(p + 60, &cols.peer[i], 4);
     p[64] = cols.kind[i];
+    std::memcpy(p + kJournalLateAt, &late_deliveries, 4);
   }
 }
 
@@ -117,6 +122,7 @@ EventFlusher::EventFlusher(const std::string& folder, const JournalHeader& heade
   if (fd_ < 0) throw std::runtime_error("cannot create the journal '" + path_ + "': " + std::strerror(errno));
   fchmod(fd_, 0644);
   const std::vector<unsigned char> head = encode_header(header);
+  first_late_at_ = static_cast<long>(head.size()) - kJournalFirstLateFromEnd;
   if (!write_all(fd_, head.data(), head.size()))
     throw std::runtime_error("cannot write the journal '" + path_ + "': " + std::strerror(errno));
   thread_ = std::thread([this] { loop(); });
@@ -152,12 +158,19 @@ void EventFlusher::flush() {
   if (!clock_written_ && !write_clock_offset()) return;
   const std::int64_t upto = progress_.published.load(std::memory_order_acquire);
   if (upto <= flushed_) return;
+  // The running count of late deliveries, loaded after `published`: at least the count when the
+  // last of these events was published, with any counted since. Their earliest arrival goes into
+  // the header first, so that a record counting one has it. The count saturates at u32's most.
+  const std::int64_t late = progress_.late_deliveries.load(std::memory_order_acquire);
+  if (late > 0 && !write_first_late(progress_.first_late_s.load(std::memory_order_relaxed))) return;
+  const auto late_u32 =
+      static_cast<std::uint32_t>(std::min<std::int64_t>(late, std::numeric_limits<std::uint32_t>::max()));
   // In pieces: a flat-out rank publishes millions of events between flushes, and a buffer for
   // all of them would cost the memory and the cache that the ticking ranks need.
   constexpr std::int64_t kPieceEvents = 16384;  // 1 MB
   for (std::int64_t from = flushed_; from < upto; from += kPieceEvents) {
     const std::int64_t to = std::min(upto, from + kPieceEvents);
-    encode_journal_records(cols, from, to, buffer_);
+    encode_journal_records(cols, from, to, buffer_, late_u32);
     if (!write_all(fd_, buffer_.data(), buffer_.size())) {
       error_ = "cannot write the journal '" + path_ + "': " + std::strerror(errno);
       return;
@@ -179,6 +192,21 @@ bool EventFlusher::write_clock_offset() {
     return false;
   }
   clock_written_ = true;
+  return true;
+}
+
+// The earliest arrival time of the rank's late deliveries, into the header's last field, whenever
+// it changed (a message from a slower sender can arrive late with an earlier arrival time).
+bool EventFlusher::write_first_late(double first_s) {
+  if (first_s == first_late_written_) return true;
+  for (;;) {
+    const ssize_t w = ::pwrite(fd_, &first_s, sizeof first_s, first_late_at_);
+    if (w < 0 && errno == EINTR) continue;
+    if (w == static_cast<ssize_t>(sizeof first_s)) break;
+    error_ = "cannot write the journal '" + path_ + "': " + (w < 0 ? std::strerror(errno) : "short write");
+    return false;
+  }
+  first_late_written_ = first_s;
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -17,10 +18,14 @@
 
 namespace clockbench {
 
-inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '2'};
+inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '3'};
 inline constexpr std::uint32_t kJournalRecordBytes = 72;
 // Where the header's clock_offset_s and clock_offset_uncertainty_s sit (docs/schema.md).
 inline constexpr long kJournalClockOffsetAt = 64;
+// Where a record's late_deliveries (u32) sits in it; the header's first_late_s (f64) is its last
+// 8 bytes (docs/schema.md).
+inline constexpr std::size_t kJournalLateAt = 68;
+inline constexpr long kJournalFirstLateFromEnd = 8;
 
 // What recovery needs to rebuild the file without the program: the run's facts and this rank's.
 struct JournalHeader {
@@ -56,9 +61,10 @@ std::string create_journal_folder(const std::string& folder);
 void remove_journal_folder(const std::string& folder);
 std::string journal_file(const std::string& folder, int rank);
 
-// Appends events [from, to) of `cols` as journal records to `out` (replacing its contents).
+// Appends events [from, to) of `cols` as journal records to `out` (replacing its contents), each
+// carrying `late_deliveries`, the rank's running count when they are written.
 void encode_journal_records(const EventColumns& cols, std::int64_t from, std::int64_t to,
-                            std::vector<unsigned char>& out);
+                            std::vector<unsigned char>& out, std::uint32_t late_deliveries = 0);
 
 // Owns this rank's journal file and the thread that appends to it. No MPI calls.
 class EventFlusher {
@@ -82,6 +88,7 @@ class EventFlusher {
   void flush();
   void check_still_linked();
   bool write_clock_offset();
+  bool write_first_late(double first_s);
 
   std::string path_;
   const EventProgress& progress_;
@@ -89,6 +96,8 @@ class EventFlusher {
   int fd_ = -1;
   std::int64_t flushed_ = 0;
   bool clock_written_ = false;
+  long first_late_at_ = 0;                                                // in the header
+  double first_late_written_ = std::numeric_limits<double>::quiet_NaN();  // NaN: none yet
   std::vector<unsigned char> buffer_;
   std::string error_;
   std::mutex mutex_;

@@ -92,7 +92,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
 
   TimingLedger ledger(!flat_out);
   auto deliver = [&](const Message& m) {
-    ledger.arrived(m.arrival);
+    // The journal's records carry the running count (docs/schema.md, "Crash journal").
+    if (ledger.arrived(m.arrival) && progress) progress->count_late(ledger.late_deliveries(), ledger.first_late_s());
     machine.deliver(m);
     ++arrived_from[static_cast<std::size_t>(m.source)];
   };
@@ -240,7 +241,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
   drain_in_flight(transport, res.sent_to, arrived_from, comm, [&](const Message& m) {
-    ledger.arrived(m.arrival);
+    if (ledger.arrived(m.arrival) && progress) progress->count_late(ledger.late_deliveries(), ledger.first_late_s());
     machine.deliver(m);
   });
   machine.queue().for_each([&](const Message& m) { ++res.left_from[static_cast<std::size_t>(m.source)]; });

@@ -1,6 +1,7 @@
 """`recover` on synthetic crash journals, written here from docs/schema.md ("Crash journal"): the
-CBJRNL02 format (phases, latency, msg_arrival) and the older CBJRNL01; the recovered file carries
-the fields of docs/model.md as docs/schema.md says ("Recovered files") and verifies."""
+CBJRNL03 format (each rank's running count of late deliveries and their earliest arrival), the
+older CBJRNL02 (phases, latency, msg_arrival) and CBJRNL01; the recovered file carries the fields of
+docs/model.md as docs/schema.md says ("Recovered files") and verifies."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import RunData, run_cli, simulate
-from model_sim import simulate_model
+from model_sim import Faults, simulate_model
 
 from clockbench.schema import open_run
 from clockbench.verify import verify
@@ -30,6 +31,7 @@ MODEL_TAIL = [("phase_s", "d"), ("grace_s", "d"), ("phase_mode", "i"), ("latency
 RECORD_V2 = [("tick", "<i8", 0), ("t", "<f8", 8), ("lamport", "<i8", 16), ("jump", "<i8", 24),
              ("msg_tick", "<i8", 32), ("msg_clock", "<i8", 40), ("msg_arrival", "<f8", 48), ("queue", "<i4", 56),
              ("peer", "<i4", 60), ("kind", "u1", 64)]
+RECORD_V3 = RECORD_V2 + [("late_deliveries", "<u4", 68)]
 RECORD_V1 = [("tick", "<i8", 0), ("t", "<f8", 8), ("lamport", "<i8", 16), ("jump", "<i8", 24),
              ("msg_tick", "<i8", 32), ("msg_clock", "<i8", 40), ("queue", "<i4", 48), ("peer", "<i4", 52),
              ("kind", "u1", 56)]
@@ -39,13 +41,15 @@ FLUSHED_UP_TO = (5.0, 6.3, 5.6, 7.1)  # model s: each rank's last flush before t
 def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[float] = FLUSHED_UP_TO,
                   clock: Sequence[Tuple[float, float]] = ()) -> Path:
     """One rank-<r>.bin per machine holding its events up to its flush time; `clock`: each rank's
-    start estimate of its clock offset and its uncertainty (0 and 0 if not given)."""
+    start estimate of its clock offset and its uncertainty (0 and 0 if not given). CBJRNL03: each
+    rank's late deliveries (d's /machines/late_deliveries) are counted from their first arrival
+    (first_degraded_s) on, in the records and the header, as the engine's flusher writes them."""
     folder.mkdir()
     n = len(d.machines["rank"])
     rates = np.full(n, math.inf) if int(d.attrs["flat_out"]) else d.machines["rate_hz"]
-    record = RECORD_V2 if version == 2 else RECORD_V1
+    record = {3: RECORD_V3, 2: RECORD_V2, 1: RECORD_V1}[version]
     dtype = np.dtype({"names": [f for f, _, _ in record], "formats": [t for _, t, _ in record],
-                      "offsets": [o for _, _, o in record], "itemsize": 72 if version == 2 else 64})
+                      "offsets": [o for _, _, o in record], "itemsize": 64 if version == 1 else 72})
     for r in range(n):
         peers = np.flatnonzero(d.network["adjacency"][r])
         fields = {"magic": f"CBJRNL0{version}".encode(), "record_bytes": dtype.itemsize, "rank": r, "n_machines": n,
@@ -57,17 +61,23 @@ def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[floa
                   "flat_out": int(d.attrs["flat_out"]), "max_ticks": int(d.attrs["max_ticks"]), "pid": 4000 + r,
                   "clockbench_version": b"0.2.0", "git_sha": b"abc123", "hostname": b"node7", "n_peers": peers.size}
         tail = b""
-        if version == 2:
+        if version >= 2:
             tail = struct.pack("<" + "".join(f for _, f in MODEL_TAIL), float(d.machines["phase_s"][r]),
                                float(d.attrs["grace_s"]), ("random", "zero").index(d.attrs["phase_mode"]),
                                d.attrs["latency"].encode())
+        if version == 3:
+            late, first = int(d.machines["late_deliveries"][r]), float(d.machines["first_degraded_s"][r])
+            tail += struct.pack("<d", first if late else math.nan)  # the header's last field
         body = rates.astype("<f8").tobytes() + peers.astype("<i4").tobytes() + tail
         fields["header_bytes"] = struct.calcsize("<" + "".join(f for _, f in HEADER)) + len(body)
         head = struct.pack("<" + "".join(f for _, f in HEADER), *(fields[k] for k, _ in HEADER))
         mine = (d.events["rank"] == r) & (d.events["t"] <= flushed[r])
         records = np.zeros(int(mine.sum()), dtype)
         for name in dtype.names:
-            records[name] = d.events[name][mine]
+            if name == "late_deliveries":
+                records[name] = np.where(d.events["t"][mine] >= first, late, 0) if late else 0
+            else:
+                records[name] = d.events[name][mine]
         (folder / f"rank-{r}.bin").write_bytes(head + body + records.tobytes())
     return folder
 
@@ -162,6 +172,7 @@ def test_a_cbjrnl01_journal_still_recovers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("version, record_bytes, words", [
+    (3, 64, "records of 64 bytes, this reader knows 72 for CBJRNL03"),
     (2, 64, "records of 64 bytes, this reader knows 72 for CBJRNL02"),
     (1, 72, "records of 72 bytes, this reader knows 64 for CBJRNL01")])
 def test_a_record_size_that_does_not_fit_its_magic(tmp_path: Path, version: int, record_bytes: int,
@@ -180,3 +191,95 @@ def test_journals_of_two_latencies_are_not_one_run(tmp_path: Path) -> None:
     (journal / "rank-2.bin").write_bytes(data.replace(b"0.05\0", b"0.06\0", 1))
     res = run_cli("recover", journal, "-o", tmp_path / "r.h5")
     assert res.code == 2 and "rank 2's journal belongs to another run than rank 0's" in res.err, res.err
+
+
+# ---------------------------------------------------------------- CBJRNL03: the late deliveries journaled
+
+def late_run(latency: str = "0.05") -> Tuple[RunData, int]:
+    """A run in which one message reaches its receiver 0.6 s late, well before every rank's last
+    flush (FLUSHED_UP_TO); its receiver's queue departs from the model's there."""
+    clean = simulate_model(rates=(3.0, 4.0, 5.0, 8.0), latency=latency)
+    recv = np.flatnonzero((clean.events["kind"] == 3) & (clean.events["t"] > 1.0))[0]
+    message = (int(clean.events["peer"][recv]), int(clean.events["msg_tick"][recv]), int(clean.events["rank"][recv]))
+    d = simulate_model(rates=(3.0, 4.0, 5.0, 8.0), latency=latency, faults=Faults(late={message: 0.6}))
+    receiver = message[2]
+    assert d.machines["late_deliveries"][receiver] >= 1 and d.machines["first_degraded_s"][receiver] < 4.0
+    return d, receiver
+
+
+@pytest.mark.parametrize("latency", ["0.05", "uniform:0.01,0.4"])
+def test_a_cbjrnl03_journal_carries_the_late_deliveries_that_verify_excuses(tmp_path: Path, latency: str) -> None:
+    d, receiver = late_run(latency)
+    count = int(d.machines["late_deliveries"][receiver])
+    # Without the counts (CBJRNL02) the same events fail: nothing is excused.
+    old = tmp_path / "v2"
+    old.mkdir()
+    texts = [str(v) for v in verify(open_run(recovered(old, d, 2))).violations]
+    assert texts and all("a recovered file: late deliveries were not journaled, none is excused" in t
+                         for t in texts), texts
+
+    journal = write_journal(tmp_path / "run.h5.77.journal", d, 3)
+    out = tmp_path / "recovered.h5"
+    res = run_cli("recover", journal, "-o", out)
+    assert res.code == 0 and res.out.rstrip().endswith(f"; {count} late deliveries journaled"), res.out + res.err
+    run = open_run(out)
+    m, a = run.machines, run.attrs
+    assert m["late_deliveries"].tolist() == d.machines["late_deliveries"].tolist()
+    assert m["missed_ticks"].tolist() == [0, 0, 0, 0]
+    assert a["late_deliveries"] == count and a["missed_ticks"] == 0
+    np.testing.assert_array_equal(m["first_degraded_s"], d.machines["first_degraded_s"])
+    # The engine's verdict (tests/analysis/model_sim.py forms it as src/core/timing_verdict.cpp does),
+    # then what a recovered one's counts are.
+    assert a["timing"] == d.attrs["timing"] + (" (recovered: late deliveries as counted by each rank's last journal "
+                                               "flush; missed ticks are counted only when a run ends)")
+    assert float(a["end_s"]) > float(m["first_degraded_s"][receiver])  # the late delivery is before the cut
+    result = verify(run)
+    assert result.ok, result.violations
+    involved = result.excused[receiver][0]
+    assert result.excused == {receiver: (involved, count)} and 1 <= involved <= count
+    cli = run_cli("verify", out)
+    assert cli.code == 0 and (f"; timing degraded ({count} late deliveries, 0 missed ticks), queue rule departures "
+                              f"within the late deliveries of machine {receiver} ({involved} messages, {count} late "
+                              "deliveries)") in cli.out, cli.out
+    with h5py.File(out, "r") as f:
+        assert "last journal flush" in f["machines/late_deliveries"].attrs["description"]
+
+
+def test_a_cbjrnl03_journal_of_fewer_late_deliveries_than_the_departures_fails(tmp_path: Path) -> None:
+    """The counts excuse exactly as in a whole file: no more departures than the journal counted."""
+    d, receiver = late_run()
+    d.machines["late_deliveries"][receiver] = 0  # the journal says none
+    d.machines["first_degraded_s"][receiver] = math.nan
+    out = recovered(tmp_path, d, 3)
+    run = open_run(out)
+    assert run.attrs["timing"] == "ok" and int(run.attrs["late_deliveries"]) == 0
+    texts = [str(v) for v in verify(run).violations]
+    assert texts and not any("were not journaled" in t for t in texts), texts
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"flat_out": True, "latency": "0"}], ids=["paced", "flat-out"])
+def test_a_cbjrnl03_journal_without_late_deliveries_says_ok(tmp_path: Path, kwargs: dict) -> None:
+    d = simulate_model(rates=(3.0, 4.0, 5.0, 8.0), **kwargs)
+    assert d.attrs["timing"] == "ok"
+    run = open_run(recovered(tmp_path, d, 3))
+    assert run.attrs["timing"] == "ok" and run.attrs["late_deliveries"] == run.attrs["missed_ticks"] == 0
+    assert (run.machines["late_deliveries"] == 0).all() and np.isnan(run.machines["first_degraded_s"]).all()
+    result = verify(run)
+    assert result.ok, result.violations
+
+
+def test_a_late_count_without_its_arrival_time_is_not_trusted(tmp_path: Path) -> None:
+    """A header that lacks the earliest arrival of the deliveries its records count (the flusher
+    writes it first, so only a damaged journal can): the counts are unknown, as from CBJRNL02."""
+    d, receiver = late_run()
+    journal = write_journal(tmp_path / "j", d, 3)
+    path = journal / f"rank-{receiver}.bin"
+    data = bytearray(path.read_bytes())
+    header_bytes = struct.unpack_from("<I", data, 8)[0]
+    data[header_bytes - 8:header_bytes] = struct.pack("<d", math.nan)
+    path.write_bytes(bytes(data))
+    out = tmp_path / "r.h5"
+    res = run_cli("recover", journal, "-o", out)
+    assert res.code == 0 and "late deliveries not journaled" in res.out, res.out + res.err
+    run = open_run(out)
+    assert run.attrs["timing"] == "unknown (recovered)" and (run.machines["late_deliveries"] == -1).all()
