@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Dict, List, Optional, Sequence
 import h5py
 import pytest
 
+import emulated
 import runs
 
 ROOT = runs.ROOT
@@ -36,13 +36,6 @@ PYTHON = sys.executable
 BRIDGE = f"cbt{os.getpid()}"
 SUBNET_PREFIX = f"10.79.{os.getpid() % 250 + 1}"
 STATUS_LINE = re.compile(r"^(h\d+) (\d+\.\d+\.\d+\.\d+) offset_s=(-?\d+\.\d{9})$")
-
-
-def planted_offset_ns(k: int) -> int:
-    """The offsets --help documents: odd K = 2j + 1: +(j x 90061 s + f), even K: -(K s + f),
-    f = K x 387420489 mod 10^9 ns."""
-    frac = (k * 387420489) % 10**9
-    return (k // 2) * 90061 * 10**9 + frac if k % 2 else -(k * 10**9 + frac)
 
 
 def run(cmd: Sequence[str], env: Dict[str, str], timeout: float = 120, **kw) -> subprocess.CompletedProcess:
@@ -95,46 +88,24 @@ def namespace_members(nets: Sequence[str]) -> List[int]:
 
 
 def bridge_links() -> List[str]:
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-    names = [ln.split(":")[1].strip().split("@")[0] for ln in out.splitlines() if ":" in ln]
-    return [n for n in names if n == BRIDGE or n.startswith(BRIDGE + "-")]
-
-
-def remove_stale_test_clusters(tmp: Path) -> None:
-    """`down` for the clusters of test runs that ended without theirs (their pid is gone)."""
-    out = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True,
-                         check=True).stdout
-    for ln in out.splitlines():
-        m = re.match(r"^\d+: (cbt(\d+))[:@]", ln)
-        if m and m.group(1) != BRIDGE and not Path(f"/proc/{m.group(2)}").exists():
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CLOCKBENCH_CLUSTER_")}
-            env.update(CLOCKBENCH_CLUSTER_BRIDGE=m.group(1), CLOCKBENCH_CLUSTER_DIR=str(tmp / m.group(1)))
-            run([SCRIPT, "down"], env)
+    return emulated.bridge_links(BRIDGE)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def requirements() -> None:
     """Every test here needs root, time namespaces and these tools: without them, each fails
     saying so (never a silent skip)."""
-    if os.geteuid() != 0:
-        pytest.fail("the emulated cluster needs root (network, UTS and time namespaces, links): run the tests as root")
-    if not Path("/proc/self/ns/time").exists():
-        pytest.fail("this kernel has no time namespaces (Linux 5.6+ with CONFIG_TIME_NS): the emulated cluster cannot run")
-    for tool in ("ip", "unshare", "nsenter", "mpirun", "mpicc"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed (scripts/install-deps installs it)")
+    emulated.require(("ip", "unshare", "nsenter", "mpirun", "mpicc"))
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     base = tmp_path_factory.mktemp("emulated-cluster")
-    remove_stale_test_clusters(base)
+    emulated.remove_stale("cbt", BRIDGE, lambda bridge, pid: emulated.cluster_env(
+        base / bridge, bridge, f"10.79.{pid % 250 + 1}"))
     work = base / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOCKBENCH_CLUSTER_", "SLURM_"))}
-    env.update(CLOCKBENCH_CLUSTER_DIR=str(base / "state"), CLOCKBENCH_CLUSTER_BRIDGE=BRIDGE,
-               CLOCKBENCH_CLUSTER_SUBNET=f"{SUBNET_PREFIX}.0/24")
-    c = Cluster(env, base / "state", work)
+    c = Cluster(emulated.cluster_env(base / "state", BRIDGE, SUBNET_PREFIX), base / "state", work)
     up = c.cmd("up", "--hosts", str(HOSTS))
     if up.returncode != 0:
         c.cmd("down")
@@ -229,8 +200,8 @@ def test_status_lists_each_host_with_its_address_and_offset(cluster: Cluster) ->
         assert m.group(1) == f"h{k}" and m.group(2) == cluster.addr(k), line
         whole, frac = m.group(3).lstrip("-").split(".")
         ns = int(whole) * 10**9 + int(frac)
-        assert (-ns if m.group(3).startswith("-") else ns) == planted_offset_ns(k), line
-    offsets = [planted_offset_ns(k) for k in range(1, HOSTS + 1)]
+        assert (-ns if m.group(3).startswith("-") else ns) == emulated.planted_offset_ns(k), line
+    offsets = [emulated.planted_offset_ns(k) for k in range(1, HOSTS + 1)]
     assert len(set(offsets)) == HOSTS
     assert any(o < 0 for o in offsets) and any(o > 86400 * 10**9 for o in offsets)
     assert all(o % 10**9 != 0 for o in offsets)
@@ -261,7 +232,7 @@ def test_planted_offset_shows_in_the_hosts_clocks(cluster: Cluster, k: int) -> N
     before = (time.clock_gettime_ns(time.CLOCK_MONOTONIC), time.clock_gettime_ns(time.CLOCK_BOOTTIME))
     mono, boot = map(int, cluster.exec(f"h{k}", PYTHON, "-c", CLOCKS).split())
     after = (time.clock_gettime_ns(time.CLOCK_MONOTONIC), time.clock_gettime_ns(time.CLOCK_BOOTTIME))
-    off = planted_offset_ns(k)
+    off = emulated.planted_offset_ns(k)
     assert before[0] <= mono - off <= after[0], (k, before[0], mono - off, after[0])
     assert before[1] <= boot - off <= after[1], (k, before[1], boot - off, after[1])
     # /proc/uptime is CLOCK_BOOTTIME in the reader's time namespace.

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence
 import h5py
 import pytest
 
+import emulated
 import runs
 
 ROOT = runs.ROOT
@@ -48,55 +49,32 @@ JOB_TIMEOUT = 240
 STATUS_LINE = re.compile(r"^(h\d+) (\d+\.\d+\.\d+\.\d+) offset_s=(-?\d+\.\d{9}) slurm=(\S+)$")
 
 
-def planted_offset_ns(k: int) -> int:
-    """The offsets emulated-cluster --help documents."""
-    frac = (k * 387420489) % 10**9
-    return (k // 2) * 90061 * 10**9 + frac if k % 2 else -(k * 10**9 + frac)
-
-
-
-
 def cluster_env(state: Path, bridge: str, subnet_prefix: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLOCKBENCH_CLUSTER_", "SLURM_", "SBATCH_", "SALLOC_"))}
-    env.update(PATH=env.get("PATH", "") + ":" + SBIN_PATH, CLOCKBENCH_CLUSTER_DIR=str(state),
-               CLOCKBENCH_CLUSTER_BRIDGE=bridge, CLOCKBENCH_CLUSTER_SUBNET=f"{subnet_prefix}.0/24")
+    env = emulated.cluster_env(state, bridge, subnet_prefix)
+    env["PATH"] = env.get("PATH", "") + ":" + SBIN_PATH
     return env
 
 
 def bridge_links(bridge: str = BRIDGE) -> List[str]:
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-    names = [ln.split(":")[1].strip().split("@")[0] for ln in out.splitlines() if ":" in ln]
-    return [n for n in names if n == bridge or n.startswith(bridge + "-")]
+    return emulated.bridge_links(bridge)
 
 
 def remove_stale_test_clusters() -> None:
     """`down` for the clusters of test runs that ended without theirs (their pid is gone)."""
-    out = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True,
-                         check=True).stdout
-    for ln in out.splitlines():
-        m = re.match(r"^\d+: (cbs(\d+))[:@]", ln)
-        if m and m.group(1) != BRIDGE and not Path(f"/proc/{m.group(2)}").exists():
-            pid = int(m.group(2))
-            state = Path(f"{STATE_PREFIX}{pid}")
-            subprocess.run([str(SCRIPT), "down"], env=cluster_env(state / "state", m.group(1),
-                                                                  f"10.78.{pid % 250 + 1}"),
-                           capture_output=True, timeout=120)
-            shutil.rmtree(state, ignore_errors=True)
+    emulated.remove_stale("cbs", BRIDGE,
+                          lambda bridge, pid: cluster_env(Path(f"{STATE_PREFIX}{pid}") / "state", bridge,
+                                                          f"10.78.{pid % 250 + 1}"),
+                          lambda pid: shutil.rmtree(Path(f"{STATE_PREFIX}{pid}"), ignore_errors=True))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def requirements() -> None:
     """Every test here needs root, time namespaces, Slurm and munge: without them, each fails
     saying so (never a silent skip)."""
-    if os.geteuid() != 0:
-        pytest.fail("the emulated Slurm cluster needs root (namespaces, links, slurmd): run the tests as root")
-    if not Path("/proc/self/ns/time").exists():
-        pytest.fail("this kernel has no time namespaces (Linux 5.6+ with CONFIG_TIME_NS): the emulated cluster cannot run")
-    for tool in ("ip", "unshare", "nsenter", "munged", "slurmctld", "slurmd", "sbatch", "srun", "sinfo", "scontrol"):
-        if shutil.which(tool, path=os.environ.get("PATH", "") + ":" + SBIN_PATH) is None:
-            pytest.fail(f"{tool} is not installed: Debian's slurm-wlm, munge, iproute2 and util-linux are needed "
-                        "(scripts/install-deps installs them)")
+    emulated.require(("ip", "unshare", "nsenter", "munged", "slurmctld", "slurmd", "sbatch", "srun", "sinfo",
+                      "scontrol"), path=os.environ.get("PATH", "") + ":" + SBIN_PATH,
+                     hint="Debian's slurm-wlm, munge, iproute2 and util-linux are needed: scripts/install-deps "
+                          "installs them")
     if subprocess.run(["id", "munge"], capture_output=True).returncode != 0:
         pytest.fail("user munge does not exist: install Debian's munge (scripts/install-deps)")
     if not runs.BIN.is_file():
@@ -223,7 +201,7 @@ def test_up_prints_the_slurm_conf_and_every_node_idle(cluster: Cluster) -> None:
         assert (m.group(1), m.group(2), m.group(4)) == (f"h{k}", f"{SUBNET_PREFIX}.{k}", "idle"), line
         whole, frac = m.group(3).lstrip("-").split(".")
         ns = int(whole) * 10**9 + int(frac)
-        assert (-ns if m.group(3).startswith("-") else ns) == planted_offset_ns(k), line
+        assert (-ns if m.group(3).startswith("-") else ns) == emulated.planted_offset_ns(k), line
     assert [ln for ln in cluster.up_output.splitlines() if STATUS_LINE.match(ln)] == lines
 
 
