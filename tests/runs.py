@@ -142,3 +142,23 @@ def free_port_pair(first: int, last: int) -> int:
             continue
         return p
     raise RuntimeError(f"no free port pair in {first}..{last} for the test's Slurm")
+
+
+# Slurm job states after which a job does nothing more.
+SLURM_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
+                            "DEADLINE", "PREEMPTED"})
+
+
+def wait_for_jobs(jobs, run, job: str, timeout: float):
+    """Waits (bounded, polling) until every job of `job` has ended; returns their records (jobs(job):
+    scontrol's records, run(cmd): a CompletedProcess). On timeout cancels it and fails the test."""
+    import pytest
+    deadline = time.monotonic() + timeout
+    while True:
+        records = jobs(job)
+        if records and all(r.get("JobState") in SLURM_TERMINAL for r in records):
+            return records
+        if time.monotonic() > deadline:
+            run(["scancel", job])
+            pytest.fail(f"job {job} did not end within {timeout:.0f} s:\n{run(['squeue']).stdout}")
+        time.sleep(0.3)

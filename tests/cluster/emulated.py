@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -64,3 +64,18 @@ def remove_stale(prefix: str, own: str, env_of: Callable[[str, int], Dict[str, s
             subprocess.run([str(SCRIPT), "down"], env=env_of(m.group(1), int(m.group(2))), capture_output=True,
                            text=True, timeout=120)
             after(int(m.group(2)))
+
+
+def up_then_down(cmd: Callable[..., subprocess.CompletedProcess], hosts: int, c, bridge: str) -> Iterator:
+    """A module fixture's body: `up --hosts` through cmd (failing the tests, after a `down`, if it
+    fails), yield c, then `down`, which must succeed and leave no link of the bridge."""
+    up = cmd("up", "--hosts", str(hosts))
+    if up.returncode != 0:
+        cmd("down")
+        pytest.fail(f"emulated-cluster up --hosts {hosts} failed (exit {up.returncode}):\n{up.stdout}\n{up.stderr}")
+    try:
+        yield c
+    finally:
+        down = cmd("down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert bridge_links(bridge) == []

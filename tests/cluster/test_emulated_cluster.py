@@ -106,16 +106,7 @@ def cluster(tmp_path_factory):
     work = base / "work"
     work.mkdir()
     c = Cluster(emulated.cluster_env(base / "state", BRIDGE, SUBNET_PREFIX), base / "state", work)
-    up = c.cmd("up", "--hosts", str(HOSTS))
-    if up.returncode != 0:
-        c.cmd("down")
-        pytest.fail(f"emulated-cluster up --hosts {HOSTS} failed (exit {up.returncode}):\n{up.stdout}\n{up.stderr}")
-    try:
-        yield c
-    finally:
-        down = c.cmd("down")
-        assert down.returncode == 0, down.stdout + down.stderr
-        assert bridge_links() == []
+    yield from emulated.up_then_down(c.cmd, HOSTS, c, BRIDGE)
 
 
 # ---- arguments ----------------------------------------------------------------------------------

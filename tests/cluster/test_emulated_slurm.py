@@ -43,8 +43,6 @@ SUBNET_PREFIX = f"10.78.{os.getpid() % 250 + 1}"
 STATE_PREFIX = "/tmp/clockbench-emulated-slurm-"
 # Small, sped-up runs: a few model seconds, a second or so of wall time each.
 QUICK = ["--duration", "4", "--speedup", "4"]
-TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
-            "DEADLINE", "PREEMPTED"}
 JOB_TIMEOUT = 240
 STATUS_LINE = re.compile(r"^(h\d+) (\d+\.\d+\.\d+\.\d+) offset_s=(-?\d+\.\d{9}) slurm=(\S+)$")
 
@@ -115,15 +113,7 @@ class Cluster:
 
     def wait(self, job: str, timeout: float = JOB_TIMEOUT) -> List[Dict[str, str]]:
         """Waits (bounded) until every job of `job` has ended; returns their records."""
-        deadline = time.monotonic() + timeout
-        while True:
-            records = self.jobs(job)
-            if records and all(r.get("JobState") in TERMINAL for r in records):
-                return records
-            if time.monotonic() > deadline:
-                self.run(["scancel", job])
-                pytest.fail(f"job {job} did not end within {timeout:.0f} s:\n{self.run(['squeue']).stdout}")
-            time.sleep(0.3)
+        return runs.wait_for_jobs(self.jobs, self.run, job, timeout)
 
     def output(self, pattern: str, folder: Optional[Path] = None) -> str:
         found = sorted((folder or self.work).glob(pattern))

@@ -166,15 +166,7 @@ def cluster(tmp_path_factory):
     work.mkdir()
     env = emulated.cluster_env(base / "state", BRIDGE, SUBNET_PREFIX)
     c = Cluster(env, base / "state", work)
-    up = c.cmd("up", "--hosts", HOSTS)
-    if up.returncode != 0:
-        c.cmd("down")
-        pytest.fail(f"emulated-cluster up --hosts {HOSTS} failed (exit {up.returncode}):\n{up.stdout}\n{up.stderr}")
-    try:
-        yield c
-    finally:
-        down = c.cmd("down")
-        assert down.returncode == 0, down.stdout + down.stderr
+    yield from emulated.up_then_down(c.cmd, HOSTS, c, BRIDGE)
 
 
 # ---- the run, the loss, the end -----------------------------------------------------------------

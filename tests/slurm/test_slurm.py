@@ -27,8 +27,6 @@ SLURM_DIR = ROOT / "slurm"
 SBIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 # Small, sped-up runs: 10 model seconds in half a second of wall time.
 QUICK = ["--duration", "10", "--speedup", "20"]
-TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
-            "DEADLINE", "PREEMPTED"}
 JOB_TIMEOUT = 180
 
 
@@ -119,16 +117,7 @@ class Cluster:
 
     def wait(self, job: str, timeout: float = JOB_TIMEOUT) -> List[Dict[str, str]]:
         """Waits (bounded) until every job of `job` has ended; returns their records."""
-        deadline = time.monotonic() + timeout
-        while True:
-            records = self.jobs(job)
-            if records and all(r.get("JobState") in TERMINAL for r in records):
-                return records
-            if time.monotonic() > deadline:
-                self.run(["scancel", job])
-                queue = self.run(["squeue"]).stdout
-                pytest.fail(f"job {job} did not end within {timeout:.0f} s:\n{queue}")
-            time.sleep(0.3)
+        return runs.wait_for_jobs(self.jobs, self.run, job, timeout)
 
     def output(self, pattern: str) -> str:
         """The text of the one job output file matching `pattern` in the submit folder."""
