@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config_text.hpp"
@@ -23,6 +26,42 @@ std::string one_line(std::string s) {
     if (c == '\n') c = ' ';
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
+}
+
+// An option taking one word of `choices`, stored as the value it names: CLI11's IsMember refuses
+// any other word ("--topology: star not in {full,ring}"), its Transformer maps the word to the value.
+// The default shown is the word of `value` as it stands (Config's default).
+template <class E, std::size_t N>
+CLI::Option* add_choice(CLI::App& app, const std::string& name, E& value, const Choice<E> (&choices)[N],
+                        const std::string& help) {
+  std::vector<std::string> words;
+  std::vector<std::pair<std::string, E>> values;
+  for (const Choice<E>& c : choices) {
+    words.emplace_back(c.name);
+    values.emplace_back(c.name, c.value);
+  }
+  const CLI::IsMember member(words);
+  CLI::Validator word = member & CLI::Transformer(values);
+  word.description(member.get_description());
+  return app.add_option(name, value, help)
+      ->transform(word)
+      ->type_name("WORD")
+      ->default_str(choice_name(choices, value));
+}
+
+// --seed: 0 .. 2^64-1 in decimal. (CLI11's own conversion would take -5 as 2^64-5, 010 as octal 8,
+// and a number past 2^64-1 as 2^64-1.)
+CLI::Validator seed_number() {
+  return CLI::Validator(
+      [](std::string& text) {
+        std::uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+          return "'" + text + "' is not a whole number from 0 to 18446744073709551615";
+        text = std::to_string(value);  // what CLI11 then reads as the same number
+        return std::string();
+      },
+      "0 to 2^64-1");
 }
 
 // --rates: numbers, one per rank, or the single word max (flat out). Empty: the rates are drawn.
@@ -47,7 +86,6 @@ std::string parse_rates(const std::vector<std::string>& words, Config& c) {
 CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   CliOutcome out;
   Config& c = out.config;
-  const Config defaults;
   CLI::App app{kBanner, "clockbench"};
   app.set_version_flag("--version", std::string("clockbench ") + kVersion);
   app.set_config("--config", "",
@@ -56,8 +94,6 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(34);
 
-  std::string topology = topology_name(defaults.topology);
-  std::string seed;
   std::vector<std::string> rates;
   app.add_option("--duration", c.duration_s, "experiment length, model seconds")->capture_default_str();
   auto* rates_opt = app.add_option("--rates", rates,
@@ -75,8 +111,10 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
                "draw real rates uniformly in [rate-min, rate-max] (default: integers, as the exercise)");
   app.add_option("--p-internal", c.p_internal, "probability that a free tick is an internal event")
       ->capture_default_str();
-  auto* seed_opt = app.add_option("--seed", seed, "run seed (default: random, printed and recorded)");
-  app.add_option("--topology", topology, "who may send to whom: full or ring")->capture_default_str();
+  app.add_option_function<std::uint64_t>(
+         "--seed", [&c](std::uint64_t seed) { c.seed = seed; }, "run seed (default: random, printed and recorded)")
+      ->transform(seed_number());
+  add_choice(app, "--topology", c.topology, kTopologies, "who may send to whom: full or ring");
   app.add_option("--speedup", c.speedup, "run S times faster than model time (rates x S, duration / S)")
       ->capture_default_str();
   auto* output_opt =
@@ -89,17 +127,12 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
                  "wall seconds between background flushes of the events to <output>.<pid>.journal/, "
                  "which `clockbench-analyze recover` turns into a file after a crash; 0: off")
       ->capture_default_str();
-  std::string hdf5_io = "independent";
-  app.add_option("--hdf5-io", hdf5_io,
-                 "how the ranks write their rows: independent (each its own, straight to the file; 2x faster "
-                 "here) or collective (MPI-IO aggregation, for parallel file systems)")
-      ->capture_default_str();
-  app.add_option_function<std::string>(
-         "--phase", [&c](const std::string& name) { c.phase = *parse_phase_mode(name); },
-         "where each machine's ticks start: random (its own phase in [0, 1/rate), from its stream) or "
-         "zero (all at model time 0, the exercise's aligned start)")
-      ->check(CLI::IsMember({phase_mode_name(PhaseMode::random), phase_mode_name(PhaseMode::zero)}))
-      ->default_str(phase_mode_name(defaults.phase));
+  add_choice(app, "--hdf5-io", c.hdf5_io, kIoModes,
+             "how the ranks write their rows: independent (each its own, straight to the file) or collective "
+             "(MPI-IO aggregation, for parallel file systems)");
+  add_choice(app, "--phase", c.phase, kPhaseModes,
+             "where each machine's ticks start: random (its own phase in [0, 1/rate), from its stream) or "
+             "zero (all at model time 0, the exercise's aligned start)");
   app.add_option_function<std::string>(
          "--latency",
          [&c](const std::string& text) {
@@ -114,7 +147,7 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
             return parse_latency(text, error) ? std::string() : error;
           },
           "LATENCY"))
-      ->default_str(defaults.latency.text());
+      ->default_str(c.latency.text());
   app.add_option("--grace", c.grace_s,
                  "wall seconds a tick may wait after its deadline for the machines that send to it (on its host) "
                  "to catch up; also how late after the end a last tick may still run")
@@ -122,6 +155,10 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.add_flag("--strict-timing", c.strict_timing,
                "exit 1 if the loop did not keep up with the model (late deliveries or missed ticks); the file is "
                "still written");
+  add_choice(app, "--clock-estimate", c.clock_estimate, kClockEstimates,
+             "which ranks estimate their clock's offset to rank 0's before and after the loop: auto (one rank "
+             "per host other than rank 0's), force (every rank but 0, as if each had a host of its own), "
+             "off (none: every offset taken as 0)");
   app.add_flag("-q,--quiet", c.quiet, "print only errors, warnings and the CLOCKBENCH_RESULT line");
 
   try {
@@ -143,43 +180,14 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
     out.message = one_line(e.what()) + " (see clockbench --help)";
     return out;
   }
-  if (*seed_opt) {
-    // CLI11 would wrap a negative number around; a seed is 0 .. 2^64-1, written in decimal.
-    std::uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), value);
-    if (seed.empty() || ec != std::errc() || end != seed.data() + seed.size()) {
-      out.status = CliStatus::error;
-      out.message = "--seed must be a whole number from 0 to 18446744073709551615, got '" + seed + "'";
-      return out;
-    }
-    c.seed = value;
-  }
-  if (std::string err = parse_rates(rates, c); !err.empty()) {
+  // The rules that span options (Config's validation): the first one broken is the error.
+  std::string error = parse_rates(rates, c);
+  if (error.empty() && *max_ticks_opt && !c.flat_out)
+    error = "--max-ticks applies only with --rates max (a paced machine's ticks are bounded by rate x duration)";
+  if (error.empty()) error = validate(c, n_machines);
+  if (!error.empty()) {
     out.status = CliStatus::error;
-    out.message = err;
-    return out;
-  }
-  if (*max_ticks_opt && !c.flat_out) {
-    out.status = CliStatus::error;
-    out.message = "--max-ticks applies only with --rates max (a paced machine's ticks are bounded by rate x duration)";
-    return out;
-  }
-  if (const auto t = parse_topology(topology)) {
-    c.topology = *t;
-  } else {
-    out.status = CliStatus::error;
-    out.message = "--topology must be full or ring, got '" + topology + "'";
-    return out;
-  }
-  if (hdf5_io != "independent" && hdf5_io != "collective") {
-    out.status = CliStatus::error;
-    out.message = "--hdf5-io must be independent or collective, got '" + hdf5_io + "'";
-    return out;
-  }
-  c.collective_io = hdf5_io == "collective";
-  if (std::string err = validate(c, n_machines); !err.empty()) {
-    out.status = CliStatus::error;
-    out.message = err;
+    out.message = error;
   }
   return out;
 }

@@ -59,8 +59,7 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   const Config& c = d.config;
   if (root && !c.quiet) print_header(d);
 
-  EnginePlan plan = engine_plan(d);
-  plan.force_clock_estimate = std::getenv("CLOCKBENCH_FORCE_CLOCK_ESTIMATE") != nullptr;
+  const EnginePlan plan = engine_plan(d);
   LiveStatus live;
   MachineResult result;
   EventProgress events_progress;

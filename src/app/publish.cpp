@@ -39,8 +39,8 @@ std::string write_file_once(const RunDescription& d, const MachineResult& result
   const RunMetadata meta = run_metadata(d, result, bcast_string(utc_now_iso(), 0, comm));
   std::string error;
   try {
-    write_run_file(out.partial_path, meta, config_text(d), result, MpiEnvironment::processor_name(),
-                   d.config.collective_io ? IoMode::collective : IoMode::independent, comm);
+    write_run_file(out.partial_path, meta, config_text(d), result, MpiEnvironment::processor_name(), d.config.hdf5_io,
+                   comm);
   } catch (const std::exception& e) {
     error = e.what();
   }

@@ -36,11 +36,12 @@ void share(RunDescription& d, MPI_Comm comm) {
   c.max_ticks = bcast_value(c.max_ticks, 0, comm);
   c.no_output = bcast_value(c.no_output, 0, comm);
   c.flush_interval_s = bcast_value(c.flush_interval_s, 0, comm);
-  c.collective_io = bcast_value(c.collective_io, 0, comm);
+  c.hdf5_io = bcast_value(c.hdf5_io, 0, comm);
   c.phase = bcast_value(c.phase, 0, comm);
   c.latency = bcast_value(c.latency, 0, comm);
   c.grace_s = bcast_value(c.grace_s, 0, comm);
   c.strict_timing = bcast_value(c.strict_timing, 0, comm);
+  c.clock_estimate = bcast_value(c.clock_estimate, 0, comm);
   d.rates = bcast_doubles(d.rates, 0, comm);
   d.rates_drawn = bcast_value(d.rates_drawn, 0, comm);
   d.seed = bcast_value(d.seed, 0, comm);
@@ -80,6 +81,7 @@ EnginePlan engine_plan(const RunDescription& d) {
   plan.phase = c.phase;
   plan.latency = c.latency;
   plan.grace_s = c.grace_s;
+  plan.clock_estimate = c.clock_estimate;
   return plan;
 }
 

@@ -9,22 +9,6 @@
 
 namespace clockbench {
 
-std::optional<Topology> parse_topology(std::string_view name) {
-  if (name == "full") return Topology::full;
-  if (name == "ring") return Topology::ring;
-  return std::nullopt;
-}
-
-const char* topology_name(Topology t) { return t == Topology::ring ? "ring" : "full"; }
-
-std::optional<PhaseMode> parse_phase_mode(std::string_view name) {
-  if (name == "random") return PhaseMode::random;
-  if (name == "zero") return PhaseMode::zero;
-  return std::nullopt;
-}
-
-const char* phase_mode_name(PhaseMode m) { return m == PhaseMode::zero ? "zero" : "random"; }
-
 namespace {
 
 bool positive_finite(double x) { return std::isfinite(x) && x > 0.0; }

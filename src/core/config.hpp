@@ -1,10 +1,10 @@
 // The experiment's configuration, its defaults (the only place they live) and its validation.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "core/latency.hpp"
@@ -16,11 +16,39 @@ enum class Topology { full, ring };
 // Where each machine's ticks start (docs/model.md): its own phase in [0, 1/r), or all at 0.
 enum class PhaseMode { random, zero };
 
-std::optional<PhaseMode> parse_phase_mode(std::string_view name);
-const char* phase_mode_name(PhaseMode m);
+// How the ranks write their rows into the file: independently (each rank its own contiguous rows,
+// straight to the file) or collectively (MPI-IO gathers them on aggregator ranks first).
+enum class IoMode { independent, collective };
 
-std::optional<Topology> parse_topology(std::string_view name);
-const char* topology_name(Topology t);
+// Which ranks estimate their clock's offset to rank 0's (docs/model.md, "God's-eye time").
+// automatic: the lowest rank of each host (processor name) other than rank 0's. force: every rank
+// but 0, as if each were on a host of its own (for tests on one host). off: none, every offset
+// taken as 0 (shows what `verify` says of ranks on different clocks put on one timeline without it).
+enum class ClockEstimate { automatic, force, off };
+
+// The words of each choice option, as the command line, the config text and the file spell them,
+// in the order the help lists them.
+template <class E>
+struct Choice {
+  const char* name;
+  E value;
+};
+inline constexpr Choice<Topology> kTopologies[] = {{"full", Topology::full}, {"ring", Topology::ring}};
+inline constexpr Choice<PhaseMode> kPhaseModes[] = {{"random", PhaseMode::random}, {"zero", PhaseMode::zero}};
+inline constexpr Choice<IoMode> kIoModes[] = {{"independent", IoMode::independent}, {"collective", IoMode::collective}};
+inline constexpr Choice<ClockEstimate> kClockEstimates[] = {
+    {"auto", ClockEstimate::automatic}, {"force", ClockEstimate::force}, {"off", ClockEstimate::off}};
+
+// The word for `value` among `choices`.
+template <class E, std::size_t N>
+constexpr const char* choice_name(const Choice<E> (&choices)[N], E value) {
+  for (const Choice<E>& c : choices)
+    if (c.value == value) return c.name;
+  return "?";
+}
+
+inline const char* topology_name(Topology t) { return choice_name(kTopologies, t); }
+inline const char* phase_mode_name(PhaseMode m) { return choice_name(kPhaseModes, m); }
 
 struct Config {
   double duration_s = 60.0;   // model seconds
@@ -43,13 +71,14 @@ struct Config {
   // Wall seconds between background flushes of the recorded events to the run's journal (crash
   // recovery: clockbench-analyze recover); 0 turns the journal off.
   double flush_interval_s = 2.0;
-  bool collective_io = false;  // --hdf5-io collective: MPI-IO aggregates the rows before writing
+  IoMode hdf5_io = IoMode::independent;
   PhaseMode phase = PhaseMode::random;
   Latency latency;  // model seconds; 0 by default
   // Wall seconds a tick may wait after its deadline for the machines that send to it to catch up
   // (docs/model.md, "The real-time loop"); also how late after end_s a last tick may still run.
   double grace_s = 0.01;
   bool strict_timing = false;  // a degraded run exits 1
+  ClockEstimate clock_estimate = ClockEstimate::automatic;
 };
 
 // Ticks one machine may make, at most: kept below this so that reserving memory stays sane.

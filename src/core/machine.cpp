@@ -8,8 +8,7 @@ namespace clockbench {
 
 Machine::Machine(std::int32_t rank, std::vector<std::int32_t> peers, double p_internal, std::uint64_t run_seed,
                  std::size_t queue_capacity, const Latency& latency)
-    : rank_(rank),
-      peers_(std::move(peers)),
+    : peers_(std::move(peers)),
       draw_(p_internal, peers_.size()),
       rng_(stream_seed(run_seed, action_stream(static_cast<std::uint64_t>(rank)))),
       latency_(latency),

@@ -39,13 +39,9 @@ class Machine {
   // now can send peer p a message.
   void quiet_ticks(std::vector<std::int32_t>& quiet, std::int32_t horizon) const;
 
-  std::int32_t rank() const { return rank_; }
-  const std::vector<std::int32_t>& peers() const { return peers_; }
   const MessageQueue& queue() const { return queue_; }
-  std::int64_t clock() const { return clock_.value(); }
 
  private:
-  std::int32_t rank_;
   std::vector<std::int32_t> peers_;
   ActionDraw draw_;
   Rng rng_;

@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "mpi/engine.hpp"
+#include "core/config.hpp"
+#include "core/machine_result.hpp"
 
 namespace clockbench {
 
@@ -39,10 +40,6 @@ struct RunMetadata {
   std::int64_t late_deliveries = 0;
   std::int64_t missed_ticks = 0;
 };
-
-// How the ranks write their rows: independently (each rank its own contiguous rows, straight to
-// the file) or collectively (MPI-IO gathers them on aggregator ranks first).
-enum class IoMode { independent, collective };
 
 // Collective. Creates `path` (which must not exist), writes everything, closes it.
 void write_run_file(const std::string& path, const RunMetadata& meta, const std::string& config_text,

@@ -2,7 +2,6 @@
 #include "mpi/clock_sync.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -40,18 +39,10 @@ void barrier_idly(MPI_Comm comm) {
 
 }  // namespace
 
-ClockEstimateMode clock_estimate_mode(bool force) {
-  const char* setting = std::getenv("CLOCKBENCH_CLOCK_ESTIMATE");
-  if (setting && std::strcmp(setting, "off") == 0) return ClockEstimateMode::off;
-  if (setting && std::strcmp(setting, "force") == 0) return ClockEstimateMode::forced;
-  return force ? ClockEstimateMode::forced : ClockEstimateMode::automatic;
-}
-
-ClockSync::ClockSync(MPI_Comm comm, ClockEstimateMode mode, int rounds) : comm_(comm), rounds_(rounds) {
+ClockSync::ClockSync(MPI_Comm comm, ClockEstimate mode, int rounds) : comm_(comm), rounds_(rounds) {
   int size = 1;
   check_mpi(MPI_Comm_rank(comm, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
-  mode = static_cast<ClockEstimateMode>(bcast_value<int>(static_cast<int>(mode), 0, comm));
   // Every rank's host, as the index of the lowest rank on it.
   std::vector<char> mine(MPI_MAX_PROCESSOR_NAME + 1, '\0');
   const std::string name = MpiEnvironment::processor_name();
@@ -66,11 +57,11 @@ ClockSync::ClockSync(MPI_Comm comm, ClockEstimateMode mode, int rounds) : comm_(
       if (std::strcmp(names.data() + mine.size() * static_cast<std::size_t>(q), own) == 0) return q;
   };
   for (int r = 1; r < size; ++r) {
-    if (mode == ClockEstimateMode::off) break;
+    if (mode == ClockEstimate::off) break;
     const int host = host_of(r);
-    if (mode == ClockEstimateMode::forced || (host == r && host_of(0) != host)) {
+    if (mode == ClockEstimate::force || (host == r && host_of(0) != host)) {
       measuring_.push_back(r);  // a host's lowest rank, or every rank when forced
-    } else if (mode == ClockEstimateMode::automatic && host != host_of(0)) {
+    } else if (mode == ClockEstimate::automatic && host != host_of(0)) {
       if (r == rank_) shares_from_ = host;
       if (host == rank_) sharing_.push_back(r);
     }

@@ -9,24 +9,15 @@
 #include <vector>
 
 #include "core/clock_line.hpp"
+#include "core/config.hpp"
 
 namespace clockbench {
 
-// automatic: ping-pong with the lowest rank of each host (processor name) other than rank 0's.
-// forced: with every rank but 0, as if each were on a host of its own (CLOCKBENCH_FORCE_CLOCK_ESTIMATE,
-// for the tests). off: with none, so that every offset is taken as 0 (CLOCKBENCH_CLOCK_ESTIMATE=off,
-// a test hook: it shows what `verify` says of ranks on different clocks put on one timeline
-// without it).
-enum class ClockEstimateMode { automatic, forced, off };
-
-// The mode from `force` (the plan's CLOCKBENCH_FORCE_CLOCK_ESTIMATE) and CLOCKBENCH_CLOCK_ESTIMATE
-// (off, force or auto; unset is auto), which wins. Rank 0's decides for every rank.
-ClockEstimateMode clock_estimate_mode(bool force);
-
 class ClockSync {
  public:
-  // Collective: agrees who measures and who shares whose estimate.
-  ClockSync(MPI_Comm comm, ClockEstimateMode mode, int rounds = 32);
+  // Collective: agrees who measures and who shares whose estimate (`mode`, --clock-estimate, the
+  // same on every rank).
+  ClockSync(MPI_Comm comm, ClockEstimate mode, int rounds = 32);
   // Collective: rank 0 serves each measuring rank in turn, `rounds` ping-pongs each, and each
   // passes its estimate on to the ranks of its host; the others wait without spinning
   // (oversubscribed, spinning ranks would take the cores the measuring pair needs).

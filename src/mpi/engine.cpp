@@ -17,6 +17,7 @@
 #include "core/tick_cap.hpp"
 #include "core/timing_verdict.hpp"
 #include "core/topology.hpp"
+#include "mpi/clock_sync.hpp"
 #include "mpi/drain.hpp"
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
@@ -112,7 +113,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       board.next_send_to(res.peers[i], tick_due(next + quiet[i], rate, phase));
   };
 
-  const ClockSync clock_sync(comm, clock_estimate_mode(plan.force_clock_estimate));
+  const ClockSync clock_sync(comm, plan.clock_estimate);
   ClockLine clock;
   clock.start = clock_sync.estimate();
   if (progress) {

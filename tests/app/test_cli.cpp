@@ -48,9 +48,11 @@ TEST(Cli, NoOptionsIsTheClassicExperiment) {
 TEST(Cli, HelpShowsEveryOptionWithItsDefault) {
   const CliOutcome o = parse({"--help"});
   ASSERT_EQ(o.status, CliStatus::exit_ok);
-  for (const char* opt : {"--duration", "--rates", "--rate-min", "--rate-max", "--p-internal", "--seed", "--topology",
-                          "--speedup", "--output", "--force", "--config", "--quiet", "--version", "--max-ticks",
-                          "--no-output", "--phase", "--latency", "--grace", "--strict-timing"})
+  for (const char* opt :
+       {"--duration",      "--rates",     "--rate-min",       "--rate-max",      "--p-internal", "--seed",
+        "--topology",      "--speedup",   "--output",         "--force",         "--config",     "--quiet",
+        "--version",       "--max-ticks", "--no-output",      "--phase",         "--latency",    "--grace",
+        "--strict-timing", "--hdf5-io",   "--flush-interval", "--clock-estimate"})
     EXPECT_NE(o.message.find(opt), std::string::npos) << opt;
   EXPECT_NE(o.message.find("0.7"), std::string::npos);
   EXPECT_NE(o.message.find("60"), std::string::npos);
@@ -98,6 +100,32 @@ TEST(Cli, TimingOptionsAndTheirDefaults) {
   EXPECT_EQ(parse({"--latency=-0"}).config.latency.text(), "0");
 }
 
+TEST(Cli, ChoicesAndTheSeedTakeTheirWordsAndDefaultToConfig) {
+  const Config defaults;
+  const CliOutcome d = parse({});
+  ASSERT_EQ(d.status, CliStatus::run) << d.message;
+  EXPECT_EQ(d.config.topology, defaults.topology);
+  EXPECT_EQ(d.config.hdf5_io, defaults.hdf5_io);
+  EXPECT_EQ(d.config.clock_estimate, defaults.clock_estimate);
+  EXPECT_EQ(d.config.clock_estimate, ClockEstimate::automatic);
+  const CliOutcome o = parse({"--topology", "ring", "--hdf5-io", "collective", "--clock-estimate", "force", "--phase",
+                              "zero", "--seed", "010"});
+  ASSERT_EQ(o.status, CliStatus::run) << o.message;
+  EXPECT_EQ(o.config.topology, Topology::ring);
+  EXPECT_EQ(o.config.hdf5_io, IoMode::collective);
+  EXPECT_EQ(o.config.clock_estimate, ClockEstimate::force);
+  EXPECT_EQ(o.config.phase, PhaseMode::zero);
+  EXPECT_EQ(o.config.seed, 10u);  // decimal, not octal
+  EXPECT_EQ(parse({"--clock-estimate", "off"}).config.clock_estimate, ClockEstimate::off);
+  EXPECT_EQ(parse({"--clock-estimate", "auto"}).config.clock_estimate, ClockEstimate::automatic);
+  EXPECT_EQ(parse({"--seed", "18446744073709551615"}).config.seed, 18446744073709551615ULL);
+  // The help shows each choice's words and Config's default for it.
+  const std::string help = parse({"--help"}).message;
+  for (const char* shown :
+       {"{full,ring}=full", "{independent,collective}=independent", "{auto,force,off}=auto", "{random,zero}=random"})
+    EXPECT_NE(help.find(shown), std::string::npos) << shown << " not in:\n" << help;
+}
+
 TEST(Cli, RatesMaxRunsEveryMachineFlatOut) {
   const CliOutcome o = parse({"--rates", "max", "--max-ticks", "1000", "--no-output"});
   ASSERT_EQ(o.status, CliStatus::run) << o.message;
@@ -131,7 +159,14 @@ TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
   expect_error({"--duration", "long"}, "--duration");
   expect_error({"--speedup", "0"}, "--speedup must be a positive");
   expect_error({"--speedup", "x"}, "--speedup");
-  expect_error({"--topology", "star"}, "--topology must be full or ring, got 'star'");
+  expect_error({"--topology", "star"}, "--topology: star not in {full,ring}");
+  expect_error({"--topology", "1"}, "--topology: 1 not in {full,ring}");  // the word, not the enum's number
+  expect_error({"--hdf5-io", "async"}, "--hdf5-io: async not in {independent,collective}");
+  expect_error({"--clock-estimate", "on"}, "--clock-estimate: on not in {auto,force,off}");
+  expect_error({"--seed", "-5"}, "--seed: '-5' is not a whole number from 0 to 18446744073709551615");
+  expect_error({"--seed", "18446744073709551616"}, "is not a whole number from 0 to 18446744073709551615");
+  expect_error({"--seed", "0x10"}, "--seed: '0x10' is not a whole number");
+  expect_error({"--seed", "lucky"}, "--seed: 'lucky' is not a whole number");
   expect_error({"--bogus"}, "--bogus");
   expect_error({"--config", "/nonexistent/clockbench.toml"}, "/nonexistent/clockbench.toml");
   expect_error({"--config", write_temp("bad_key.toml", "durashun=5\n")}, "durashun");

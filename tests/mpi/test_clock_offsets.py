@@ -44,17 +44,12 @@ MICROSECONDS = 1e-3  # "microseconds, not milliseconds": every uncertainty is be
 def run_planted(np_: int, planted: Sequence[int], args: Sequence[str], cwd: Path, estimate: str,
                 hosts: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess:
     """clockbench on np_ ranks, each in its own time namespace (and with `hosts`, its own host
-    name); estimate: "force", "off" or "auto" (neither test hook)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CLOCKBENCH_FORCE_CLOCK_ESTIMATE",
-                                                            "CLOCKBENCH_CLOCK_ESTIMATE")}
-    env.update(MPI_ENV)
-    if estimate == "force":
-        env["CLOCKBENCH_FORCE_CLOCK_ESTIMATE"] = "1"
-    elif estimate == "off":
-        env["CLOCKBENCH_CLOCK_ESTIMATE"] = "off"
+    name), with --clock-estimate `estimate`: "force", "off" or "auto"."""
+    env = {**os.environ, **MPI_ENV}
     named = ["--hosts", ",".join(hosts[:np_])] if hosts else []
     command = ["mpiexec", "-q", "-n", str(np_), sys.executable, str(PLANT),
-               ",".join(str(p) for p in planted[:np_]), *named, str(BIN), *map(str, args)]
+               ",".join(str(p) for p in planted[:np_]), *named, str(BIN), "--clock-estimate", estimate,
+               *map(str, args)]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -136,7 +131,7 @@ def test_clocks_days_apart_and_one_behind(tmp_path: Path) -> None:
 
 
 def test_the_ranks_of_a_host_share_its_estimate(tmp_path: Path) -> None:
-    """Without the test hooks: ranks named as rank 0's host read its clock (offset 0 exactly); on
+    """--clock-estimate auto: ranks named as rank 0's host read its clock (offset 0 exactly); on
     each other host one rank measures and the others take its estimate, bit for bit."""
     hosts = ["ha", "ha", "hb", "hb", "hb", "hc"]
     planted = [PLANTED[hosts.index(h)] for h in hosts]  # one clock per host

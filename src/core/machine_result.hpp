@@ -1,0 +1,36 @@
+// What one rank's run of the engine leaves: its machine's events and message counts, its summary,
+// and the run-wide outcome. The engine (src/mpi) makes it; the writer (src/io) and the program
+// (src/app) read it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+#include "core/machine_summary.hpp"
+
+namespace clockbench {
+
+struct MachineResult {
+  EventLog events;
+  std::vector<std::int32_t> peers;
+  std::vector<std::int64_t> sent_to;        // [j]: messages this rank sent to j
+  std::vector<std::int64_t> received_from;  // [j]: messages from j taken by a tick
+  std::vector<std::int64_t> left_from;      // [j]: messages from j still queued at the end
+  MachineSummary summary;
+  // Run-wide, identical on every rank:
+  bool completed = true;
+  std::string stop_reason;
+  int stop_signal = 0;  // the signal that stopped the run early, 0 if it completed
+  double end_s = 0.0;   // model time every rank stopped ticking at
+  double wall_s = 0.0;  // wall time of the tick loop, rank 0's
+  // Whether the real-time loop kept up with the model: "ok", or "degraded: ..." with the counts,
+  // the worst machine and when (docs/model.md, "The real-time loop").
+  std::string timing;
+  std::int64_t late_deliveries = 0;  // totals over all machines
+  std::int64_t missed_ticks = 0;
+  bool degraded() const { return timing != "ok"; }
+};
+
+}  // namespace clockbench
