@@ -22,12 +22,13 @@ std::string failure(const char* call) {
   return line;
 }
 
-}  // namespace
-
+// Returns `id`, or throws H5Error("<call> failed ...") when it is negative.
 hid_t check_h5(hid_t id, const char* call) {
   if (id < 0) throw H5Error(failure(call));
   return id;
 }
+
+}  // namespace
 
 void check_h5_status(herr_t rc, const char* call) {
   if (rc < 0) throw H5Error(failure(call));

@@ -14,8 +14,7 @@ class H5Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Returns `id`, or throws H5Error("<call> failed ...") when it is negative.
-hid_t check_h5(hid_t id, const char* call);
+// Throws H5Error("<call> failed ...") when `rc` is negative.
 void check_h5_status(herr_t rc, const char* call);
 
 // Silences HDF5's own error-stack printing: failures reach the user as one clear line instead.

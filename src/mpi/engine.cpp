@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "core/footprint.hpp"
@@ -57,6 +58,215 @@ std::vector<MachineTiming> gather_timing(const MachineTiming& mine, MPI_Comm com
   return all;
 }
 
+// What both tick policies use while the loop runs: model time on this rank's clock, arrivals taken
+// off the network (each counted late or not against the ticks decided), and the run's end, which
+// a stop may bring forward.
+class Loop {
+ public:
+  Loop(const EnginePlan& plan, Machine& machine, Transport& transport, StopControl& stop, PeerProgress& board,
+       TimingLedger& ledger, EventProgress* progress, std::vector<std::int64_t>& arrived_from)
+      : machine_(machine),
+        transport_(transport),
+        stop_(stop),
+        board_(board),
+        ledger_(ledger),
+        progress_(progress),
+        arrived_from_(arrived_from),
+        speedup_(plan.speedup),
+        least_latency_(plan.latency.least()),
+        end_(plan.duration_s) {}
+
+  // Model time 0 on this rank's clock (wall).
+  void start(double t0) { t0_ = t0; }
+  double model_now(double wall) const { return (wall - t0_) * speedup_; }
+  double wall_at(double model_t) const { return t0_ + model_t / speedup_; }
+  double end() const { return end_; }  // model time the run ends at: the duration, or a stop's
+
+  // Hears of a stop, at most every kStopPollWall.
+  void update_end(double wall) {
+    if (wall < next_stop_poll_) return;
+    next_stop_poll_ = wall + kStopPollWall;
+    stop_.poll(model_now(wall));
+    if (stop_.stop_at()) end_ = std::min(end_, std::max(0.0, *stop_.stop_at()));
+  }
+  void request_stop(int cause) { stop_.request(cause); }
+  // Tells the machines waiting on the board that this one will send them nothing more.
+  void no_more_sends(const std::vector<std::int32_t>& peers) {
+    for (const int p : peers) board_.next_send_to(p, std::numeric_limits<double>::infinity());
+  }
+
+  void take_arrivals() {
+    transport_.poll([this](const Message& m) { deliver(m); });
+  }
+
+  // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
+  double idle_until(double until) {
+    double now = monotonic_now();
+    while (now < until) {
+      sleep_until(std::min(until, now + kPollSliceWall));
+      now = monotonic_now();
+      take_arrivals();
+      update_end(now);
+    }
+    return now;
+  }
+
+  // Before deciding the tick with deadline T: takes arrivals until the senders on this host can
+  // send nothing more that arrives before T, or until wall time `until` (the grace) has passed.
+  void wait_for_senders(double deadline, double until) {
+    for (double slice = kSenderWaitSliceWall;; slice = std::min(2 * slice, kSenderWaitSliceMaxWall)) {
+      take_arrivals();
+      const double now = monotonic_now();
+      if (board_.senders_done(deadline, least_latency_, arrived_from_) || now >= until) return;
+      sleep_until(std::min(until, now + slice));
+    }
+  }
+
+ private:
+  void deliver(const Message& m) {
+    // The journal's records carry the running count (docs/schema.md, "Crash journal").
+    if (ledger_.arrived(m.arrival) && progress_)
+      progress_->count_late(ledger_.late_deliveries(), ledger_.first_late_s());
+    machine_.deliver(m);
+    ++arrived_from_[static_cast<std::size_t>(m.source)];
+  }
+
+  Machine& machine_;
+  Transport& transport_;
+  StopControl& stop_;
+  PeerProgress& board_;
+  TimingLedger& ledger_;
+  EventProgress* progress_;
+  std::vector<std::int64_t>& arrived_from_;
+  double speedup_;
+  double least_latency_;
+  double t0_ = 0.0;
+  double end_;
+  double next_stop_poll_ = 0.0;
+};
+
+// When a machine's ticks run (docs/model.md): paced, each at its deadline, or flat out, back to
+// back. The loop asks the policy for each tick's turn, runs the tick, and tells the policy.
+class TickPolicy {
+ public:
+  struct Turn {
+    double deadline;  // model time the tick decides at (its receives see messages arriving before it)
+    double t;         // god's-eye model time it runs at
+  };
+  virtual ~TickPolicy() = default;
+  // Tells the machines waiting on the board when this one may next send them, from tick `next` on.
+  virtual void publish_sends(std::int64_t next) = 0;
+  // Waits for tick k's turn; nothing when this machine's ticks are over.
+  virtual std::optional<Turn> await(std::int64_t k) = 0;
+  // Tick k has run in the turn await(k) gave.
+  virtual void ran(std::int64_t k) = 0;
+  // Of the ticks due before the run's final end `end_s`, given that `ran` ran (the rest were missed).
+  virtual std::int64_t due_before(double end_s, std::int64_t ran) const = 0;
+  // The summary's nominal rate and lateness (after its achieved rate).
+  virtual void summarize(MachineSummary& s) = 0;
+};
+
+// Each tick at its deadline: sleep until it, give the senders the grace to catch up, decide.
+class PacedTicks final : public TickPolicy {
+ public:
+  PacedTicks(Loop& loop, const Machine& machine, PeerProgress& board, const std::vector<std::int32_t>& peers,
+             double rate, double phase, double grace_s, std::int64_t budget)
+      : loop_(loop), machine_(machine), board_(board), peers_(peers), rate_(rate), phase_(phase), grace_s_(grace_s) {
+    lateness_.reserve(static_cast<std::size_t>(budget));
+    quiet_.reserve(peers.size());
+  }
+
+  // Its coming draws are fixed, so the first tick that may send peer p is known from tick `next` on.
+  void publish_sends(std::int64_t next) override {
+    machine_.quiet_ticks(quiet_, kLookaheadDraws);
+    for (std::size_t i = 0; i < peers_.size(); ++i)
+      board_.next_send_to(peers_[i], tick_due(next + quiet_[i], rate_, phase_));
+  }
+
+  std::optional<Turn> await(std::int64_t k) override {
+    const double due = tick_due(k, rate_, phase_);
+    if (due >= loop_.end()) return std::nullopt;
+    deadline_wall_ = loop_.wall_at(due);
+    loop_.update_end(loop_.idle_until(deadline_wall_));
+    if (due >= loop_.end()) return std::nullopt;  // a stop decided while this rank slept
+    loop_.wait_for_senders(due, deadline_wall_ + grace_s_);
+    // The decision's time, after the network was drained: a receive is stamped after its message
+    // arrived, so after its send was stamped.
+    now_ = monotonic_now();
+    loop_.update_end(now_);
+    if (now_ > loop_.wall_at(loop_.end()) + grace_s_) return std::nullopt;  // too late: this and the rest are missed
+    return Turn{due, loop_.model_now(now_)};
+  }
+
+  void ran(std::int64_t k) override {
+    publish_sends(k + 1);
+    lateness_.push_back(now_ - deadline_wall_);
+  }
+
+  std::int64_t due_before(double end_s, std::int64_t) const override { return ticks_before(end_s, rate_, phase_); }
+
+  void summarize(MachineSummary& s) override {
+    s.rate_hz = rate_;
+    const Percentiles late = percentiles(std::move(lateness_));
+    s.lateness_p50_s = late.p50;
+    s.lateness_p99_s = late.p99;
+    s.lateness_max_s = late.max;
+  }
+
+ private:
+  Loop& loop_;
+  const Machine& machine_;
+  PeerProgress& board_;
+  const std::vector<std::int32_t>& peers_;
+  double rate_;
+  double phase_;
+  double grace_s_;
+  std::vector<double> lateness_;     // wall seconds each tick decided after its deadline
+  std::vector<std::int32_t> quiet_;  // Machine::quiet_ticks, per peer
+  double deadline_wall_ = 0.0;       // the current tick's
+  double now_ = 0.0;
+};
+
+// Ticks back to back (tick 0 at model time 0), each at the model time it runs; near its tick cap
+// the machine asks for an early stop and paces its last ticks. Nothing waits for it and it has no
+// deadlines to miss.
+class FlatOutTicks final : public TickPolicy {
+ public:
+  FlatOutTicks(Loop& loop, const std::vector<std::int32_t>& peers, std::int64_t budget)
+      : loop_(loop), peers_(peers), cap_guard_(budget, kStopLeadWall) {}
+
+  void publish_sends(std::int64_t) override { loop_.no_more_sends(peers_); }  // never waited for
+
+  std::optional<Turn> await(std::int64_t k) override {
+    loop_.update_end(loop_.idle_until(std::max(not_before_, loop_.wall_at(0.0))));
+    loop_.take_arrivals();
+    const double now = monotonic_now();
+    loop_.update_end(now);
+    const double t = loop_.model_now(now);
+    if (t >= loop_.end()) return std::nullopt;
+    if (cap_guard_.near_cap(k, now)) {
+      loop_.request_stop(kStopTickCap);  // only the first request is sent
+      not_before_ = now + cap_guard_.spacing_after(k);
+    }
+    return Turn{t, t};
+  }
+
+  void ran(std::int64_t) override {}
+
+  std::int64_t due_before(double, std::int64_t ran) const override { return ran; }
+
+  void summarize(MachineSummary& s) override {
+    s.rate_hz = s.achieved_hz;  // the nominal rate is the achieved one
+    s.lateness_p50_s = s.lateness_p99_s = s.lateness_max_s = std::numeric_limits<double>::quiet_NaN();
+  }
+
+ private:
+  Loop& loop_;
+  const std::vector<std::int32_t>& peers_;
+  TickCapGuard cap_guard_;
+  double not_before_ = 0.0;  // wall time the next tick may start (paced near the cap), if after model time 0
+};
+
 }  // namespace
 
 MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* status, EventProgress* progress) {
@@ -68,7 +278,6 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const bool flat_out = is_flat_out(rate);
   const double speedup = plan.speedup;
   const double phase = machine_phase(plan.seed, static_cast<std::uint64_t>(rank), rate, plan.phase);
-  constexpr double kNever = std::numeric_limits<double>::infinity();
 
   MachineResult res;
   res.peers = peers_of(rank, n, plan.topology);
@@ -80,8 +289,6 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // Everything the loop touches is allocated here, before model time 0.
   const std::int64_t budget = tick_budget(rate, plan.duration_s, plan.max_ticks);
   res.events.reserve(static_cast<std::size_t>(budget));
-  std::vector<double> lateness;
-  if (!flat_out) lateness.reserve(static_cast<std::size_t>(budget));  // flat out, ticks have no deadlines
   Machine machine(
       rank, res.peers, plan.p_internal, plan.seed,
       queue_bounds(plan.rates, plan.duration_s, plan.max_ticks, plan.topology)[static_cast<std::size_t>(rank)],
@@ -91,27 +298,15 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // The senders are the peers: every topology is symmetric.
   PeerProgress board(comm, res.peers);
 
-  TimingLedger ledger(!flat_out);
-  auto deliver = [&](const Message& m) {
-    // The journal's records carry the running count (docs/schema.md, "Crash journal").
-    if (ledger.arrived(m.arrival) && progress) progress->count_late(ledger.late_deliveries(), ledger.first_late_s());
-    machine.deliver(m);
-    ++arrived_from[static_cast<std::size_t>(m.source)];
-  };
-
-  // Tells the senders waiting on the board how far ahead this machine cannot send them anything:
-  // its coming draws are fixed, so the first tick that may send peer p is known from tick `next` on.
-  std::vector<std::int32_t> quiet;
-  quiet.reserve(res.peers.size());
-  auto publish_no_more_sends = [&] {
-    for (const int p : res.peers) board.next_send_to(p, kNever);
-  };
-  auto publish_next_sends = [&](std::int64_t next) {
-    if (flat_out) return publish_no_more_sends();  // a flat-out machine is never waited for
-    machine.quiet_ticks(quiet, kLookaheadDraws);
-    for (std::size_t i = 0; i < res.peers.size(); ++i)
-      board.next_send_to(res.peers[i], tick_due(next + quiet[i], rate, phase));
-  };
+  TimingLedger ledger(!flat_out);  // flat out, ticks have no deadlines
+  Loop loop(plan, machine, transport, stop, board, ledger, progress, arrived_from);
+  std::optional<FlatOutTicks> flat;
+  std::optional<PacedTicks> paced;
+  if (flat_out)
+    flat.emplace(loop, res.peers, budget);
+  else
+    paced.emplace(loop, machine, board, res.peers, rate, phase, plan.grace_s, budget);
+  TickPolicy& policy = flat ? static_cast<TickPolicy&>(*flat) : *paced;
 
   const ClockSync clock_sync(comm, plan.clock_estimate);
   ClockLine clock;
@@ -123,7 +318,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     progress->set_columns(res.events);
   }
   lower_timer_slack();
-  publish_next_sends(0);
+  policy.publish_sends(0);
   transport.warm_up(res.peers);
   // Rank 0 fixes model time 0 on its clock; each rank shifts it onto its own clock by the start
   // offset. The loop paces and stamps t on that; the file's t is placed on the line between the
@@ -131,40 +326,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const double t0_rank0 = bcast_value<double>(monotonic_now() + kStartLeadWall + 2e-3 * n, 0, comm);
   const double t0 = t0_rank0 + clock.start.offset_s;
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
-
-  double end = plan.duration_s;
-  double next_stop_poll = 0.0;
-  auto model_now = [&](double wall) { return (wall - t0) * speedup; };
-  auto update_end = [&](double wall) {
-    if (wall < next_stop_poll) return;
-    next_stop_poll = wall + kStopPollWall;
-    stop.poll(model_now(wall));
-    if (stop.stop_at()) end = std::min(end, std::max(0.0, *stop.stop_at()));
-  };
-
-  // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
-  auto idle_until = [&](double until) {
-    double now = monotonic_now();
-    while (now < until) {
-      sleep_until(std::min(until, now + kPollSliceWall));
-      now = monotonic_now();
-      transport.poll(deliver);
-      update_end(now);
-    }
-    return now;
-  };
-
-  // Before deciding the tick with deadline T: takes arrivals until the senders on this host can
-  // send nothing more that arrives before T, or until wall time `until` (the grace) has passed.
-  auto wait_for_senders = [&](double deadline, double until) {
-    const double least = plan.latency.least();
-    for (double slice = kSenderWaitSliceWall;; slice = std::min(2 * slice, kSenderWaitSliceMaxWall)) {
-      transport.poll(deliver);
-      const double now = monotonic_now();
-      if (board.senders_done(deadline, least, arrived_from) || now >= until) return;
-      sleep_until(std::min(until, now + slice));
-    }
-  };
+  loop.start(t0);
 
   // One tick decided at god's-eye model time t with model deadline T: the machine's event, its
   // messages (arriving at T + latency), the record and what the tick publishes.
@@ -194,48 +356,24 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   };
 
   // ---- the timed window: no allocation, no I/O from here to its end ----
-  if (flat_out) {
-    // Ticks back to back (tick 0 at model time 0), each at the model time it runs; near its tick
-    // cap the machine asks for an early stop and paces its last ticks.
-    TickCapGuard cap_guard(budget, kStopLeadWall);
-    double not_before = t0;
+  // (Run on the policy's own type, a final class: its calls are direct, and inlined.)
+  auto tick_loop = [&](auto& ticks) {
     for (std::int64_t k = 0; k < budget; ++k) {
-      update_end(idle_until(not_before));
-      transport.poll(deliver);
-      const double now = monotonic_now();
-      update_end(now);
-      const double t = model_now(now);
-      if (t >= end) break;
-      if (cap_guard.near_cap(k, now)) {
-        stop.request(kStopTickCap);  // only the first request is sent
-        not_before = now + cap_guard.spacing_after(k);
-      }
-      run_tick(k, t, t);
+      const std::optional<TickPolicy::Turn> turn = ticks.await(k);
+      if (!turn) break;
+      run_tick(k, turn->deadline, turn->t);
+      ticks.ran(k);
     }
-  } else {
-    // Each tick at its deadline: sleep until it, give the senders the grace to catch up, decide.
-    for (std::int64_t k = 0; k < budget; ++k) {
-      const double due = tick_due(k, rate, phase);
-      if (due >= end) break;
-      const double deadline = t0 + due / speedup;
-      update_end(idle_until(deadline));
-      if (due >= end) break;  // a stop decided while this rank slept
-      wait_for_senders(due, deadline + plan.grace_s);
-      // The decision's time, after the network was drained: a receive is stamped after its
-      // message arrived, so after its send was stamped.
-      const double now = monotonic_now();
-      update_end(now);
-      if (now > t0 + end / speedup + plan.grace_s) break;  // too late to run: this and the rest are missed
-      run_tick(k, due, model_now(now));
-      publish_next_sends(k + 1);
-      lateness.push_back(now - deadline);
-    }
-  }
-  publish_no_more_sends();
+  };
+  if (flat)
+    tick_loop(*flat);
+  else
+    tick_loop(*paced);
+  loop.no_more_sends(res.peers);
   // Wait out the run's end: a rank done with its ticks would otherwise spin in the end-of-run
   // collectives, taking the CPU from ranks still ticking on a shared core.
-  for (double now = monotonic_now(); now < t0 + end / speedup;)
-    now = idle_until(std::min(t0 + end / speedup, now + kPollSliceWall));
+  for (double now = monotonic_now(); now < loop.wall_at(loop.end());)
+    now = loop.idle_until(std::min(loop.wall_at(loop.end()), now + kPollSliceWall));
   const double loop_end = monotonic_now();
   // ---- end of the timed window ----
   if (status) status->stopping.store(true, std::memory_order_relaxed);
@@ -258,8 +396,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
 
   // Against the final end: ticks due before it that did not run were missed; ticks that ran at or
   // after it (a stop heard too late) overran.
-  const MachineTiming timing = ledger.settle(ran, flat_out ? ran : ticks_before(res.end_s, rate, phase),
-                                             [&](std::int64_t k) { return tick_due(k, rate, phase); });
+  const MachineTiming timing =
+      ledger.settle(ran, policy.due_before(res.end_s, ran), [&](std::int64_t k) { return tick_due(k, rate, phase); });
   const std::vector<MachineTiming> all_timing = gather_timing(timing, comm);
   res.timing = timing_verdict(all_timing);
   for (const MachineTiming& m : all_timing) {
@@ -284,17 +422,12 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
       time_placement(s.clock_offset_start_t_s, s.clock_offset_s, s.clock_offset_end_s, s.clock_offset_interval_s);
   if (place.moves() && s.ticks >= 2)  // the rate between the first and last t as the file has them
     s.achieved_hz = static_cast<double>(s.ticks - 1) / (place(res.events.t.back()) - place(res.events.t.front()));
-  s.rate_hz = flat_out ? s.achieved_hz : rate;  // flat out, the nominal rate is the achieved one
+  policy.summarize(s);
   for (std::size_t j = 0; j < un; ++j) {
     s.sent += res.sent_to[j];
     s.received += res.received_from[j];
     s.left_in_queue += res.left_from[j];
   }
-  const Percentiles late = percentiles(std::move(lateness));
-  const double no_deadlines = std::numeric_limits<double>::quiet_NaN();
-  s.lateness_p50_s = flat_out ? no_deadlines : late.p50;
-  s.lateness_p99_s = flat_out ? no_deadlines : late.p99;
-  s.lateness_max_s = flat_out ? no_deadlines : late.max;
   s.phase_s = phase;
   s.late_deliveries = timing.late_deliveries;
   s.missed_ticks = timing.missed_ticks;

@@ -17,6 +17,8 @@ volatile std::sig_atomic_t g_signal = 0;
 
 extern "C" void on_stop_signal(int sig) { g_signal = sig; }
 
+int caught_signal() { return static_cast<int>(g_signal); }  // 0 if none
+
 std::string cause_label(int cause) {
   if (cause == SIGTERM) return "SIGTERM";
   if (cause == SIGINT) return "SIGINT";
@@ -34,8 +36,6 @@ void install_stop_signals() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
-
-int caught_signal() { return static_cast<int>(g_signal); }
 
 StopControl::StopControl(MPI_Comm comm, double lead_model_s) : comm_(comm), lead_(lead_model_s) {
   check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");

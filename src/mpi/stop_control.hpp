@@ -14,7 +14,6 @@ namespace clockbench {
 
 // Installs the SIGINT/SIGTERM handlers (they only record the signal number).
 void install_stop_signals();
-int caught_signal();  // 0 if none
 
 // Why a run stops early: a signal number (> 0), or one of these causes (< 0), which travel in
 // the same field of the stop messages.
