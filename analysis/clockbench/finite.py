@@ -777,3 +777,21 @@ class TickChain:
             free = a[_at(a.ndim, ax, 0, 1)]
             _deliver(new[_at(a.ndim, ax, 0, 1)], free, near, one, every)
             self.state[k] = new
+
+
+def arrivals_per_tick(mean: float, var: float) -> np.ndarray:
+    """A law of the messages that arrive between two ticks with this mean and variance: binomial
+    (the senders' thinned tick grids) when below the mean, negative binomial above, Poisson at it."""
+    top = int(mean + 12 * math.sqrt(max(var, mean, 1e-9)) + 12)
+    k = np.arange(top + 1)
+    if var < mean * (1 - 1e-9):
+        trials = max(int(math.ceil(mean * mean / (mean - var) - 1e-9)), int(math.ceil(mean)), 1)
+        p = mean / trials
+        law = np.array([math.comb(trials, j) * p ** j * (1 - p) ** (trials - j) if j <= trials else 0.0 for j in k])
+    elif var > mean * (1 + 1e-9):
+        size, p = mean * mean / (var - mean), mean / var
+        law = np.exp([math.lgamma(j + size) - math.lgamma(size) - math.lgamma(j + 1) + size * math.log(p)
+                      + j * math.log(1 - p) for j in k])
+    else:
+        law = np.exp([-mean + j * math.log(max(mean, 1e-300)) - math.lgamma(j + 1) for j in k])
+    return law / law.sum()

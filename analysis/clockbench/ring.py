@@ -1,5 +1,5 @@
-"""How late the fastest clock reaches each machine: the lag a hop adds, one hop (the full topology)
-or a chain of hops (a ring), latency included. scaling.py adds each machine's own queue to it.
+"""How late the fastest clock reaches a machine that hears the pace setter directly (the full
+topology): the lag of one hop, latency included. scaling.py adds each machine's own queue to it.
 
 The identity of one hop. Machine i holds L_i = max over the messages m it has taken of
 (m.clock + 1 + its ticks since it took m), and the message a sender j sent at sigma carries
@@ -77,25 +77,9 @@ D for a constant, less than the mean for a random one. It matters little: at exp
 setter's 0.5 to 1.3 messages per second to a slow machine, ell_eff is 5 to 11 % below the mean
 (0.190 and 0.178 s), 0.03 to 0.1 clock units of lag. lambda_s: the setters' messages to i.
 
-A chain of hops (the ring). A machine far from the setter learns the fastest clock only through a
-chain of neighbours, and each hop j -> i adds, by the identity above with the wait of an idle
-receiver (D = A_j + delta_i, W = delta_i):
-
-    h_ji = u (A_j + delta_i) - r_i A_j - 1/2
-
-delta_i the time a message took from its send to its receive: the latency ell_eff, half of i's
-tick period (it waits for i's next tick) and, where i is stable, its queue wait E[Q_i] / lambda_i
-(what j's messages carry already holds j's own wait). A hop never makes up more than it lost:
-h >= 0. Every stable machine is also a source of its own: it runs at least at its own pace r_j +
-e_j (clocks.py), so its lag at time t is at most (s* - r_j - e_j) t; the pace setter's is 0. Machine
-i's lag at t is the least of its own line and the sums of h over paths of stable machines from any
-source, by Bellman-Ford from those lines: a stretch runs at the pace of its fastest machine, but
-where a slightly slower machine sits far along the ring from it, that machine's own line is fresher
-than the long chain for the whole run. An unstable machine never sends, so it ends a path; its own
-queue wait is the finite-T model's (scaling.LagModel), so the hop into it counts delta_i without
-that wait, and so does the last hop into a stable machine, whose queue the model draws at random.
-A machine that hears several senders keeps the freshest clock: E[min over senders], the ages
-taken as exponentials of mean A_j (expected_min), iterated to a fixed point.
+Beyond one hop (the ring). Where a machine hears the setter only through a chain of neighbours,
+its lag is a max-plus recursion over every causal path, which no per-hop formula follows:
+ring_sample.py evaluates it in a reduced model of the run.
 """
 
 from __future__ import annotations
@@ -315,61 +299,8 @@ def _offsets(offset: np.ndarray, mean_age: np.ndarray, flow: np.ndarray, slope: 
     return total
 
 
-def hop_lags(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
-             latency: str = "0", t: float = 0.0) -> np.ndarray:
-    """Each machine's expected lag at time t from the chains of hops (module docstring, "A chain of
-    hops"), clock units: the least of its own line and the hop sums from every stable machine's
-    line (s* - r_j - e_j) t. Unstable machines: through their senders only."""
-    r, n = pred.rates, pred.n
-    pace = clocks.slope
-    s_star = float(pace.max())
-    heard, flow, age = _arrival_structure(pred, adj)
-    settled = settled_queue(queues.drift, queues.variance, queues.rates)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wait = np.where(pred.stable & np.isfinite(settled) & (pred.arrival > 0), settled / pred.arrival, 0.0)
-    own = np.where(clocks.setter, pace, r + clocks.excess)
-    line = np.where(pred.stable, np.maximum(s_star - own, 0.0) * t, math.inf)
-    fresh = np.array([flow[heard[:, i] & clocks.setter, i].sum() or flow[:, i].sum() for i in range(n)])
-    ell = np.array([effective_latency(latency, float(fresh[i])) for i in range(n)])
-    lag = line.copy()
-    for _ in range(3 * n):  # Bellman-Ford: values settle once they have crossed the longest path
-        # What j's messages carry: its lag, and its queue wait where the lag came by hops.
-        sent = lag + np.where(lag < line, pace * wait, 0.0)
-        new = line.copy()
-        for i in range(n):
-            senders = np.flatnonzero(heard[:, i] & np.isfinite(sent))
-            if senders.size:
-                base = sent[senders] + pace[i] * (ell[i] + 0.5 / r[i]) - 0.5
-                hop = max(0.0, expected_min(base, age[senders, i], max(pace[i] - r[i], 0.0)))
-                new[i] = min(new[i], hop)
-        if np.all(np.isfinite(new) == np.isfinite(lag)) and np.allclose(new, lag, rtol=1e-9, atol=1e-9):
-            break
-        lag = new
-    return np.where(np.isfinite(lag), lag, 0.0)
-
-
 def hears_setter(pred: Prediction, adj: np.ndarray, clocks: ClockPaces) -> bool:
     """Whether every machine that is not a pace setter hears one directly (the full topology):
-    then one_hop_lags applies, else hop_lags."""
+    then one_hop_lags applies, else ring_sample."""
     heard, _, _ = _arrival_structure(pred, adj)
     return bool(np.all(clocks.setter | heard[clocks.setter].any(axis=0)))
-
-
-def expected_min(base: np.ndarray, mean_age: np.ndarray, slope: float) -> float:
-    """E[min_k (base_k + slope X_k)], X_k independent exponentials of means mean_age_k: the lag of a
-    machine that keeps the freshest of its senders' clocks. The integral of prod_k P(. > y) over y,
-    exact piece by piece between the sorted base values."""
-    order = np.argsort(base)
-    b, a = base[order], mean_age[order]
-    if slope <= 0:
-        return float(b[0])
-    total, rate, log_s = float(b[0]), 0.0, 0.0  # log of prod P(. > y) at the piece's start
-    for k in range(b.size):
-        rate += 1.0 / (slope * a[k])  # the survival falls at this rate per clock unit from b[k] on
-        end = b[k + 1] if k + 1 < b.size else math.inf
-        width = end - b[k]
-        total += math.exp(log_s) * (1.0 - math.exp(-rate * width)) / rate
-        log_s -= rate * width
-        if log_s < -700:
-            break
-    return total

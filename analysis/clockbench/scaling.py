@@ -39,8 +39,12 @@ lags by what it takes the pace to reach it. So machine i's lag at time t is take
   message, u_i the pace of its stable senders;
 - b_i(t): the lag the pace reaches it with, beyond its own queue (ring.py): one hop from the
   setter in the full topology, from the identity lag = o_j + u ell - 1 + (u - r_i) D + r_i W
-  (ell the latency, D and W the age and wait of the messages it took, o_j the sender's own lag);
-  chains of hops in a ring, where b_i(t) grows with t when its stretch runs slower than s*.
+  (ell the latency, D and W the age and wait of the messages it took, o_j the sender's own lag).
+
+Where a machine hears the pace setter only through other machines (a ring), none of this
+applies: its lag is a max-plus recursion over chains of rare, random messages, and lag, drift and
+drift_max come from ring_sample.py's reduced model of the run (the clocks and messages exact, each
+queue an independent walk of its mean-field arrival law), evaluated by Monte Carlo.
 
 For a stable queue in the full topology a_i is the steady lag's sensitivity to the steady queue
 (ring.one_hop_lags), below u_i / lambda0_i: a short queue's extra message delays the clock less
@@ -80,14 +84,10 @@ running maximum, the machines independent as above:
   where the diffusion's v / (2 mu) would say 1.44); over T, the Brownian running maximum of drift
   -mu (finite.queue_tail), shifted by v / (2 mu) - eta / (1 - eta), which also bounds it near
   rho = 1 where eta -> 1;
-- a lag that grows with its stretch's pace (rings): its value at T.
-
 Not covered: the fast part of a bounded lag, the wait for the setter's next message, enters
 through its mean only (b_i), so where it and not the queue makes the spread's extremes the
 drift is low: (2,3,5), every queue short, over 120 s drift_max_th 19 % and drift_mean_th 11 to
-14 % below replayed runs (lag_final within 7 %); and a ring whose machines are all stable, where
-the lags are chains of bounded hops whose fluctuations add up: (6,2,3,2,3,2,3,2), 58 % and 18 %
-below (ring.py keeps the chains' means only).
+14 % below replayed runs (lag_final within 7 %).
 """
 
 from __future__ import annotations
@@ -106,10 +106,11 @@ from matplotlib.figure import Figure
 from .clocks import ClockPaces, paces
 from .compare import SIGMAS, theory_for
 from .document import Document
-from .finite import QueueDiffusion, diffusion, expected_queue, ls_slope, queue_tail, time_mean
+from .finite import QueueDiffusion, arrivals_per_tick, diffusion, expected_queue, ls_slope, queue_tail, time_mean
 from .metrics import compute, slope
 from .model import parse_latency
-from .ring import hears_setter, hop_lags, mean_latency, one_hop_lags
+from .ring import hears_setter, mean_latency, one_hop_lags
+from .ring_sample import sample_ring
 from .theory import send_matrix
 from .schema import SchemaError, open_run
 from .tables import Table, num, render_text
@@ -314,24 +315,6 @@ class LagModel:
 FACTOR_NODES = 8
 
 
-def _arrivals_per_tick(mean: float, var: float) -> np.ndarray:
-    """A law of the messages that arrive between two ticks with this mean and variance: binomial
-    (the senders' thinned tick grids) when below the mean, negative binomial above, Poisson at it."""
-    top = int(mean + 12 * math.sqrt(max(var, mean, 1e-9)) + 12)
-    k = np.arange(top + 1)
-    if var < mean * (1 - 1e-9):
-        trials = max(int(math.ceil(mean * mean / (mean - var) - 1e-9)), int(math.ceil(mean)), 1)
-        p = mean / trials
-        law = np.array([math.comb(trials, j) * p ** j * (1 - p) ** (trials - j) if j <= trials else 0.0 for j in k])
-    elif var > mean * (1 + 1e-9):
-        size, p = mean * mean / (var - mean), mean / var
-        law = np.exp([math.lgamma(j + size) - math.lgamma(size) - math.lgamma(j + 1) + size * math.log(p)
-                      + j * math.log(1 - p) for j in k])
-    else:
-        law = np.exp([-mean + j * math.log(max(mean, 1e-300)) - math.lgamma(j + 1) for j in k])
-    return law / law.sum()
-
-
 def _walk_levels(q: QueueDiffusion, i: int, t: float) -> Optional[int]:
     """Queue levels a stable queue's running maximum is followed to, far into the reflected walk's
     tail (at most WALK_LEVELS); None for a queue that grows (its maximum is Q(T) + R)."""
@@ -351,7 +334,7 @@ WALK_LEVELS = 200
 def _tick_walk_maximum(mean: float, var: float, ticks: int, levels: int) -> np.ndarray:
     """P(max over `ticks` ticks of Q < L), L = 0..levels, Q' = max(Q + A - 1, 0) from Q = 0, A the
     arrivals per tick (_arrivals_per_tick): the recorded queue's running maximum, all levels at once."""
-    law = _arrivals_per_tick(mean, var)
+    law = arrivals_per_tick(mean, var)
     size = levels + 1
     alive = np.zeros((size, size))  # rows: level L; columns: queue q < L, not yet reached L
     alive[1:, 0] = 1.0
@@ -382,7 +365,7 @@ def _overshoot(mean: float, var: float) -> float:
     """eta of a growing queue's overshoot R = max_{s <= T} Q(s) - Q(T), P(R >= k) = eta^k: the walk
     seen backwards from T steps 1 - A <= 1, so its maximum is geometric, eta the root in (0, 1) of
     E[eta^(A - 1)] = 1."""
-    law = _arrivals_per_tick(mean, var)
+    law = arrivals_per_tick(mean, var)
     k = np.arange(law.size)
     lo, hi = 0.0, 1.0 - 1e-12
     for _ in range(80):
@@ -437,40 +420,30 @@ def _common_noise(pred, adj: np.ndarray, queues: QueueDiffusion) -> np.ndarray:
     return loading
 
 
-# Times the chains of hops (ring.hop_lags) are evaluated at over a run, for their growth.
-BASE_TIMES = 9
-
-
-def lag_model(pred, adj: np.ndarray, clocks: ClockPaces, latency="0", horizon: float = 0.0) -> LagModel:
+def lag_model(pred, adj: np.ndarray, clocks: ClockPaces, latency="0", horizon: float = 0.0,
+              phases: Optional[Sequence[float]] = None):
     """The finite-T lag model of a prediction (theory.Prediction) on peers adj, with the paces of
-    clocks.paces, the latency a `--latency` text (or a constant in model seconds); horizon: the
-    run's length, over which a ring's chains of hops are followed (ring.hop_lags)."""
+    clocks.paces, the latency a `--latency` text (or a constant in model seconds). Where every
+    machine hears a pace setter (the full topology): a LagModel, one hop from the setter. Elsewhere
+    (a ring): ring_sample's reduced model over [0, horizon] with these phases (None: random)."""
     latency = latency if isinstance(latency, str) else repr(float(latency))
+    queues = diffusion(pred, adj)
+    if not hears_setter(pred, adj, clocks):
+        return sample_ring(pred, adj, queues, latency, phases, horizon)
     sigma = clocks.slope
     s_star = float(sigma.max())
-    queues = diffusion(pred, adj)
-    lam0 = queues.busy_arrival
     setter = clocks.setter
     own = np.where(setter, sigma, pred.rates)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_message = np.where(~setter & (lam0 > 0), clocks.incoming / lam0, 0.0)
     loading = _common_noise(pred, adj, queues)
-    if hears_setter(pred, adj, clocks):
-        hop = one_hop_lags(pred, adj, clocks, queues, latency)
-        per_message = np.where(setter, 0.0, hop.per_message)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            peak_slope = np.where(setter, 0.0, clocks.incoming / pred.rates)
-        # The setter it hears runs at u_i: (s* - u_i) t behind the fastest clock (0 in the full topology).
-        behind = np.where(setter, 0.0, np.maximum(s_star - clocks.incoming, 0.0))
-        if np.any(behind > 0) and horizon > 0:
-            times = np.array([0.0, horizon])
-        else:
-            times = np.array([0.0])
-        values = hop.base[None, :] + behind[None, :] * times[:, None]
-        return LagModel(s_star, own, per_message, setter, queues, times, values, loading, hop.peak, peak_slope)
-    times = np.linspace(0.0, max(horizon, 1.0), BASE_TIMES) if horizon > 0 else np.array([0.0])
-    values = np.array([hop_lags(pred, adj, clocks, queues, latency, float(x)) for x in times])
-    return LagModel(s_star, own, per_message, setter, queues, times, values, loading)
+    hop = one_hop_lags(pred, adj, clocks, queues, latency)
+    per_message = np.where(setter, 0.0, hop.per_message)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        peak_slope = np.where(setter, 0.0, clocks.incoming / pred.rates)
+    # The setter it hears runs at u_i: (s* - u_i) t behind the fastest clock (0 in the full topology).
+    behind = np.where(setter, 0.0, np.maximum(s_star - clocks.incoming, 0.0))
+    times = np.array([0.0, horizon]) if np.any(behind > 0) and horizon > 0 else np.array([0.0])
+    values = hop.base[None, :] + behind[None, :] * times[:, None]
+    return LagModel(s_star, own, per_message, setter, queues, times, values, loading, hop.peak, peak_slope)
 
 
 def pace_inputs(m) -> Tuple[Optional[List[float]], float]:
@@ -491,10 +464,11 @@ def scaling_row(path: str) -> ScalingRow:
     adj = run.network["adjacency"]
     pred = theory_for(m, adj)
     t = m.end_s
-    clocks = paces(pred, adj, *pace_inputs(m))
+    phases, mean_lat = pace_inputs(m)
+    clocks = paces(pred, adj, phases, mean_lat)
     s_star = float(clocks.slope.max())
     g = lag_growth(s_star, clocks.slope)
-    lags = lag_model(pred, adj, clocks, m.latency, t)
+    lags = lag_model(pred, adj, clocks, m.latency, t, phases)
     fastest = m.clocks.max(axis=0)
     slow = int(np.argmin(pred.rates))
     lag = fastest - m.clocks[slow]
@@ -590,7 +564,7 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "_th: the theory's prediction at the run's length T, solved from each run's rates and "
         "its latency: queues as reflected random walks (analysis/clockbench/finite.py), so near rho = 1 "
         "lag and drift grow like sqrt(T), plus the lag the pace reaches each machine with, latency "
-        "included (analysis/clockbench/ring.py); drift_mean_th: the expected largest of the machines' "
+        "included (analysis/clockbench/ring.py; in a ring, analysis/clockbench/ring_sample.py); drift_mean_th: the expected largest of the machines' "
         "random lags, averaged over the run; drift_max_th: the expected largest over the run "
         "(analysis/clockbench/scaling.py derives both). "
         "_mf: the mean-field (T -> infinity) prediction; 'bounded': it predicts no growth.",

@@ -1,8 +1,11 @@
-"""The scaling study's ring drift against the independent simulator (replay.py): the hop-by-hop
-lag of analysis/clockbench/ring.py must bring the predicted drift within 10 % of the simulated one,
-summed over a few runs (one run's own spread is 5-20 %), with the pace predicted from the
-parameters (clocks.py); and so must the drift and the slowest machine's lag with a latency, which
-every hop adds to (u ell per hop, ring.py)."""
+"""The scaling study's ring drift and lag against the independent simulator (replay.py): the ring's
+reduced model (analysis/clockbench/ring_sample.py) must bring the predicted drift within 10 % of the
+simulated one, summed over a few runs (one run's own spread is 5-20 %); so must the drift and the
+slowest machine's lag with a latency, which every hop adds to; and with rare messages (p_internal
+0.8 and 0.9, 48 machines), where stretches bounded by machines near rho = 1 run at their own pace
+between rare messages, the drift and every machine's lag at the end (summed: one machine's lag
+alone spreads by 20-30 % between runs there). The chain-of-means model this replaced
+over-predicted those lags by 16 % and under-predicted the largest spread by 13-24 %."""
 
 from __future__ import annotations
 
@@ -16,7 +19,11 @@ from conftest import write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench.scaling import ScalingRow, scaling_row
+from clockbench.clocks import paces
+from clockbench.compare import theory_for
+from clockbench.metrics import compute
+from clockbench.scaling import ScalingRow, lag_model, pace_inputs, scaling_row
+from clockbench.schema import open_run
 
 TOLERANCE = 0.10
 RUNS = ((16, 0), (16, 1), (16, 2), (16, 3), (48, 0))  # (N, seed)
@@ -53,3 +60,31 @@ def test_ring_with_latency_within_ten_percent(tmp_path: Path, latency: str) -> N
         sim, pred = sum(getattr(r, name) for r in rows), sum(getattr(r, name + "_pred") for r in rows)
         assert abs(pred / sim - 1) <= TOLERANCE, \
             f"latency {latency}, {name}: simulated {sim:.1f}, predicted {pred:.1f} ({detail})"
+
+
+# (N, seed of the rates, p_internal): rates drawn from 1-6 Hz; both have machines near rho = 1.
+RARE = ((48, 11, 0.8), (48, 14, 0.9))
+RARE_SEEDS = 4
+
+
+@pytest.mark.parametrize("n,rates_seed,p", RARE)
+def test_ring_with_rare_messages_within_ten_percent(tmp_path: Path, n: int, rates_seed: int, p: float) -> None:
+    rates = [float(x) for x in np.random.default_rng(rates_seed).integers(1, 7, n)]
+    sim = {"drift_max": 0.0, "drift_mean": 0.0, "lag_sum": 0.0}
+    pred = dict.fromkeys(sim, 0.0)
+    for seed in range(RARE_SEEDS):
+        path = str(write_run(tmp_path / f"rare-{seed}.h5", from_replay(replay(rates, seed, DURATION_S, p, "ring"))))
+        m = compute(open_run(path))
+        adj = open_run(path).network["adjacency"]
+        theory = theory_for(m, adj)
+        phases, latency = pace_inputs(m)
+        lags = lag_model(theory, adj, paces(theory, adj, phases, latency), m.latency, m.end_s, phases)
+        sim["drift_max"] += m.drift_max
+        sim["drift_mean"] += m.drift_mean
+        sim["lag_sum"] += float((m.clocks.max(axis=0)[-1] - m.clocks[:, -1]).sum())
+        pred["drift_max"] += lags.drift_max(m.end_s)
+        pred["drift_mean"] += lags.drift_mean(m.end_s)
+        pred["lag_sum"] += float(lags.lag(m.end_s).sum())
+    for name in sim:
+        assert abs(pred[name] / sim[name] - 1) <= TOLERANCE, \
+            f"N={n} p={p}, {name}: simulated {sim[name]:.1f}, predicted {pred[name]:.1f}"
