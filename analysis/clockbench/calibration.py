@@ -2,7 +2,8 @@
 them in calibration.json: written by tests/analysis/calibrate.py --full --json, which replays
 hundreds of runs per configuration of a grid with the independent simulator of docs/model.md and
 counts how often each check fails a run that follows the model. One source for the figures that
-`summary --help`, the report's notes and the README's theory section print."""
+`summary --help`, the report's notes and the README's theory section print. The method, the grid
+and the file's fields: docs/theory.md, "Calibration"."""
 
 from __future__ import annotations
 

@@ -1,105 +1,19 @@
-"""Lamport clock slopes and mean receive jumps predicted from the parameters (rates, p_internal,
+"""Lamport clock paces and mean receive jumps predicted from the parameters (rates, p_internal,
 topology, phases, latency, run length) and, for the jump, the run's receive count: the
-`jump_mean` check of compare.py.
+`jump_mean` check of compare.py. Derivation: docs/theory.md, "Lamport clock paces" and "The jump
+prediction" (sections named below are their subsections).
 
-Pace. Every tick adds at least 1, and a receive sets L = max(L, m) + 1, so a stable machine's
-clock runs at the pace of the fastest clock among its stable senders, or at its own rate if that
-is faster. An unstable machine takes at t the messages that arrived by t' = (r_i / lambda_i) t,
-so its pace is pulled down by r_i / lambda_i. The paces sigma_i are the fixed point of
-
-    sigma_i = max(r_i + e_i, max_j sigma_j)                  i stable,   j its stable senders
-    sigma_i = max(r_i, (r_i / lambda_i) max_j sigma_j)       i unstable,
-
-(unstable machines never send). e_i is the excess of a pace-setting machine over its own rate:
-its own receive jumps. Two machines of equal rate r that exchange messages leapfrog: with tick
-offset delta in (0, 1/r) (their phases), a message from the one whose clock leads in tick order,
-taken by the other before the sender ticks again, gives the receiver +1 and swaps the lead. A
-message is taken in time iff the receiver's queue is empty and its next deadline past the
-arrival comes before the sender's next one: delay offset delta_XY > latency (never with equal
-phases: the tick at the arrival's own deadline does not see it). With a_XY such gains per second
-available from X to Y (messages X -> Y times P(Y's queue empty)), the lead goes round at rate
-1 / (1 / a_XY + 1 / a_YX), and each of the two gains 1 per round: e = 1 / (1 / a_XY + 1 / a_YX).
-With random phases the offset delta is uniform over a period, and both directions are in time only
-for D < delta < P - D: the pair's excess is (1 - 2 D / P)^+ times its value without latency
-(none at all once D > P / 2).
-A machine of rate at most r / 2 can never be ahead of the setter when its message is taken (it
-ticks at most once while the setter ticks twice), so it adds nothing.
-
-More than two setters of one rate (the full topology's fastest machines, or a run of equal rates
-along a ring) pass the lead among themselves: the lead stays with y for 1 / A_y, A_y = sum_z a_yz
-its gains per second to the others, and passes to z with probability a_yz / A_y. With pi the
-stationary law of that walk, the group's pace rises by one every two passes, e = 1 / (2 sum_y
-pi_y / A_y), which for two setters is the pair's formula.
-
-A slower rival y (r / 2 < r_y < r) cannot keep the lead, but pushes the setter x up now and then.
-When y takes a fresh message of x (sent with clock m), it holds m + 1; k of its ticks later it
-holds m + 1 + k, and if its first message back after that is sent then, x takes it at its first
-tick past the arrival, having ticked j times since its send: if j <= k, x jumps to m + k + 2
-instead of m + j + 1, a gain of k + 1 - j. The tick times follow the phases (the run's, or evenly
-spread offsets for random ones) and the latency; k is geometric (per tick of y: a send to x with
-probability h = f_yx / r_y, a fresher message of x with q), so per fresh message the gain is
-sum_k (1 - q - h)^(k - 1) h E[(k + 1 - j)^+], times the rate of fresh messages y takes and the
-chance that x's queue is empty. The excess of x is the sum over its slower rivals plus its
-group's. Where those setters and rivals do not all hear each other (a ring), groups of more than
-two and slower rivals are flagged `contested`: approximations, whose checks are calibrated
-(tests/analysis/calibrate.py) like every other; where they do, the front below replaces both.
-
-The front of a clique. Where the setter's relays (the stable machines of rate above half its own,
-the only ones whose messages can ever beat its clock) all hear each other, as in the full
-topology, the lead walk and the rival gains above miss most of what a large group does: a member
-tied with the front in value but a fraction of a tick behind it passes the lead on as well as the
-leader does, and a slower rival's relay lands on any member, not only the one it heard (eight
-setters of 6 Hz and four of 1 Hz run at 7.30 against the walk's 6.83; 48 machines of 1-6 Hz put
-every receive jump 0.27 above it). That process has no closed form, so its pace is evaluated
-numerically: the clocks of the relays alone, ticking on the run's phase grids (or evenly drawn
-phases), each free tick drawing its action as docs/model.md says, messages among the relays
-carrying their clocks with the mean latency, and every other machine's messages arriving as a
-Poisson stream of its mean-field rate that only takes ticks (its clocks are too far behind to
-matter). Seeded, so the same parameters give the same pace; FRONT_SECONDS of model time after
-FRONT_WARMUP, which puts its own noise near 0.02 clock units per second, below the run's.
-
-Clock at the end of a run of T seconds, and the mean jump. A machine's receive jumps sum to
-L_i(T) - F_i (every free tick adds exactly 1), so jump_mean = 1 + X_i / R_i with X_i = L_i(T) -
-ticks_i and R_i = ticks_i - F_i its receives. L_i(T) = sigma_i T - D_i, D_i its deficit behind
-the line of its pace: 0 for a setter; for a stable machine the deficit of its pace sender plus
-(u_i - r_i) times the time since it last heard from it, mean and standard deviation about
-1 / lambda_ui (lambda_ui: arrivals per second from its pace senders); for an unstable one, which
-takes at T the message that arrived Q_i(T) / lambda0_i ago, u_i E[Q_i(T)] / lambda0_i with
-finite.py's queue. A message takes the latency D to arrive, so the clock it carries is u_i D
-older still: every deficit adds u_i times the mean latency. A clock never falls behind its own
-ticks, so a deficit is at most sigma_i T - ticks_i, and the capped deficit is what the next
-machine along the chain inherits (a fast machine in a chain restarts it). Over a finite run a
-sender of a slower pace but a fresher clock can offer more than the pace carriers (a ring: the
-fastest pace reaches a machine through a long chain of slow neighbours, a slightly slower one
-from next door): a stable machine's clock at T is the largest of the offers L_j(T) - (sigma_j -
-r_i) / f_ji - sigma_j D over its stable senders j (f_ji: messages per second from j), iterated
-along the chains. The start-up transient
-(transient.py) gives E[F_i].
-
-Relays. The mean field says an unstable machine never sends, but one near rho = 1 is free now and
-then all through a run (its queue, a reflected walk, returns to 0), and a free tick may send its
-clock on: the clock of its fastest stable sender, u_j t at time s, to a peer i whose own pace
-sigma_i is slower, which then jumps by (u_j - sigma_i) s and keeps the lift to the end. The
-latest such relay counts. With E[I_j(s)] j's expected free ticks by s (fluctuations.py: a
-running maximum), the relays to i after s are about Poisson of mean c_ji (E[I_j(T)] - E[I_j(s)]),
-which gives the last relay's time, its mean and variance, and so the lift's; a machine far above
-rho = 1 is free only at the start, where the lift is nothing.
-
-Noise of jump_mean, given the run's receive count R (checked on its own by compare.py's rho
-check). J = 1 + X / R is a ratio; where R is small (a slow machine that receives rarely) its
-noise makes J's spread skewed, with a heavy tail above, which no symmetric tolerance around E[J]
-covers. Given R, J - 1 = X / R is as symmetric as X. X and R share one term: a stable machine
-takes R = A - Q(T) of its A arrivals, and the message it took last, behind the Q(T) still
-queued, left its pace sender about Q(T) / lambda_i earlier, so Q(T) adds u_i Q(T) / lambda_i to
-D_i. With Var(Q(T)) = E[Q(T)]^2 (the reflected walk's exponential law, finite.py) and Var(A) =
-v_i T (finite.py's variance rate of the arrivals), the regression of X on R gives
-
-    E[X | R] = E[X] + b (R - E[R]),   Var(X | R) = Var(D_i) + (1 - b lambda_i / u_i) a^2 Var(Q),
-
-a = u_i / lambda_i, b = a Var(Q) / (Var(A) + Var(Q)); Var(D_i): the deficits' variances added
-along the chain of pace senders, an unstable machine's u_i^2 v_i T / lambda0_i^2 from its
-queue's random walk (its R is all but fixed: b = 0). Then jump_mean = 1 + E[X | R] / R within
-3 sd(X | R) / R.
+Symbols: sigma_i the pace (clock slope), the fixed point sigma_i = max(r_i + e_i, max_j sigma_j)
+for a stable i, max(r_i, (r_i / lambda_i) max_j sigma_j) for an unstable one ("The pace fixed
+point"); e_i a pace setter's excess over its own rate: leapfrogging pairs and the lead walk of a
+group of equal-rate setters ("Leapfrogging setters", "Groups of setters: the lead walk"), slower
+rivals r / 2 < r_y < r ("Slower rivals"), or, where the setter's relays all hear each other, the
+seeded simulation of their front ("The front of a clique"); u_i the largest pace among i's stable
+senders; `contested`: a pace from the approximate group model. For the jump: jump_mean =
+1 + X_i / R_i, X_i = L_i(T) - ticks_i, R_i the receives; L_i(T) = sigma_i T - D_i, D_i the deficit
+along the chain of pace senders, the offers of fresher senders, the relays of unstable machines
+("Clock at the end of a run, and the mean jump", "Relays"); its noise given R by the regression
+of X on R ("Noise of jump_mean").
 """
 
 from __future__ import annotations
@@ -131,8 +45,8 @@ class ClockPaces:
 
 def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] = None,
           latency: float = 0.0) -> ClockPaces:
-    """The module docstring's fixed point (phases: each machine's, None for random ones; latency:
-    the mean latency, model seconds)."""
+    """The paces' fixed point (docs/theory.md, "The pace fixed point"). phases: each machine's,
+    None for random ones; latency: the mean latency, model seconds."""
     r, n = pred.rates, pred.n
     c = send_matrix(adj, pred.p_internal)
     heard = (np.asarray(adj) > 0) & pred.stable[:, None]  # heard[j, i]: stable j sends to i
@@ -156,7 +70,8 @@ def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] =
 def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
                    phases: Optional[Sequence[float]], latency: float):
     """e_i and the approximate flag of every machine that could set its own pace: the lead's
-    walk over its group of equal-rate setters (module docstring)."""
+    walk over its group of equal-rate setters (docs/theory.md, "Groups of setters: the lead walk"),
+    the front where the relays form a clique ("The front of a clique")."""
     r, n = pred.rates, pred.n
     free = r * (1.0 - pred.utilisation)
     excess, approximate = np.zeros(n), np.zeros(n, dtype=bool)
@@ -186,7 +101,8 @@ def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
     return excess, approximate
 
 
-# The front's simulation (module docstring): model seconds measured, after a warm-up; its seed.
+# The front's simulation (docs/theory.md, "The front of a clique"): model seconds measured, after
+# a warm-up; its seed.
 FRONT_SECONDS, FRONT_WARMUP, _FRONT_SEED = 300.0, 20.0, 20261128
 # Phase draws averaged over when the run's phases are not given (random phases).
 _FRONT_DRAWS = 4
@@ -194,7 +110,8 @@ _FRONT_DRAWS = 4
 
 def _front_pace(pred: Prediction, c: np.ndarray, relays: Tuple[int, ...], phases: Optional[Sequence[float]],
                 latency: float) -> float:
-    """The pace of the highest clock among a clique of relays (module docstring), in clock units
+    """The pace of the highest clock among a clique of relays (docs/theory.md, "The front of a
+    clique"), in clock units
     per model second: the run's phases, or the mean over _FRONT_DRAWS uniform draws."""
     rng = np.random.default_rng(_FRONT_SEED)
     if phases is not None:
@@ -287,7 +204,8 @@ def _lead_walk_rate(gains: np.ndarray) -> float:
 
 def _gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
            phases: Optional[Sequence[float]], latency: float) -> float:
-    """Messages x -> y per second that y takes before x ticks again (module docstring)."""
+    """Messages x -> y per second that y takes before x ticks again (docs/theory.md, "Leapfrogging
+    setters")."""
     period = 1.0 / pred.rates[x]
     sent = c[x, y] * free[x]
     others = max(0.0, pred.arrival[y] - sent)  # y's load from everyone else
@@ -322,7 +240,7 @@ _RELAY_POINTS = 32
 def _relays(pred: Prediction, adj: np.ndarray, line: np.ndarray, sigma: np.ndarray, queues: QueueDiffusion,
             t: float, c: np.ndarray):
     """Mean and variance, per machine, of what an unstable neighbour's rare free ticks add to its
-    clock at T (module docstring): the latest relay from j at time s lifts i by (u_j - sigma_i) s,
+    clock at T (docs/theory.md, "Relays"): the latest relay from j at time s lifts i by (u_j - sigma_i) s,
     u_j the steepest clock line (clock at T / T) among j's stable senders."""
     n = pred.n
     mean, var = np.zeros(n), np.zeros(n)
@@ -354,9 +272,10 @@ _RIVAL_TICKS = 8
 def _rival_gains(x: int, y: int, c: np.ndarray, free: np.ndarray, pred: Prediction,
                  phases: Optional[Sequence[float]], latency: float) -> float:
     """Clock units per second a setter x gains from a slower rival y (r_x / 2 < r_y < r_x), the
-    module docstring's count: per fresh message of x that y takes, y's first message back, sent
-    k of y's ticks later, beats x's clock when x has ticked j <= k times since its send; x then
-    gains k + 1 - j. The tick grid is the run's (phases) or, for random phases, sampled offsets."""
+    count of docs/theory.md, "Slower rivals": per fresh message of x that y takes, y's first
+    message back, sent k of y's ticks later, beats x's clock when x has ticked j <= k times since
+    its send; x then gains k + 1 - j. The tick grid is the run's (phases) or, for random phases,
+    sampled offsets."""
     r = pred.rates
     to_y, to_x = c[x, y] * free[x], c[y, x] * free[y]
     empty_y = max(0.0, 1.0 - max(0.0, pred.arrival[y] - to_y) / r[y])
@@ -392,7 +311,8 @@ class JumpPrediction:
 def jump_prediction(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
                     t: float, ticks: np.ndarray, free: np.ndarray, taken: np.ndarray,
                     latency: float = 0.0) -> JumpPrediction:
-    """The module docstring's mean jump over [0, t] and its noise, given the receives R. ticks:
+    """The mean jump over [0, t] and its noise, given the receives R (docs/theory.md, "The jump
+    prediction"). ticks:
     each machine's ticks in the run (fixed by its rate and phase); free: expected free ticks
     (transient.py); taken: the run's receive counts; latency: the mean latency, model seconds."""
     r, n = pred.rates, pred.n

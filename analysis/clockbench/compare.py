@@ -1,22 +1,13 @@
 """Measured against predicted: the theory computed from a run's parameters, compared with what
-the run measured, each with a stated tolerance and a pass/fail mark.
+the run measured, each with a stated tolerance and a pass/fail mark. What each check predicts,
+its noise and its tolerance: docs/theory.md, "The checks"; how often each fails a run that follows
+the model: "Calibration" (calibration.json).
 
-Tolerances: 3 standard deviations of the measured quantity's noise over a run of T model seconds
-(a count's noise is not Poisson's: a sender near critical sends in bursts, fluctuations.py) plus
-a model allowance of 5 % of the prediction. The counts are predicted at the run's length from
-empty queues (transient.py), the mean field's long-run values kept beside them as mean_field.
-How often each check fails a run that follows the model is measured, not argued:
-tests/analysis/calibrate.py replays hundreds of runs per configuration on a grid, and
-calibration.json holds the figures that `summary --help` and the report print.
-
-Queues are predicted at the run's length T (finite.py): a queue near rho = 1 grows like sqrt(T)
-where the mean field says it stays bounded, so dQ/dt is checked against the expected
-least-squares slope of the reflected random walk over [0, T], and queue_mean against its
-expected mean over [0, T]. The mean-field values (growth lambda - r, and growth T / 2 for the
-mean) are kept beside them as mean_field. The queue mean's noise: a time average over T of a
-queue of diffusion (mu, v) has variance at most v T / 3 (the free walk's) and, once a stable
-queue (mu < 0) has settled, about v^3 / (mu^4 T) (its stationary variance (v / 2mu)^2 over the T mu^2 / v
-relaxation times in the run); the smaller of the two, plus half a message for the lattice.
+Tolerance = SIGMAS standard deviations of the measured quantity's noise over a run of T model
+seconds + MODEL_ALLOWANCE of the prediction, plus per check: one count (rho), LATTICE_ALLOWANCE
+messages (queue_mean), JUMP_ALLOWANCE of the predicted excess jump (jump_mean). Predictions are at
+the run's length from empty queues; the mean field's long-run value is kept beside each as
+mean_field.
 """
 
 from __future__ import annotations
@@ -50,7 +41,7 @@ TOLERANCE_TEXT = (f"tolerance = {SIGMAS:g} sigma + {MODEL_ALLOWANCE:.0%} of the 
                   f"+ {LATTICE_ALLOWANCE:g} message; of jump_mean: the mean jump's noise given the run's receive "
                   f"count, + {JUMP_ALLOWANCE:.0%} of the predicted excess jump; every prediction from the "
                   "parameters alone (rates, p_internal, topology, phases, latency, run length)")
-# Why the same theory serves every phase mode and latency (docs/model.md, last section).
+# Why the same theory serves every phase mode and latency (docs/theory.md, "Phases and latency").
 MODEL_TIME_TEXT = ("The mean-field theory already covers phases and latency: they shift when messages arrive, "
                    "not how many arrive per model second, so the arrival rates it predicts do not change.")
 
@@ -142,7 +133,8 @@ def _rho_check(i: int, measured: float, ticks: int, free: float, free_var: float
 
 
 def _queue_mean_sd(queues: QueueDiffusion, i: int, t: float) -> float:
-    """Noise of a queue's time average over [0, t] (module docstring)."""
+    """Noise of a queue's time average over [0, t]: the smaller of the free walk's v t / 3 and a settled
+    stable queue's v^3 / (mu^4 t) (docs/theory.md, "The checks")."""
     mu, v = float(queues.drift[i]), float(queues.variance[i])
     settled = v ** 3 / (mu ** 4 * t) if mu < 0 else math.inf  # only a stable queue settles
     return math.sqrt(min(v * t / 3, settled))

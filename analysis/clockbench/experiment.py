@@ -18,8 +18,8 @@ from .run_analysis import RunAnalysis, analyse
 from .schema import SchemaError, open_run
 from .verify import VerifyResult, verify
 
-# 60 model s at 30x is 2 s of wall time per run: with mpirun's start-up, the 15 runs of the
-# assignment take about a minute.
+# 60 model s at 30x is 2 s of wall time per run (what the assignment takes with it:
+# docs/measurements.md, "Run times of the analysis").
 DEFAULT_SPEEDUP = 30.0
 DEFAULT_SEED_BASE = 1
 NOTEBOOK_STEM = "notebook"
@@ -64,7 +64,7 @@ MATRICES: Dict[str, Matrix] = {
                     "ticks internal."),
             Variant("B", "rates 4..6, p_internal 0.7", 4, 6, 0.7, 5,
                     "a smaller variation of the rates: drawn from 4..6, at most 1.5x apart. For N=3 and "
-                    "p=0.7 every queue is stable when 6 r_min >= the sum of the other two rates (SPEC §3), "
+                    "p=0.7 every queue is stable when 6 r_min >= the sum of the other two rates (docs/theory.md), "
                     "which always holds in 4..6 (6 x 4 = 24 >= 6 + 6): B shows the machines without "
                     "run-away queues, keeping the top of A's range so that runs stay comparable in length."),
             Variant("C", "rates 1..6, p_internal 0.4", 1, 6, 0.4, 5,

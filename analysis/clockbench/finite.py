@@ -1,126 +1,15 @@
-"""Finite-horizon queue theory: what a queue near rho = 1 does over a run of T model seconds.
+"""Finite-horizon queue theory: what each queue does over a run of T model seconds, where near
+rho = 1 its random walk, not the mean field's drift, sets it. Derivation and accuracy:
+docs/theory.md, "Finite-horizon queues" (sections named below are its subsections).
 
-The mean-field theory (theory.py) gives each queue a growth rate: lambda_i - r_i when unstable,
-0 when stable. That is the limit T -> infinity. Near rho_i = 1 the drift is small and the
-randomness of the arrivals dominates for any practical T: at rho = 1 the queue is a reflected
-random walk whose mean grows like sqrt(T), where the mean field says 0. This module gives the
-expected queue, lag and drift at finite T.
-
-The queue as a reflected process. While machine i is busy it receives once per tick and sends
-nothing, so its queue changes by X(t) = A(t) - r_i t, A(t) the arrivals. Each idle tick adds one
-to a counter I(t) that keeps the queue at 0: Q = X + I, with I growing only when Q = 0. Idle
-ticks send messages, which keep the peers busy a little longer, so the peers send a little less
-back: each idle tick removes kappa arrivals from i (kappa > 0, the loop gain through the peers),
-Q = X0 - kappa I + I with X0 the arrivals process of a machine that never sends. Since
-(1 - kappa) I still grows only at Q = 0, Q is the reflection of X0 at zero, whatever kappa is:
-
-    Q(t) = X0(t) - min_{s <= t} X0(s).
-
-So the drift that matters is mu_i = lambda0_i - r_i, lambda0_i the arrival rate the fixed point
-gives when i is made silent (its row of C set to 0): for an unstable machine this is the
-mean-field lambda_i - r_i; for a stable one it is (1 - kappa) (lambda_i - r_i), a little closer
-to zero than the mean-field slack.
-
-The variance rate v_i of X0 (messages^2 per model second). The service is deterministic (one per
-tick), so all of it comes from the arrivals. Each free tick of sender j draws a vector of sends
-e_j (nothing with probability p, one peer with 2(1-p)/3, all peers with (1-p)/3): mean the row
-c_j of C, covariance S_j = E[e e^T] - c_j c_j^T, E[e_k e_l] = (1-p)/3 for two different peers.
-With phi_j the free ticks of j per second, these draws add noise w of covariance rate
-W = sum_j phi_j S_j. The free ticks fluctuate as well: a stable sender's ticks are receives or
-free, and its receives follow its arrivals, so its free ticks move by minus its arrival noise.
-Linearised, the arrival noise a solves a = w - C^T P a (P: the stable senders other than i), so
-a = (I + C^T P)^-1 w and v_i = [(I + C^T P)^-1 W (I + C^T P)^-T]_ii.
-
-Expected queue from empty. By time reversal, X0(t) - min X0 has the law of the running maximum
-M(t) = max_{s <= t} X0(s), and for Brownian motion of drift mu and variance rate v (sigma^2 = v)
-the reflection principle with Girsanov's exponential factor gives
-
-    P(M(t) > y) = Phi((mu t - y) / (sigma sqrt t)) + exp(2 mu y / v) Phi((-y - mu t) / (sigma sqrt t)).
-
-Integrating over y > 0, with a = mu sqrt(t) / sigma:
-
-    E[Q(t)] = sigma sqrt(t) [a Phi(a) + phi(a) + erf(a / sqrt 2) / (2 a)].
-
-Limits: a -> +inf gives mu t + v / (2 mu) (the mean-field growth plus a constant); a = 0 gives
-sigma sqrt(t) sqrt(2 / pi); a -> -inf gives v / (2 |mu|), the stationary mean of the reflected
-motion (bounded). Means over [0, T] and least-squares slopes of E[Q(t)] are integrals of this,
-done by Gauss-Legendre quadrature in u = sqrt(t / T), in which E[Q] is smooth.
-
-The lattice, and why a short queue is not a diffusion. clockbench records the queue just after a
-tick's service, and the queue moves in whole messages: W' = max(W + Y, 0) per tick of i, Y = A - 1,
-A the messages that arrived since the previous tick. With U = (W + Y)^- in {0, 1} (an idle tick),
-W'^2 = (W + Y)^2 - U, and in the steady state E[U] = -E[Y], so exactly
-
-    E[W] = E[A (A - 1)] / (2 |y_W|),    y_W = E[W Y] / E[W],
-
-E[A (A - 1)] the mean number of ordered pairs of messages that arrive between two ticks, y_W the
-drift per tick weighted by the queue. For Y independent of W this is Var(Y) / (2 |E Y|) - (1 - |E Y|)
-/ 2, the reflected motion's mean less about half a message: with v / r for Var(Y) and mu / r for
-y_W, the diffusion's max(0, E[Q(t)] - (1 - |mu| / r) / 2), which this module keeps for the queues
-the chain below does not follow, and used for all of them before. Both are right for a long queue
-(a busy period of many ticks sees the long-run variance and the peers answering i's silence) and
-both are off for a short one. Pairs within one tick interval are rarer than v / r says: a sender
-ticks on a grid, sends on a thinned part of its ticks (binomial, not Poisson), and in a dense
-network a send-all leaves all peers busy at once. And a busy period of a tick or two is over before
-the peers feel i's silence, so y_W is near the mean-field slack lambda / r - 1, not mu / r. In the
-ring (2, 5, 3, 6, 4, 1, 2, 6) at p = 0.4 (issue 10), machine 4 (rho 0.56) has E[A (A - 1)] = 0.16
-and y_W = -0.40 in replayed runs (E[W] = 0.20), where the diffusion takes 0.21 and -0.30 (0.35):
-each accounts for half of the factor 2. Both depend on the joint law of i's queue and its peers'
-over a few ticks, which the chain below follows.
-
-A stable queue, tick by tick. Given the rates and the phases every deadline is fixed, and each draw
-is a fresh uniform, so the vector of all queues, taken at the deadlines in time order, is a Markov
-chain; E[Q_x] after each tick of x is the expected recorded queue. A tick of x takes one message if
-Q_x > 0; else it draws: nothing (p), one peer (2(1-p)/3, uniform over its peers) or all peers
-((1-p)/3), each destination's queue + 1. TickChain follows this chain from empty queues, for the
-machines that are stable in the mean field, queue levels 0..K_x - 1 each, K_x = 3 + v / (2|mu|)
-ln(1 / TAIL) (the diffusion's exponential tail, which overstates a short queue: K is generous), at
-most K_MAX; a stable queue that needs more (near rho = 1) keeps the diffusion. The joint law of all
-of them is too large beyond a few machines, so the chain keeps the joint law of clusters:
-
-- a connected set of stable machines whose joint state has at most BUDGET states: exactly (a full
-  topology with up to about 5 stable machines, short stable stretches of a ring);
-- else, where every machine has at most two stable neighbours (a ring), each machine with its two
-  neighbours: triples that overlap in pairs;
-- else every linked pair.
-
-A tick of x changes the clusters that hold x exactly. A cluster C without x but with neighbours of
-x needs P(x free | the state of C): it is taken from the cluster holding x that shares most of C,
-conditioned on the shared machines, times P(x free | Q_y) / P(x free) for a neighbour y of x in C
-outside them (Kirkwood's closure). Pairs and triples keep what makes the short queue: the grid of
-each sender's ticks, its thinned sends, its own queue, the send-all that hits two machines at once,
-and what i's own free tick does to its peers' next ticks.
-
-Leaks. A machine outside the chain ticks as a source independent of it: an uncovered stable one is
-free with its mean-field probability 1 - rho; a growing one is free at its idle ticks, E[I(t)] =
-(E[Q(t)] - mu t) / (1 - kappa_u) with E[Q(t)] the reflected motion's above and kappa_u =
-sum_j c_uj (1 - rho_j) c_ju the sends its free tick takes back from it at once through the peers it
-finds idle (a message that waits in a busy peer's queue answers too late to matter). Near rho = 1 the
-idle ticks grow like sqrt(t) and matter to a neighbour near rho = 0.8.
-
-Phases and horizon. The expectation over runs is over random phases, and with commensurate rates a
-stable queue's mean depends on them by several per cent. The chain runs a first draw of the phases
-from empty queues for SETTLE relaxation times v / mu^2 of its slowest queue (100 to 600 ticks of its
-slowest machine), then PHASE_DRAWS - 1 segments of SEGMENT relaxation times with fresh phases, and
-averages the second half of every draw: the settled mean. queue(t) within the first draw is its
-expected queue scaled to the settled mean; later, the settled mean plus the leaks' share in
-proportion to the leak then (when the leak while settled exceeds LEAK_MIN messages, a second run
-without it gives the long-run mean). The lattice offset of such a queue is the reflected motion's
-stationary mean v / (2 |mu|) less the settled mean. The diffusion above still gives the growing
-queues and those too near rho = 1 for the chain (and, while following them all would cost more than
-WORK_MAX or TICKS_MAX, the longest of the others).
-Everything scales with the ticks: the chain's cost is that of following each machine for a few
-hundred ticks, and a configuration asked again (compare's checks of many runs) reuses its chain.
-
-Accuracy against replayed runs (tests/analysis/replay.py, 80 runs of 300 s per configuration,
-random integer rates 1..6, p 0.2 to 0.9, stable machines at rho 0.2 to 0.9; within 3 standard
-errors + 0.02 message): rings of 4 to 16, 87 of 88 machines (the diffusion alone: 58); the miss: a
-ring of 5 stable machines, one at rho 0.87, where the triples give 3.49 against 2.82 +- 0.13 and the
-exact chain 3.03. Full topologies of 3 to 16, 132 of 144 (the diffusion alone: 68): components
-followed exactly, 39 of 39 (within 3 % at rho >= 0.6); components followed by pairs (6 to 16
-machines), 93 of 105, the pairs coming out 11 % low at rho >= 0.6 (up to 19 %), as they miss how
-the peers' queues move together after a send-all hits all of them. tests/analysis/test_queue_mean.py
-holds the ring of issue 10, full N = 3 and a ring of 10.
+Symbols: mu_i = lambda0_i - r_i the drift of i's queue while busy, lambda0_i the arrivals when i is
+made silent (its row of C set to 0); v_i the variance rate of those arrivals, [F W F^T]_ii with
+W = sum_j phi_j S_j the senders' draw noise and F = (I + C^T P)^-1 the stable senders' feedback
+("The variance rate"); E[Q(t)] of the reflected Brownian motion from empty ("Expected queue from
+empty"), less the lattice offset ("The lattice"); TickChain, the stable queues followed tick by
+tick from the rates and phases ("A stable queue, tick by tick", "Leaks", "Phases and horizon");
+kappa_u the short-term loop gain; arrivals_per_tick, the law of the messages between two ticks
+("Arrivals per tick").
 """
 
 from __future__ import annotations
@@ -156,7 +45,7 @@ def normal_pdf(x: np.ndarray) -> np.ndarray:
 class QueueDiffusion:
     """Per machine, the queue's motion while busy: X0(t) has drift mu and variance rate v; and, for
     the stable queues short enough to follow tick by tick, their expected length from the tick-level
-    chain (module docstring, "A stable queue, tick by tick"), which then replaces the diffusion's."""
+    chain (docs/theory.md, "A stable queue, tick by tick"), which then replaces the diffusion's."""
 
     rates: np.ndarray         # r_i, ticks per model second
     drift: np.ndarray         # mu_i = lambda0_i - r_i, messages per model second
@@ -169,7 +58,7 @@ class QueueDiffusion:
 
     @property
     def lattice(self) -> np.ndarray:
-        """How far the recorded queue sits below the reflected motion (module docstring): half a
+        """How far the recorded queue sits below the reflected motion (docs/theory.md, "The lattice"): half a
         message less |mu| / r of it; for a queue the tick chain follows, the reflected motion's
         stationary mean v / (2 |mu|) less the chain's."""
         base = 0.5 * np.maximum(0.0, 1.0 - np.abs(self.drift) / self.rates)
@@ -203,7 +92,8 @@ class QueueDiffusion:
 
 
 def diffusion(pred: Prediction, adj: np.ndarray) -> QueueDiffusion:
-    """Drift and variance rate of every machine's queue (module docstring)."""
+    """Drift and variance rate of every machine's queue (docs/theory.md, "The queue as a reflected
+    process", "The variance rate")."""
     r, p, n = pred.rates, pred.p_internal, pred.n
     c = send_matrix(adj, p)
     peer = (np.asarray(adj) > 0).astype(float)
@@ -223,7 +113,7 @@ def diffusion(pred: Prediction, adj: np.ndarray) -> QueueDiffusion:
 
 
 def _loop_gains(r: np.ndarray, c: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """kappa_u (module docstring, "Leaks"): the sends a free tick of u takes from u at once, through
+    """kappa_u (docs/theory.md, "Leaks"): the sends a free tick of u takes from u at once, through
     peers it finds idle, sum_j c_uj (1 - rho_j) c_ju; a message that waits in a peer's queue comes
     back too late to matter while u's own queue is short."""
     return np.clip((c * c.T * (1.0 - rho)[None, :]).sum(axis=1), 0.0, 0.99)
@@ -238,7 +128,8 @@ def _send_covariance(c_row: np.ndarray, peer_row: np.ndarray, p: float) -> np.nd
 
 
 def expected_queue(mu: np.ndarray, v: np.ndarray, t) -> np.ndarray:
-    """E[Q(t)] of the reflected Brownian motion from 0 (module docstring); t may be an array too."""
+    """E[Q(t)] of the reflected Brownian motion from 0 (docs/theory.md, "Expected queue from empty");
+    t may be an array too."""
     mu, v, t = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(v, dtype=float),
                                    np.asarray(t, dtype=float))
     t = np.maximum(t, 0.0)
@@ -253,7 +144,8 @@ def expected_queue(mu: np.ndarray, v: np.ndarray, t) -> np.ndarray:
 
 
 def queue_tail(y: np.ndarray, mu: float, v: float, t: float) -> np.ndarray:
-    """P(Q(t) > y) for y >= 0, the reflected Brownian motion from 0 (module docstring)."""
+    """P(Q(t) > y) for y >= 0, the reflected Brownian motion from 0 (docs/theory.md, "Expected queue
+    from empty")."""
     y = np.asarray(y, dtype=float)
     if v <= 0 or t <= 0:
         return (y < max(mu, 0.0) * t).astype(float)
@@ -354,9 +246,10 @@ def _components(members: List[int], adj: np.ndarray) -> List[List[int]]:
 
 def _clusters(members: List[int], adj: np.ndarray,
               size: Dict[int, int]) -> Tuple[List[Tuple[int, ...]], List[List[int]]]:
-    """The machine sets whose joint law the chain keeps (module docstring): a whole component if its
-    state fits the budget; else each machine with its neighbours where every machine has at most two
-    (a ring). The other components are kept as all their linked pairs (returned apart: _Pairs)."""
+    """The machine sets whose joint law the chain keeps (docs/theory.md, "A stable queue, tick by
+    tick"): a whole component if its state fits the budget; else each machine with its neighbours
+    where every machine has at most two (a ring). The other components are kept as all their linked
+    pairs (returned apart: _Pairs)."""
     out, dense = [], []
     for comp in _components(members, adj):
         if math.prod(size[x] for x in comp) <= BUDGET:
@@ -472,7 +365,8 @@ class _Pairs:
 
 
 class TickChain:
-    """The expected queues of the stable machines, tick by tick (module docstring). Set up from the
+    """The expected queues of the stable machines, tick by tick (docs/theory.md, "A stable queue, tick
+    by tick"). Set up from the
     parameters only; the chain runs on first use."""
 
     def __init__(self, rates: np.ndarray, p: float, adj: np.ndarray, stable: np.ndarray, rho: np.ndarray,
@@ -583,7 +477,7 @@ class TickChain:
         draw (a fresh draw's first half absorbs the change of phase); the expected queue over the
         horizon is the first draw's, scaled to that average. Where growing neighbours still leak
         free ticks meanwhile, a second run without them gives the long-run mean, and the leak's
-        share is carried on in proportion to the leak (module docstring)."""
+        share is carried on in proportion to the leak (docs/theory.md, "Phases and horizon")."""
         if self._tables is not None:
             return
         key = (self.every, *(a.tobytes() for a in (self.rates, self.adj, self.covered, self.rho, self.drift,
@@ -688,7 +582,7 @@ class TickChain:
 
     def _leak(self, u: int, t: np.ndarray) -> np.ndarray:
         """Free-tick probability of a machine outside the chain at times t: a stable one's mean
-        field 1 - rho; a growing one's dE[I]/dt / r (module docstring)."""
+        field 1 - rho; a growing one's dE[I]/dt / r (docs/theory.md, "Leaks")."""
         if self.stable[u]:
             return np.full(t.shape, 1.0 - self.rho[u])
         mu, v = self.drift[u], self.variance[u]

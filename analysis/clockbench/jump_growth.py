@@ -1,6 +1,7 @@
 """The lab notebook's answer to the seed's claim that a slow machine's jumps "grew as the queue
 backed up": per machine whose queue backed up, its mean jump per time window and per queue length,
-the rule that decides whether the claim holds, and what sets the jump's mean instead."""
+the rule that decides whether the claim holds, and what sets the jump's mean instead (docs/theory.md,
+"Why a backed-up machine's jumps do not grow")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""What a run measured (SPEC §3): per machine rates, event mix, jumps, queues and lag; run-wide
-drift of the Lamport clocks on a god's-eye time grid. Vectorised: events are ordered by rank
-then tick, so each machine is one contiguous slice of every column."""
+"""What a run measured (the quantities docs/theory.md predicts): per machine rates, event mix,
+jumps, queues and lag; run-wide drift of the Lamport clocks on a god's-eye time grid. Vectorised:
+events are ordered by rank then tick, so each machine is one contiguous slice of every column."""
 
 from __future__ import annotations
 

@@ -135,7 +135,7 @@ def add_comparison(doc: Document, settings: Settings, trials: Sequence[Trial]) -
     shares = ", ".join("{} {:.1%} growing and {:.1%} critical".format(
         v.key, *draw_shares(settings.n, v.rate_min, v.rate_max, v.p_internal, settings.duration_s))
         for v in settings.matrix.variants)
-    doc.para(f"Why, from the theory (SPEC §3): a free tick sends to a given peer with probability c = "
+    doc.para(f"Why, from the theory (docs/theory.md): a free tick sends to a given peer with probability c = "
              f"2(1-p)/(3(N-1)) + (1-p)/3, so c = {_c(settings.n, 0.7):.2f} at p = 0.7 and "
              f"{_c(settings.n, 0.4):.2f} at p = 0.4. A machine slower than the arrivals its peers send it "
              "receives on every tick, stops sending and its queue grows; the more a free tick sends, the more "

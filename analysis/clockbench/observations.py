@@ -1,5 +1,6 @@
 """The lab notebook's observations, computed: per trial the numbers the student wrote in prose and
-one sentence naming the notable one; per variant the means the comparison is made of."""
+one sentence naming the notable one; per variant the means the comparison is made of. The classes
+growing, critical and stable: docs/theory.md, "Growing, critical, stable"."""
 
 from __future__ import annotations
 

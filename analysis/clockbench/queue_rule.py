@@ -1,7 +1,7 @@
-"""The queue rule of docs/model.md on a paced run that records arrival times: at the tick with
-deadline T, machine i's queue is the messages to i with a < T that no earlier tick took, ordered by
-(a, sender rank, sender tick); the tick takes the first, or draws only if there is none; `queue`
-logs what is left.
+"""The queue rule of docs/model.md ("Delivery in model time") on a paced run that records arrival
+times: at the tick with deadline T, machine i's queue is the messages to i with a < T that no
+earlier tick took, ordered by (a, sender rank, sender tick); the tick takes the first, or draws only
+if there is none; `queue` logs what is left.
 
 Vectorised: a message waits from the first tick of its receiver whose deadline is after its a
 until the tick that takes it, so every tick's queue is a count of overlapping intervals; and a

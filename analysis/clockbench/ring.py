@@ -1,85 +1,14 @@
 """How late the fastest clock reaches a machine that hears the pace setter directly (the full
-topology): the lag of one hop, latency included. scaling.py adds each machine's own queue to it.
+topology): the lag of one hop, latency included; scaling.py adds each machine's own queue to it.
+Derivation: docs/theory.md, "The one-hop lag" (sections named below are its subsections).
 
-The identity of one hop. Machine i holds L_i = max over the messages m it has taken of
-(m.clock + 1 + its ticks since it took m), and the message a sender j sent at sigma carries
-L_j(sigma) = F(sigma) - o_j, F the fastest clock (slope u, the pace that reaches i) and o_j the
-sender's own lag when it sends. Take the message taken last from j: it arrived at a_j = sigma +
-ell (ell its latency), waited W_j to the tick that took it (the rest of i's tick period, plus a
-tick per message queued before it) and was taken at tau_j = a_j + W_j. A time t later F has
-moved on by u (t - sigma) and i has ticked r_i (t - tau_j) times, so
-
-    lag_i(t) = F(t) - L_i(t) = min_j [o_j + u ell - 1 + (u - r_i) (t - a_j) + r_i W_j].
-
-The -1 is the receive's +1 less the two half ticks that counting in whole ticks loses on average
-(F's since sigma, a tick of the pace setter, and i's since tau_j); with a sender that is not a
-setter, o_j, the lag at its send tick, takes the first half. The latency enters as u ell: the
-clock a message carries is ell older, whatever the queue does (docs/model.md: a = T_send +
-latency). Write t - a_j = D + B_j: D = t - a(t) the age of the message taken last of all, a(t) its
-arrival, and B_j = a(t) - a_j >= 0 how long before it j's last message arrived (0 for the
-sender of the message taken last). With W_j ~ W the wait of the message taken last,
-
-    E[lag_i] = u ell - 1 + (u - r_i) E[D] + r_i E[W] + O_i,
-    O_i = sum_j f_j E[min(o_j, min_{k != j} (o_k + (u - r_i) B_k))],
-
-f_j the share of j in i's arrivals and B_k ~ exponential of mean A_k = (2 - q_k) / (2 q_k r_k),
-the time since k's last send at a random moment (k sends on a fraction q_k = c_ki (1 - rho_k) of
-its ticks 1 / r_k apart: the inspection paradox, E[X^2] / (2 E[X]) of a geometric gap). Where
-every message came from the setter (o = 0) O_i = 0; a stale sender only helps when its message
-is the last and the setter's is old.
-
-E[D] and E[W] are time averages of the queue's age of information: with Y_k the gap before
-message k and T_k its time from arrival to its tick, the age grows from T_k at take k to Y_{k+1}
-+ T_{k+1} at take k+1, so E[D] = lambda (E[Y T] + E[Y^2] / 2), and W holds T_k until the next take
-G_k = Y_{k+1} + T_{k+1} - T_k later, E[W] = lambda E[T_k G_k]. A long queue makes D and W long,
-but also takes messages a tick apart, so the messages that waited long hold W for a short time:
-E[W] < E[T], and the naive sum (u - r) (A + delta) + u E[T] of separate waits over-predicts by
-2 to 3 clock units (a third) at rates (1, 2, 3). T_k follows i's tick grid exactly: with x = T_{k-1} +
-1 / r_i - Y_k (the previous message left a tick before the grid point T_{k-1} + 1 / r_i),
-T_k = x if x > 0 (it queued), else x wrapped into (0, 1 / r_i] (the first tick after its
-arrival). The arrivals are taken as a renewal process of i's arrival rate lambda_i whose gaps,
-a shift plus an exponential, have the squared coefficient of variation v_i / lambda_i of the
-arrivals' variance rate (finite.py): the senders tick on grids and send on thinned ticks, less
-random than Poisson (a Poisson stream would make E[W] 30 % longer at (1, 2, 3)). age_moments
-solves that chain on a grid of 1 / (8 r_i): E[D] and E[W] within about 5 % of replayed runs.
-
-The queue's share. scaling.py writes lag_i(t) = b_i + a_i Q_i(t), the queue Q_i of finite.py. A
-queue that is (almost) always busy takes a message on every tick: the message taken last arrived
-while the Q_i queued now did, D = W + (the time since the last tick), E[W] = (E[Q] + (1 - c^2) / 2)
-/ lambda0 for a renewal of squared variation c^2 = v / lambda0 counted from an arrival, so a_i =
-u / lambda0 and b_i = u ell - 1 + O_i + (u - r_i) / (2 r_i) + u (1 - c^2) / (2 lambda0), with
-B_k's slope u - lambda0 (a busy i counts a tick per message, lambda0 per second of arrivals). A
-stable queue is short: its lag is mostly the wait for the setter's next message, and one more
-queued message delays the clock by less than a full wait. There a_i is the steady lag's
-sensitivity to the steady queue, dE[lag] / dE[Q] (the chain and the reflected walk's v / (2 |mu|)
-at the load and 3 % below it; 2.3 clock units per message at (1,2,3) against u / lambda0 = 3.6),
-and b_i = E[lag] - a_i E[Q]: exact in the steady state, and the queue's build-up from empty moves
-the lag by a_i per message (replayed runs: 20 s into (1,2,3) the slowest machine's lag is 9 %
-below its steady value, its queue 25 % below its own). Between utilisation BUSY_FROM
-and BUSY_AT the two are blended (the chain's grid grows as 1 / (1 - rho)); the chain is solved at
-a utilisation of at most CHAIN_AT.
-
-The peaks. The largest lag over a run comes at the longest wait: the message that arrives just
-after the queue reached k waits behind them and the arrival ahead of it, (k + 1) / r_i, and a tick
-after it was taken the lag is u ell - 1 + O_i + u (k + 1) / r_i + (u - r_i) / r_i (D = W + 1 /
-r_i, W = (k + 1) / r_i): OneHop.peak + (u / r_i) k, which scaling.py takes at the running maximum of
-the queue.
-
-A random latency. A max-clock keeps the freshest message it has taken, and with random latencies
-a message sent later may arrive first. For sends of rate lambda_s (Poisson) and latencies of
-distribution F, a send s ago has arrived with probability F(s), so the freshest arrived send is
-older than x with probability exp(-lambda_s int_0^x F), and its age less the 1 / lambda_s of the
-sends themselves is the effective latency
-
-    ell_eff = int_0^inf exp(-lambda_s int_0^x F(y) dy) dx - 1 / lambda_s,
-
-D for a constant, less than the mean for a random one. It matters little: at exp:0.2 and the
-setter's 0.5 to 1.3 messages per second to a slow machine, ell_eff is 5 to 11 % below the mean
-(0.190 and 0.178 s), 0.03 to 0.1 clock units of lag. lambda_s: the setters' messages to i.
-
-Beyond one hop (the ring). Where a machine hears the setter only through a chain of neighbours,
-its lag is a max-plus recursion over every causal path, which no per-hop formula follows:
-ring_sample.py evaluates it in a reduced model of the run.
+Symbols: u the pace that reaches i, o_j a sender's own lag, ell the latency (ell_eff for a random
+one, "A random latency"); D the age of the message taken last and W its wait, from the waiting-time
+chain of i's tick grid ("Age and wait"); O_i the senders' offsets, B_k the time since k's last
+message, exponential of mean A_k = (2 - q_k) / (2 q_k r_k) ("The identity of one hop"); the lag
+b_i + a_i Q_i with the queue's share a_i and the rest b_i, a busy queue's and a short one's blended
+between BUSY_FROM and BUSY_AT ("The queue's share"); the peak behind a queue of k,
+peak + (u / r_i) k ("The peaks"). A machine that does not hear a setter: ring_sample.py.
 """
 
 from __future__ import annotations
@@ -116,7 +45,7 @@ def mean_latency(text: str) -> float:
 
 def effective_latency(text: str, rate: float) -> float:
     """The age a max-clock's freshest message has beyond the sends' own spacing, for sends of
-    `rate` per second and the latency `text` (module docstring, "A random latency")."""
+    `rate` per second and the latency `text` (docs/theory.md, "A random latency")."""
     lat = parse_latency(text)
     mean = mean_latency(text)
     if lat.constant or rate <= 0 or mean <= 0:
@@ -134,7 +63,7 @@ def effective_latency(text: str, rate: float) -> float:
 
 @functools.lru_cache(maxsize=256)
 def age_moments(lam: float, rate: float, cv2: float) -> Tuple[float, float]:
-    """(E[D], E[W]) of the module docstring for arrivals of rate lam (squared coefficient of
+    """(E[D], E[W]) of docs/theory.md, "Age and wait", for arrivals of rate lam (squared coefficient of
     variation cv2 of a shift-plus-exponential gap) at a machine ticking at `rate`: the waiting
     time chain T' = x or x wrapped into (0, P], x = T + P - Y, on a grid of P / _CELLS."""
     period = 1.0 / rate
@@ -193,7 +122,7 @@ def _capped_min(cap: float, base: np.ndarray, mean_age: np.ndarray, slope: float
 
 def _arrival_structure(pred: Prediction, adj: np.ndarray):
     """Per (sender j, receiver i): messages per second j -> i from stable senders, and A_j (the
-    mean time since j's last send at a random moment, module docstring)."""
+    mean time since j's last send at a random moment, docs/theory.md, "The identity of one hop")."""
     r = pred.rates
     c = send_matrix(adj, pred.p_internal)
     rho = np.minimum(pred.utilisation, 1.0)
@@ -216,7 +145,7 @@ def settled_queue(mu, v, rate):
 
 @dataclass
 class OneHop:
-    """Per machine, one hop from a pace setter (module docstring), clock units: the expected lag
+    """Per machine, one hop from a pace setter (docs/theory.md, "The one-hop lag"), clock units: the expected lag
     b + a E[Q] with the queue's share a per message, b beyond it (both for E[lag] in the steady
     state and as the queue builds up), and the lag at the peak behind a queue of k messages,
     peak + (u / r) k. Setters: 0."""
@@ -229,7 +158,7 @@ class OneHop:
 
 def one_hop_lags(pred: Prediction, adj: np.ndarray, clocks: ClockPaces, queues: QueueDiffusion,
                  latency: str = "0") -> OneHop:
-    """The lags of one hop (module docstring: "The identity of one hop", "The queue's share"), when
+    """The lags of one hop (docs/theory.md, "The identity of one hop", "The queue's share"), when
     every machine that is not a pace setter hears one directly."""
     r, n = pred.rates, pred.n
     heard, flow, age = _arrival_structure(pred, adj)
@@ -289,7 +218,7 @@ def _idle_share(lam: float, rate: float, lam0: float, v: float, u: float, offset
 
 
 def _offsets(offset: np.ndarray, mean_age: np.ndarray, flow: np.ndarray, slope: float) -> float:
-    """O_i of the module docstring: the sender of the message taken last (share f_j) against the
+    """O_i of docs/theory.md, "The identity of one hop": the sender of the message taken last (share f_j) against the
     others' last messages, older by exponential B_k."""
     share = flow / flow.sum()
     total = 0.0

@@ -1,43 +1,13 @@
 """The lags of a ring (or any topology where some machine does not hear a pace setter directly),
-from a reduced model of the run evaluated by Monte Carlo.
+from a reduced model of the run evaluated by Monte Carlo. Why no per-hop formula serves, the
+model, what it drops and how close it comes: docs/theory.md, "The ring's reduced model".
 
-Why not a formula. In a ring a machine far from the pace setter learns the fastest clock only
-through a chain of neighbours, and its lag is a max-plus recursion over every causal path: a path
-may leave a slow machine for a fast one and come back (the fast one keeps the clock moving while
-the slow one waits), and the machines that bound a stretch near rho = 1 send so rarely that a
-stretch runs at its own pace between their messages and jumps when one arrives. Expected values
-per hop cannot follow that: the minimum over two random chains is below the minimum of their
-means, hop after hop, and the largest spread over a run comes from the long gaps between rare
-messages, not from the mean lags. A chain-of-means model over-predicted the slowest machine of a
-48-machine ring at p_internal 0.8 by 26 % and under-predicted the largest spread at p_internal 0.9
-by 24 %.
-
-The reduced model. It keeps the clocks, the tick grids, the actions and the messages of
-docs/model.md exactly, and makes one mean-field simplification: each machine's queue is an
-independent reflected walk whose arrivals per tick follow the law of its mean-field arrival
-stream (finite.arrivals_per_tick with finite.py's busy arrival rate and variance rate), instead of
-the messages it is actually sent. The walk decides which ticks are free (a machine draws an action,
-and may send, only when its walk is at 0) and how long a message waits: it is taken Q ticks after
-the first tick past its arrival, Q the walk's messages ahead of it (those left after the
-receiver's last tick and the share of the arrivals until its next tick that came before it), first
-in, first out along each link. So a machine near rho = 1 sends in bursts, when its walk returns to 0, and
-an unstable machine's messages wait ever longer, as in the run. The clocks are the model's own:
-every tick adds 1, a receive sets L = max(L, m) + 1. A latency delays every message by a constant:
-the setting's own, or for a random one ring.effective_latency at the link's rate of messages
-(a max-clock keeps the freshest message; a constant keeps the link first in, first out).
-
-What is dropped is the correlation between a machine's queue and the messages it actually gets,
-and between the walks of neighbours. Against the independent simulator (tests/analysis/
-test_scaling_ring.py) the reduced model is within a few per cent on drift and lag at N = 16 to 48
-and p_internal 0.3 to 0.95. Where it misses: a machine near rho = 1 next to the pace setter in a
-short ring, whose lag it over-predicts by half (8 machines (6,2,3,2,3,2,3,2) at p_internal 0.7:
-12.6 against 8.4; the per-hop model it replaced said 13.3): the queue that makes its wait long is
-made of the setter's own recent messages, which the independent walk does not know.
-
-Evaluation. RING_REPLICAS copies of the run, vectorised, from a fixed seed (the same parameters
-give the same prediction); with random phases, RING_PHASE_DRAWS draws of the phases share them.
-The lags are recorded on RING_GRID points of god's-eye time, as compute() measures them (each
-clock after its last tick at or before the point, the lag behind the largest clock).
+The model keeps the clocks, tick grids, actions and messages of docs/model.md exactly; each
+machine's queue is an independent reflected walk whose arrivals per tick follow its mean-field
+law (finite.arrivals_per_tick with finite.py's busy arrival rate and variance rate), which decides
+the free ticks and how many ticks a message waits (first in, first out per link); a latency is a
+constant per link (ring.effective_latency for a random one). RING_REPLICAS copies from a fixed
+seed, RING_PHASE_DRAWS phase draws for random phases, lags on RING_GRID points of god's-eye time.
 """
 
 from __future__ import annotations
@@ -91,8 +61,8 @@ class SampledLags:
 
 def sample_ring(pred: Prediction, adj: np.ndarray, queues: QueueDiffusion, latency: str,
                 phases: Optional[Sequence[float]], horizon: float) -> SampledLags:
-    """The reduced model (module docstring) over [0, horizon]: the run's phases, or
-    RING_PHASE_DRAWS uniform draws when phases is None."""
+    """The reduced model (docs/theory.md, "The ring's reduced model") over [0, horizon]: the run's
+    phases, or RING_PHASE_DRAWS uniform draws when phases is None."""
     horizon = max(float(horizon), 1.0)
     grid = np.linspace(0.0, horizon, RING_GRID)
     rng = np.random.default_rng(_RING_SEED)

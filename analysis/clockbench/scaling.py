@@ -1,93 +1,16 @@
 """The scaling study: how drift, the slowest machine's lag and queue growth change with the number
 of machines N and the topology, each measured beside the theory's prediction (from the achieved
 rates). `clockbench-analyze scaling FILE... -o DIR` writes DIR/scaling.md and DIR/scaling.html.
+Derivation: docs/theory.md, "Lag and drift over a run" (sections named below are its subsections).
 
-Lag of an unstable machine i (lambda_i > r_i). Its queue never empties, so it receives on every
-tick and takes messages in arrival order: at time t it has taken the r_i t messages that had
-arrived by the time t' with lambda_i t' = r_i t. Each receive sets L_i = max(L_i, m) + 1 with m
-the sender's clock at t', so L_i(t) follows its senders' clocks at t' = (r_i / lambda_i) t. Its
-senders are stable (an unstable machine never sends); where they keep pace with the fastest
-clock, of slope s*, L_i(t) ~ s* (r_i / lambda_i) t, and its lag behind the fastest clock grows at
-
-    g_i = s* (1 - r_i / lambda_i)     (clock units per model second)
-
-A stable machine takes every message soon after it arrives, so its clock keeps pace with the
-fastest clock among its senders: in the full topology every stable machine hears from the fastest
-machine, its lag stays bounded, and g_i = 0. In a ring, unstable machines cut it into stretches
-that do not hear from each other (they never send), and a stretch runs at the pace of its own
-fastest machine. So in general a machine's clock pace sigma_i is the fixed point of clocks.py
-(clocks.paces, from the parameters alone: rates, p_internal, topology, phases, latency):
-
-    sigma_i = max(r_i + e_i, max_j sigma_j)              i stable,   j its stable senders
-    sigma_i = max(r_i, (r_i / lambda_i) max_j sigma_j)   i unstable,
-
-e_i the excess of a pace setter over its own rate (its receive jumps), s* = max_k sigma_k, and
-g_i = s* - sigma_i, which is the formula above in the full topology. The spread of the clocks
-(drift) is the largest lag, so it grows at max_i g_i: after T model seconds the drift is
-~ T max_i g_i and its mean over the run ~ half that. These mean-field values are the _mf columns.
-
-The lag over a finite run (the _th columns). Near rho_i = 1 the queue's random walk, not its
-drift, sets the lag, and the mean field underestimates it; and a machine that keeps pace still
-lags by what it takes the pace to reach it. So machine i's lag at time t is taken as
-
-    lag_i(t) = min((s* - r_i) t, b_i(t) + a_i Q_i(t))      (a pace setter: (s* - sigma_i) t)
-
-- (s* - r_i) t: its clock never falls behind its own ticks;
-- Q_i(t): its queue, finite.py's reflected walk from empty (drift mu_i = lambda0_i - r_i,
-  variance rate v_i, lambda0_i its arrivals while busy): FIFO, so while busy it takes the
-  message that arrived Q_i / lambda0_i ago, and a_i = u_i / lambda0_i clock units per queued
-  message, u_i the pace of its stable senders;
-- b_i(t): the lag the pace reaches it with, beyond its own queue (ring.py): one hop from the
-  setter in the full topology, from the identity lag = o_j + u ell - 1 + (u - r_i) D + r_i W
-  (ell the latency, D and W the age and wait of the messages it took, o_j the sender's own lag).
-
-Where a machine hears the pace setter only through other machines (a ring), none of this
-applies: its lag is a max-plus recursion over chains of rare, random messages, and lag, drift and
-drift_max come from ring_sample.py's reduced model of the run (the clocks and messages exact, each
-queue an independent walk of its mean-field arrival law), evaluated by Monte Carlo.
-
-For a stable queue in the full topology a_i is the steady lag's sensitivity to the steady queue
-(ring.one_hop_lags), below u_i / lambda0_i: a short queue's extra message delays the clock less
-than a full wait, as the lag is mostly the wait for the next message from the setter. b_i
-then makes the steady expected lag exact, and a_i E[Q_i(t)] follows the queue's build-up.
-
-Latency. A constant latency D makes every message's clock D older on arrival: u D more lag per
-hop, and it changes the pace itself (clocks.py: a setter's leapfrog needs its rival's message in
-time; paces takes the run's phases with it). A random latency delays the queue's arrivals and
-reorders them, and a max-clock keeps the freshest message: ring.effective_latency, 5 to 11 %
-below the mean at exp:0.2 for 0.5 to 1.3 setter messages per second, 0.03 to 0.1 clock units: the
-mean would do.
-
-Drift. The spread at t is max_i lag_i(t). E[max_i lag_i(t)] = integral over y of 1 - prod_i
-P(lag_i(t) <= y), each P from the reflected walk's law of Q_i(t), the queues independent but for
-the growing ones' common noise: two slow machines in a full topology hear the same senders, and a
-send-all reaches both at once (their queues correlate 0.53 at (6,3,3,2,2,3,1,2,3,1); replayed: 0.49).
-Their arrival noises' covariance, with the growing queues silent, is finite.py's F W F^T; each
-growing queue takes a share beta_i of one common Brownian noise (beta_i^2 its mean correlation with
-the other growing ones), and the expectation is integrated over that noise (Gauss-Hermite), the
-queues independent given it: given the common noise g at t, queue i has drift mu_i + beta_i
-sqrt(v_i / t) g and variance rate (1 - beta_i^2) v_i. drift_mean_th is E[max_i lag_i(t)] averaged
-over [0, T].
-
-drift_max_th is E[max over [0, T] of the spread], not the spread at T: for bounded lags the
-largest over a run is two to three times the typical one. Per machine, the law of its lag's
-running maximum, the machines independent as above:
-- a stable queue with a bounded b_i: the running maximum of the recorded queue, tick by tick
-  (the walk Q' = max(Q + A - 1, 0), A the arrivals between two ticks with mean lambda0 / r and
-  variance v / r: binomial below the mean, negative binomial above), all levels at once; at a
-  peak the message taken waited behind the k queued and the one arriving ahead of it, (k + 1) /
-  r_i, and the lag a tick later is u ell - 1 + O_i + u (k + 1) / r + (u - r) / r (ring.py's
-  identity with D = W + 1 / r; O_i its senders' offsets; ring.OneHop.peak);
-- a growing queue: Q(T) + R, R = max_{s <= T} Q(s) - Q(T) the overshoot: seen backwards from T
-  the walk steps by 1 - A <= 1, so over a long run its maximum is geometric, P(R >= k) = eta^k,
-  eta the root in (0, 1) of E[eta^(A - 1)] = 1 (at (4,1,4): 0.85 messages, the replayed runs 0.7,
-  where the diffusion's v / (2 mu) would say 1.44); over T, the Brownian running maximum of drift
-  -mu (finite.queue_tail), shifted by v / (2 mu) - eta / (1 - eta), which also bounds it near
-  rho = 1 where eta -> 1;
-Not covered: the fast part of a bounded lag, the wait for the setter's next message, enters
-through its mean only (b_i), so where it and not the queue makes the spread's extremes the
-drift is low: (2,3,5), every queue short, over 120 s drift_max_th 19 % and drift_mean_th 11 to
-14 % below replayed runs (lag_final within 7 %).
+Symbols: sigma_i the paces of clocks.paces, s* = max_k sigma_k; g_i = s* - sigma_i the mean-field
+lag growth (the _mf columns, "Mean-field lag growth"); at the run's length (the _th columns) the
+lag lag_i(t) = min((s* - r_i) t, b_i(t) + a_i Q_i(t)), Q_i finite.py's queue and a_i, b_i of
+ring.py ("The lag over a finite run"); in a ring, ring_sample.py's reduced model instead; drift
+E[max_i lag_i(t)], the growing queues' common noise a loading beta_i integrated by Gauss-Hermite
+("Drift"); drift_max the expected running maximum of the spread, a stable queue's by the tick
+walk, a growing one's as Q(T) plus a geometric overshoot of ratio eta ("The running maximum of the
+drift").
 """
 
 from __future__ import annotations
@@ -175,7 +98,7 @@ def lag_growth(fastest_slope: float, sigma: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LagModel:
-    """The finite-T lags (module docstring): machine i's lag behind the fastest clock is
+    """The finite-T lags (docs/theory.md, "The lag over a finite run"): machine i's lag behind the fastest clock is
     min(floor_i t, b_i(t) + a_i Q_i(t)), floor_i = s* less its own rate (it never falls behind its
     own ticks), b_i(t) the lag the pace reaches it with (ring.py), a_i clock units per queued message
     (u_i / lambda0_i for a busy queue, less for a short one: ring.py) and Q_i its queue (finite.py's
@@ -188,7 +111,7 @@ class LagModel:
     queues: QueueDiffusion
     base_times: np.ndarray     # times b_i(t) is given at, model seconds (one: constant)
     base_values: np.ndarray    # b_i at those times, clock units (times x machines)
-    loading: np.ndarray        # each growing queue's share of the common noise (module docstring)
+    loading: np.ndarray        # each growing queue's share of the common noise (docs/theory.md, "Drift")
     peak: Optional[np.ndarray] = None        # the lag at a peak behind a queue of k: peak + peak_slope k
     peak_slope: Optional[np.ndarray] = None  # (ring.OneHop); None: the mean's b_i + a_i k
 
@@ -243,7 +166,7 @@ class LagModel:
 
     def drift(self, t: float, points: int = 500) -> float:
         """E[max_i lag_i(t)]: the integral of P(max > y) over y, the queues independent but for the
-        growing ones' common noise, integrated over by Gauss-Hermite (module docstring)."""
+        growing ones' common noise, integrated over by Gauss-Hermite (docs/theory.md, "Drift")."""
         if t <= 0:
             return 0.0
         y = np.linspace(0.0, self._top(t), points)
@@ -268,7 +191,8 @@ class LagModel:
 
     def drift_max(self, t: float, points: int = 2000) -> float:
         """E[max over [0, t] of the spread]: per machine the law of its lag's running maximum
-        (module docstring), the machines independent but for the growing queues' common noise."""
+        (docs/theory.md, "The running maximum of the drift"), the machines independent but for the
+        growing queues' common noise."""
         if t <= 0:
             return 0.0
         q, base = self.queues, self.base(t)
@@ -376,9 +300,10 @@ def _overshoot(mean: float, var: float) -> float:
 
 def _grown_below(level: np.ndarray, mu: float, var: float, t: float, eta: float) -> np.ndarray:
     """P(Q(t) + R <= level): Q(t) the reflected walk (finite.queue_tail), R the overshoot over [0, t]
-    (module docstring): the running maximum of the walk seen backwards from t, drift -mu, taken
-    from the Brownian law over t (queue_tail with drift -mu) shifted so that its long-run mean is the
-    tick walk's eta / (1 - eta); convolved on a grid of whole messages."""
+    (docs/theory.md, "The running maximum of the drift"): the running maximum of the walk seen
+    backwards from t, drift -mu, taken from the Brownian law over t (queue_tail with drift -mu)
+    shifted so that its long-run mean is the tick walk's eta / (1 - eta); convolved on a grid of
+    whole messages."""
     top = float(np.max(level)) if level.size else 0.0
     if top < 0:
         return np.zeros_like(level)
@@ -392,7 +317,7 @@ def _grown_below(level: np.ndarray, mu: float, var: float, t: float, eta: float)
 
 
 def _common_noise(pred, adj: np.ndarray, queues: QueueDiffusion) -> np.ndarray:
-    """Loadings beta_i of the growing queues on one common noise (module docstring): the arrival
+    """Loadings beta_i of the growing queues on one common noise (docs/theory.md, "Drift"): the arrival
     noises' covariance with every growing machine silent, V = F W F^T (finite.py's W and feedback
     F), beta_i^2 the mean correlation of i with the other growing queues; 0 with fewer than two."""
     growing = queues.drift > 0
@@ -566,7 +491,7 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "lag and drift grow like sqrt(T), plus the lag the pace reaches each machine with, latency "
         "included (analysis/clockbench/ring.py; in a ring, analysis/clockbench/ring_sample.py); drift_mean_th: the expected largest of the machines' "
         "random lags, averaged over the run; drift_max_th: the expected largest over the run "
-        "(analysis/clockbench/scaling.py derives both). "
+        "(docs/theory.md, \"Lag and drift over a run\", derives both). "
         "_mf: the mean-field (T -> infinity) prediction; 'bounded': it predicts no growth.",
         "s*: least-squares slope of the fastest Lamport clock (clock units per model second); s*_th: "
         "the fastest pace predicted from the parameters (analysis/clockbench/clocks.py), which every _th "
@@ -577,7 +502,7 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "at the end; lag_slope: least-squares slope of that lag. Theory: g_i = s* (1 - r_i / lambda_i) "
         "when its queue grows (it takes at t the messages that arrived by (r_i / lambda_i) t), else "
         "bounded; in a ring, a stretch cut off by machines that never send runs at its own fastest "
-        "pace sigma, and g_i = s* - sigma_i (analysis/clockbench/scaling.py derives it).",
+        "pace sigma, and g_i = s* - sigma_i (docs/theory.md, \"Mean-field lag growth\", derives it).",
         "Near rho = 1 (arrivals close to the rate) a queue's random walk, not its drift, sets the lag "
         "over a finite run: there the mean-field theory underestimates lag and drift, and _th does not.",
         f"growing: fraction of machines whose queue grows; {GROWING_TEXT}. A slower growth cannot "

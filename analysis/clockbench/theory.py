@@ -1,13 +1,10 @@
-"""Queueing theory of the scale model (docs/model.md has its rules): arrival rates, stability, queue growth, jumps.
+"""Mean-field queueing theory of the model (its rules: docs/model.md): arrival rates, stability,
+queue growth, event mix, mean jumps. Derivation: docs/theory.md, "The mean field".
 
-Mean-field model: a tick with a non-empty queue is a receive and sends nothing, so machine j
-sends on a fraction 1 - rho_j of its ticks, and machine i receives
-
-    lambda_i = sum_j c_ji * r_j * (1 - rho_j),   rho_j = min(1, lambda_j / r_j),
-
-where c_ji is the probability that a free tick of j sends to i. Since r_j (1 - rho_j) is
-max(0, r_j - lambda_j), this is lambda = C^T (r - lambda)^+, solved exactly below by finding
-the free-tick rates as a linear complementarity problem (Lemke's algorithm).
+Symbols: r_i the rates; p = p_internal; C[j, i] = c_ji, the probability that a free tick of j sends
+to i; lambda_i the arrival rates, the fixed point lambda = C^T (r - lambda)^+, solved as a linear
+complementarity problem in the free-tick rates x = (r - lambda)^+ (Lemke's algorithm);
+rho_i = min(1, lambda_i / r_i); growth lambda_i - r_i where lambda_i >= r_i, else 0.
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
-"""The start-up transient: expected messages each machine receives over a finite run.
+"""The start-up transient: the expected messages each machine receives, and its free ticks, over a
+finite run from empty queues. Derivation: docs/theory.md, "The start-up transient".
 
-The mean field (theory.py) is the long-run limit. Every queue starts empty, so a machine that is
-unstable in the long run still draws on its first ticks and sends on some of them; a machine the
-mean field says receives nothing (all its senders unstable) gets a few messages in every run.
-
-Time-dependent mean field: each machine's queue length is a probability distribution, advanced
-through every deadline in the order docs/model.md fixes (a tick at T sees the messages with
-a < T). A tick of j takes a message if its queue holds one, else draws: with probability
-P_j(empty) it is free, and then sends to peer i with probability c_ji, arriving at T + latency.
-Each arrival moves i's distribution up by one with that probability (the senders are taken as
-independent, the mean-field assumption). Summing P_j(empty) over j's ticks gives its expected free
-ticks; summing the sends gives each machine's expected arrivals. The distributions are cut at
-QUEUE_CAP messages (a queue that long does not empty again within a run's start); past TICK_BUDGET
-ticks the arrivals go on at the mean-field rate.
-
-The noise of these counts is fluctuations.py's.
+Each machine's queue length is a distribution, advanced through every deadline in the order of
+docs/model.md; a tick of j is free with probability P_j(empty) and then sends to i with
+probability c_ji, arriving at T + latency. Distributions are cut at QUEUE_CAP; past TICK_BUDGET
+ticks the arrivals go on at the mean-field rate. The noise of these counts: fluctuations.py.
 """
 
 from __future__ import annotations
@@ -42,7 +32,7 @@ class StartUp:
 
 def start_up(pred: Prediction, adj: np.ndarray, phases: Sequence[float], t_end: float,
              latency: float = 0.0) -> StartUp:
-    """The module docstring's computation, for a run of t_end model seconds."""
+    """Expected counts over a run of t_end model seconds (docs/theory.md, "The start-up transient")."""
     r, n = pred.rates, pred.n
     c = send_matrix(adj, pred.p_internal)
     horizon = min(t_end, TICK_BUDGET / float(r.sum()))

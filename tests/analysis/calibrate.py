@@ -89,7 +89,7 @@ GRID: Tuple[Config, ...] = (
            phase="zero"),
     Config("ring-48", _random_rates(48, 148), topology="ring"),
 )
-# The sample the README's test command runs (the whole grid: about 12 minutes here with --jobs 2).
+# The sample the README's test command runs (how long the whole grid takes: docs/measurements.md).
 SAMPLE = ("classic", "growing", "transient", "short-zero", "latency-exp")
 
 

@@ -1,8 +1,9 @@
 """An independent discrete-event simulation of the scale model, for the statistics of the theory
 (its tie rule is its own, below; tests/analysis/replay.py simulates docs/model.md event for event).
 
-Written from the SPEC's rules alone, on purpose without importing clockbench.theory, so
-that tests/analysis/test_theory.py can check the theory against it.
+Written from the model's rules alone (docs/model.md, but for the tie rule and the zero delay
+below), on purpose without importing clockbench.theory, so that tests/analysis/test_theory.py can
+check the theory against it.
 
 The model, as simulated here:
 

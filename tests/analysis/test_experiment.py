@@ -17,7 +17,7 @@ VARIANTS = ["A"] * 5 + ["B"] * 5 + ["C"] * 5
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory):
-    """The assignment at 5 model seconds per run and 50x: 15 runs in about 10 s."""
+    """The assignment at 5 model seconds per run and 50x (its run time: docs/measurements.md)."""
     out = tmp_path_factory.mktemp("exp") / "assignment"
     proc = subprocess.run(["/usr/bin/python3", str(ANALYZE), "experiment", "assignment", "--duration", "5",
                            "--speedup", "50", "--seed", str(SEED_BASE), "-o", str(out), "--clockbench", str(BIN)],

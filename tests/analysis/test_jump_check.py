@@ -12,8 +12,8 @@ from calibrate import checks_of, failure_rates
 from replay import replay
 
 RUNS = 200
-# A rate of 1 % gives 2 failures in RUNS runs on average and 7 or more in 0.5 % of samples; the
-# unconditioned delta method (deficit from the time since last heard only) failed 7 and 9 here.
+# A rate of 1 % gives 2 failures in RUNS runs on average and 7 or more in 0.5 % of samples; what
+# the unconditioned delta method failed: docs/measurements.md, "False failures of earlier checks".
 MOST_FAILURES = 6
 
 CASES = [

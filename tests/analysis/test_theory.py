@@ -1,33 +1,31 @@
-"""clockbench.theory (SPEC §3) against an independent simulation of the model (SPEC §1).
+"""clockbench.theory (docs/theory.md, "The mean field") against an independent simulation of the
+model (docs/model.md).
 
-The simulation is tests/analysis/simulate.py, written from SPEC §1 without the theory.
-SPEC §3 says the mean-field model is exact in the long run, so every comparison below is
+The simulation is tests/analysis/simulate.py, written from the model's rules without the theory.
+The mean field is exact in the long run, so every comparison below is
 "theory == simulation up to the simulation's own statistical noise", with the noise
 estimated from Poisson counting statistics at the run length used.
 
-Tolerances (one rule for all, K = 5 standard deviations):
+Tolerances (one rule for all, K = 5 standard deviations; the measurements that sized K and START
+are in docs/measurements.md, "The mean-field tests"):
   * arrival rate lambda_i = arrivals / T. The count of arrivals is at most Poisson-noisy
-    (a sum of Bernoulli-thinned ticks; sub-Poisson by ~(1-c)), sd = sqrt(lambda T) / T.
-    Calibration (30 seeds at T = 20,000 for every case below): the measured sd across
-    seeds was between 0.7x and 1.3x sqrt(lambda / T), and the mean over seeds agreed with
-    the theory to < 0.2 sd. So K * sqrt(lambda / T) is >= 3.8 measured sd: a disagreement
-    beyond it is not noise. Plus START/T for the start-up transient (queues start empty:
+    (a sum of Bernoulli-thinned ticks; sub-Poisson by ~(1-c)), sd = sqrt(lambda T) / T:
+    K * sqrt(lambda / T). Plus START/T for the start-up transient (queues start empty:
     a machine that is unstable in the long run still sends on its first few free ticks;
-    measured: ~2 messages at (1,1,6); START = 50 messages).
-    At T = 200,000 and lambda ~ 1/s this is ~0.011/s, i.e. about SPEC's ~1%.
+    START = 50 messages).
+    At T = 200,000 and lambda ~ 1/s this is ~0.011/s, i.e. about 1 % (docs/theory.md,
+    "Worked examples").
   * utilisation rho_i = receives / ticks = (arrivals - queue) / (r_i T): lambda's
     tolerance divided by r_i.
   * queue growth dQ/dt (least-squares slope over the second half, tau = T/2): the queue
     of an unstable machine is arrivals minus one departure per tick, so the slope's sd
-    is that of a rate counted over tau: sqrt(lambda / tau) (measured 0.0105 vs 0.0115
-    predicted at (1,2,6), T = 20,000). Tolerance K * sqrt(2 lambda / T).
+    is that of a rate counted over tau: sqrt(lambda / tau). Tolerance K * sqrt(2 lambda / T).
   * event mix: multinomial fractions of ticks, K * sqrt(f (1-f) / ticks), plus rho's
     tolerance (the free-tick share is 1 - rho).
   * messages sent per second: K * sqrt(send_rate * degree / T) (a send-all event is
     `degree` correlated messages) plus the free-tick uncertainty times messages per tick.
 All runs use fixed seeds, so the file is deterministic.
 """
-
 from __future__ import annotations
 
 import functools
@@ -44,8 +42,8 @@ from clockbench.theory import Prediction, closed_form_full, mean_jump, predict
 
 K = 5.0          # standard deviations allowed, see the module docstring
 START = 50.0     # messages of start-up transient allowed per machine
-T_RUN = 200_000.0  # model seconds per case: ~0.5-1.5 s of simulation each
-T_LONG = 1_000_000.0  # the slow, long runs that pin SPEC's queue growth to ~2-4 %
+T_RUN = 200_000.0  # model seconds per case (what that costs: docs/measurements.md)
+T_LONG = 1_000_000.0  # the slow, long runs that pin the worked examples' queue growth to ~2-4 %
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ class Case:
 
 
 CASES: Dict[str, Case] = {
-    # SPEC §3's worked examples, p = 0.7, full topology.
+    # The worked examples of docs/theory.md, p = 0.7, full topology.
     "spec_1_2_6": Case((1, 2, 6), 0.7, "full", seed=11),
     "spec_1_1_6": Case((1, 1, 6), 0.7, "full", seed=12),
     "spec_1_2_3": Case((1, 2, 3), 0.7, "full", seed=13),
@@ -72,14 +70,15 @@ CASES: Dict[str, Case] = {
     "p0": Case((4, 5, 6), 0.0, "full", seed=18),
 }
 
-# Cases where the theory is found wrong (see the tests that use them).
+# Cases where an earlier solver was found wrong, kept as regression tests (see the tests that use
+# them); the comments say what it predicted then.
 BUG_CASES: Dict[str, Case] = {
-    # predict leaves machine 1 (rate 3) with lambda = 0, though its neighbour 0 is stable
+    # predict left machine 1 (rate 3) with lambda = 0, though its neighbour 0 is stable
     # and sends to it; the simulation gives ~0.0055/s (residual 0.005).
     "ring5_unreached": Case((1, 3, 1, 6, 3), 0.7, "ring", seed=21),
-    # predict: lambda = (1.333, 0, 1.333, 0), growth 1/3; simulation: (2, 0, 2, 0), growth 1.
+    # predict said: lambda = (1.333, 0, 1.333, 0), growth 1/3; simulation: (2, 0, 2, 0), growth 1.
     "ring4_p0": Case((1, 1, 1, 2), 0.0, "ring", seed=22),
-    # N = 2, p = 0: c = 1, predict raises LinAlgError (singular I + C); simulation:
+    # N = 2, p = 0: c = 1, predict raised LinAlgError (singular I + C); simulation:
     # lambda = (2, 0), the rate-1 machine's queue grows at 1/s.
     "n2_p0": Case((1, 2), 0.0, "full", seed=23),
 }
@@ -117,15 +116,15 @@ def check_growth(case: Case) -> None:
     assert np.all(np.abs(slope - pred.growth) <= tol), (
         f"{case}\n" + table(("theory", pred.growth), ("sim", slope), ("tol", tol)))
     # Stability: an unstable queue grows by >= 0.2 msg/s in every case here, a stable one
-    # by ~1e-4 at most, so 0.05 msg/s separates them with a wide margin.
+    # by far less (docs/measurements.md), so 0.05 msg/s separates them with a wide margin.
     assert np.array_equal(slope < 0.05, pred.stable), (
         f"{case}\n" + table(("stable", pred.stable), ("sim slope", slope)))
 
 
-# ---------------------------------------------------------------- the SPEC's own numbers
+# ---------------------------------------------------------------- docs/theory.md's own numbers
 
 def test_spec_worked_examples() -> None:
-    """The numbers SPEC §3 states (exact fractions: 23/28, 16/28, 9/28 for (1,2,3))."""
+    """The worked examples of docs/theory.md (exact fractions: 23/28, 16/28, 9/28 for (1,2,3))."""
     np.testing.assert_allclose(predict((1, 2, 6)).growth, [1 / 3, 0, 0], atol=1e-12)
     np.testing.assert_allclose(predict((1, 1, 6)).growth, [0.2, 0.2, 0], atol=1e-12)
     np.testing.assert_allclose(predict((1, 2, 3)).arrival, np.array([23, 16, 9]) / 28, atol=1e-12)
@@ -222,7 +221,7 @@ def test_mean_jump(name: str, machines: list) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("rates, seed", [((1, 2, 6), 31), ((1, 1, 6), 32)])
 def test_spec_queue_growth_long_run(rates: Tuple[int, ...], seed: int) -> None:
-    """SPEC's growth numbers (1/3 and 0.2 msg/s) over 10^6 model s (~2-3 s each): the
+    """The worked examples' growth (1/3 and 0.2 msg/s) over 10^6 model s: the
     tolerance of the same rule is ~2.5 % of 1/3 and ~4 % of 0.2; the whole-run growth
     Q_end / T has half the variance, tolerance K sqrt(lambda / T) (~1.7 % and 2.7 %)."""
     case = Case(rates, 0.7, "full", duration=T_LONG, seed=seed)
@@ -251,7 +250,7 @@ def test_theory_bug_cases_growth(name: str) -> None:
 # ---------------------------------------------------------------- the solver itself
 
 def reference_fixed_points(rates, p: float, topology: str):
-    """Every self-consistent solution of lambda = C^T (r - lambda)^+ (SPEC §3), found by
+    """Every self-consistent solution of lambda = C^T (r - lambda)^+ (docs/theory.md), found by
     trying every stable set S: an independent check of predict for small N."""
     r = np.asarray(rates, dtype=float)
     n = r.size

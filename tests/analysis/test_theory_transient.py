@@ -34,7 +34,7 @@ def test_expected_start_up_arrivals_match_replay(phase: str) -> None:
 
 def test_rho_check_false_failures_stay_near_one_percent() -> None:
     """200 replayed runs of 20 s: every check fails at most 6 of them (a rate of 1 % gives 2 on
-    average, 7 or more in 0.5 % of samples; the old rho check failed 3 to 12 here)."""
+    average, 7 or more in 0.5 % of samples; the old rho check: docs/measurements.md)."""
     rates = failure_rates(RATES, runs=200, duration=20.0, first_seed=1000)
     worst = max(rates, key=rates.get)
     assert rates[worst] * 200 <= 6, (worst, rates)

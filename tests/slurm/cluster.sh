@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real one-node Slurm 22.05 cluster on this machine (Debian's slurm-wlm and munge), for the Slurm
 # tests and for trying slurm/ by hand: munged as user munge, slurmctld and slurmd as root, with the
-# config, munge key, state, logs and pid files in one folder (SPEC §6 lists the settings).
+# config, munge key, state, logs and pid files in one folder (README.md, "Slurm", lists the settings).
 #
 #   tests/slurm/cluster.sh up | down | status
 #

@@ -195,9 +195,10 @@ def test_second_up_is_harmless(cluster: Cluster) -> None:
 
 # Slurm's time limit: a job of --time=1 (a minute, the least Slurm takes) whose run would last
 # 10 minutes, and one warned with --signal=TERM@40 ahead of that limit. slurmctld enforces limits
-# and sends --signal warnings from its periodic check (about every 30 s here), so the limit job
-# ends 60 to 95 s after it starts: SIGTERM to every process of the job, SIGKILL KillWait (5 s,
-# tests/slurm/cluster.sh) later. Both are submitted early and checked near the end of the module.
+# and sends --signal warnings from its periodic check (its period: docs/measurements.md, "The local
+# Slurm cluster"), so the limit job ends 60 to 95 s after it starts: SIGTERM to every process of the
+# job, SIGKILL KillWait (5 s, tests/slurm/cluster.sh) later. Both are submitted early and checked
+# near the end of the module.
 LIMIT_S, KILL_WAIT_S, CHECK_PERIOD_S = 60, 5, 35
 LONG_RUN = ["--rates", "1,2,6", "--duration", "600", "--speedup", "1", "--seed", "9"]
 
@@ -250,7 +251,7 @@ def test_arguments_from_the_environment(cluster: Cluster) -> None:
 
 
 def test_falls_back_to_mpirun_when_srun_cannot_launch_mpi(cluster: Cluster) -> None:
-    # pmi2 does not start Debian's Open MPI (SPEC §6): the job must notice and use mpirun.
+    # pmi2 does not start Debian's Open MPI (README.md, "Slurm"): the job must notice and use mpirun.
     _, _, output, _ = one_run(cluster, 3, *QUICK, env={"CLOCKBENCH_SRUN_MPI": "pmi2"})
     assert "launcher: mpirun inside the allocation, because srun --mpi=pmi2 could not start" in output
 
