@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("theory", help="predictions of the queueing model, without a run",
                        description="Arrival rates, utilisation, stable and growing queues and event "
-                       "mix predicted by the mean-field model of SPEC §3, from --rates or from a "
+                       "mix predicted by the mean-field model of docs/theory.md, from --rates or from a "
                        "file's rates (nominal; a flat-out run's achieved).")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--rates", type=_rates, help="tick rates, e.g. 1,2,6")
