@@ -16,9 +16,9 @@ constexpr int kGo = 40;
 constexpr int kPing = 41;
 constexpr int kPong = 42;
 constexpr int kShare = 43;
-// A rank waiting for its turn (or for the others to finish) looks this often (wall). 64 ranks
-// forced to measure on 2 cores: 100 us took 0.9 to 1.8 s per estimate (63 ranks waking 10^4 times a
-// second starve the pair measuring), 1 ms 50 to 100 ms, 2 ms 110 to 150 ms.
+// A rank waiting for its turn (or for the others to finish) looks this often (wall): often enough
+// to start soon, seldom enough that the many waiting ranks leave the cores to the pair measuring
+// (docs/measurements.md, "Clock offset estimates").
 constexpr double kIdleSliceWall = 1e-3;
 
 // Waits for `request` while sleeping between looks, so that only the pair measuring runs.
