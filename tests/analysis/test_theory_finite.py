@@ -132,7 +132,8 @@ def test_expected_queue_limits() -> None:
 
 @pytest.mark.parametrize("mu", [-0.4, 0.0, 0.2, 1.5])
 def test_tail_integrates_to_the_mean(mu: float) -> None:
-    """E[Q] = integral of P(Q > y): the two formulas of the module docstring agree."""
+    """E[Q] = integral of P(Q > y): the two formulas of docs/theory.md, "Expected queue from empty",
+    agree."""
     v, t = 1.3, 50.0
     y = np.linspace(0.0, max(mu, 0) * t + 40 * np.sqrt(v * t), 200_001)
     assert np.trapz(queue_tail(y, mu, v, t), y) == pytest.approx(float(expected_queue(mu, v, t)), rel=1e-5)
