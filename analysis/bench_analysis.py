@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Benchmark of the analysis on a big run: writes a synthetic clockbench/1 file of ~10 million
-events (the model of SPEC §1, vectorised; it passes `verify`), then times `verify`, `summary`
+events (the model of docs/model.md, vectorised; it passes `verify`), then times `verify`, `summary`
 and `report` on it as a user runs them, with wall time and peak RSS of each. Not a test.
 
     /usr/bin/python3 analysis/bench_analysis.py [--events 10000000] [--machines 16] [--keep FILE]
@@ -29,12 +29,17 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, ROOT)  # the clockbench package beside this script
+from clockbench import config_text  # noqa: E402
+from clockbench.run_file import NUMPY_TYPES, RunData, write_run  # noqa: E402
+from clockbench.schema import GROUPS, SCHEMA  # noqa: E402
+
 ANALYZE = os.path.join(ROOT, "clockbench-analyze")
 P_INTERNAL = 0.7
 LATENCY_S = 0.05  # = the window length
 LATENESS_MEAN_S = 20e-6
-EVENT_TYPES = {"rank": "i4", "tick": "i8", "t": "f8", "kind": "u1", "lamport": "i8", "jump": "i8",
-               "queue": "i4", "peer": "i4", "msg_tick": "i8", "msg_clock": "i8"}
+# The /events columns of a file written before msg_arrival (docs/schema.md), typed by the table.
+EVENT_TYPES = {name: NUMPY_TYPES[c.type] for name, c in GROUPS["events"].items() if not c.added}
 
 
 class Inbox:
@@ -120,49 +125,34 @@ def generate(path: str, events: int, n: int, seed: int = 1) -> Dict[str, float]:
     return {"duration_s": duration, "events": float(total)}
 
 
-def _dataset(group: h5py.Group, name: str, data: np.ndarray, units: str) -> None:
-    ds = group.create_dataset(name, data=data)
-    ds.attrs["units"], ds.attrs["description"] = units, f"{name} (synthetic, analysis/bench_analysis.py)"
-
-
 def _write(path: str, ev: Dict[str, np.ndarray], rates: np.ndarray, ticks: np.ndarray, times: List[np.ndarray],
            late: List[np.ndarray], duration: float, sent: np.ndarray, received: np.ndarray, left: np.ndarray,
            seed: int) -> None:
+    """The run file, through the analysis's one writer (clockbench/run_file.py) and /config renderer."""
     n = rates.size
     pct = np.array([np.percentile(x, [50, 99, 100]) for x in late])
-    hosts = np.array(["synthetic"] * n, dtype=object)
-    machines = {"rank": (np.arange(n, dtype="i4"), "1"), "hostname": (hosts, "text"),
-                "pid": (np.arange(n, dtype="i8") + 1000, "1"), "rate_hz": (rates, "Hz"),
-                "achieved_hz": (np.array([(len(x) - 1) / (x[-1] - x[0]) for x in times]), "Hz"),
-                "ticks": (ticks, "1"), "sent": (sent.sum(axis=1), "1"), "received": (received.sum(axis=0), "1"),
-                "left_in_queue": (left.sum(axis=0), "1"), "clock_offset_s": (np.zeros(n), "s"),
-                "clock_offset_uncertainty_s": (np.zeros(n), "s"), "lateness_p50_s": (pct[:, 0], "s"),
-                "lateness_p99_s": (pct[:, 1], "s"), "lateness_max_s": (pct[:, 2], "s")}
-    with h5py.File(path, "w") as f:
-        attrs = {"schema": "clockbench/1", "clockbench_version": "synthetic", "git_sha": "unknown",
-                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                 "command_line": "analysis/bench_analysis.py", "mpi_library_version": "none (synthetic)",
-                 "hdf5_version": h5py.version.hdf5_version, "n_machines": np.int32(n), "duration_s": duration,
-                 "speedup": 1.0, "seed": np.uint64(seed), "p_internal": P_INTERNAL, "topology": "full",
-                 "completed": np.int32(1), "stop_reason": "duration reached", "end_s": duration,
-                 "events_io_mode": "independent"}
-        for key, value in attrs.items():
-            f.attrs[key] = value
-        rates_txt = ",".join(f"{r:g}" for r in rates)
-        text = (f"# synthetic\nduration={duration}\nrates=[{rates_txt}]\np-internal={P_INTERNAL}\nseed={seed}\n"
-                'topology="full"\n')
-        cfg = f.create_dataset("config", data=text, dtype=h5py.string_dtype())
-        cfg.attrs["units"], cfg.attrs["description"] = "text", "configuration (synthetic)"
-        g = f.create_group("machines")
-        for name, (data, units) in machines.items():
-            _dataset(g, name, data.astype(h5py.string_dtype()) if data.dtype == object else data, units)
-        g = f.create_group("events")
-        for name, data in ev.items():
-            _dataset(g, name, data, "s" if name == "t" else "1")
-        g = f.create_group("network")
-        adj = (1 - np.eye(n, dtype=np.uint8)).astype(np.uint8)
-        for name, data in (("adjacency", adj), ("sent", sent), ("received", received), ("left_in_queue", left)):
-            _dataset(g, name, data, "1")
+    machines = {"rank": np.arange(n), "hostname": np.array(["synthetic"] * n, dtype=object),
+                "pid": np.arange(n) + 1000, "rate_hz": rates,
+                "achieved_hz": np.array([(len(x) - 1) / (x[-1] - x[0]) for x in times]),
+                "ticks": ticks, "sent": sent.sum(axis=1), "received": received.sum(axis=0),
+                "left_in_queue": left.sum(axis=0), "clock_offset_s": np.zeros(n),
+                "clock_offset_uncertainty_s": np.zeros(n), "lateness_p50_s": pct[:, 0],
+                "lateness_p99_s": pct[:, 1], "lateness_max_s": pct[:, 2]}
+    attrs = {"schema": SCHEMA, "clockbench_version": "synthetic", "git_sha": "unknown",
+             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+             "command_line": "analysis/bench_analysis.py", "mpi_library_version": "none (synthetic)",
+             "hdf5_version": h5py.version.hdf5_version, "n_machines": n, "duration_s": duration,
+             "speedup": 1.0, "seed": seed, "p_internal": P_INTERNAL, "topology": "full",
+             "completed": 1, "stop_reason": "duration reached", "end_s": duration,
+             "events_io_mode": "independent"}
+    # The model of this generator: every machine from model time 0, a constant latency; no grace
+    # (the file is written without the model-time fields, as before them).
+    config = config_text.render(header="synthetic (analysis/bench_analysis.py)", duration_s=duration,
+                                rates=list(rates), p_internal=P_INTERNAL, seed=seed, topology="full", speedup=1.0,
+                                phase="zero", latency=config_text.format_number(LATENCY_S), grace_s=None)
+    adj = (1 - np.eye(n, dtype=np.uint8)).astype(np.uint8)
+    write_run(path, RunData(attrs, config, machines, ev,
+                            {"adjacency": adj, "sent": sent, "received": received, "left_in_queue": left}))
 
 
 def measure(argv: List[str]) -> Tuple[float, float, int, str]:

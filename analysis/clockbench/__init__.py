@@ -1,6 +1,4 @@
-"""clockbench analysis: read, verify and explain clockbench HDF5 run files."""
+"""clockbench analysis: read, verify and explain clockbench HDF5 run files.
 
-# The one file format this package reads; see docs/schema.md.
-SCHEMA = "clockbench/1"
-
-__all__ = ["SCHEMA"]
+The one file format it reads, clockbench/1, is defined in schema/clockbench-1.json (docs/schema.md)
+and loaded by clockbench.schema (SCHEMA, the tables of names)."""

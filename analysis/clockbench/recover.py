@@ -36,7 +36,9 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import h5py
 import numpy as np
 
-from . import SCHEMA
+from . import config_text
+from .run_file import RunData, publish, write_run
+from .schema import GROUPS, SCHEMA
 
 PREFIX = struct.Struct("<8sII")
 FIXED = struct.Struct("<iiQddddddiiqq32s48s256si")
@@ -63,20 +65,6 @@ RECOVERED_TIMING_NOTE = (" (recovered: late deliveries as counted by each rank's
                          "are counted only when a run ends)")
 TOPOLOGIES = ("full", "ring")
 RECEIVE, SEND_ONE, SEND_ALL = 3, 1, 2
-
-# units and description of every dataset the recovered file holds (docs/schema.md).
-EVENT_COLUMNS = {"rank": ("i4", "1", "machine"), "tick": ("i8", "1", "tick index on that machine"),
-                 "t": ("f8", "s", "god's-eye model time of the tick"),
-                 "kind": ("u1", "1", "0 internal, 1 send to one peer, 2 send to all peers, 3 receive"),
-                 "lamport": ("i8", "1", "Lamport clock after the event"),
-                 "jump": ("i8", "1", "lamport after - lamport before"),
-                 "queue": ("i4", "1", "messages still waiting after the event"),
-                 "peer": ("i4", "1", "destination of a send-one, source of a receive, -1 otherwise"),
-                 "msg_tick": ("i8", "1", "receive: the sender's tick index; -1 otherwise"),
-                 "msg_clock": ("i8", "1", "receive: the clock the message carried; -1 otherwise"),
-                 "msg_arrival": ("f8", "s", "receive: the message's model arrival time, send deadline + latency; "
-                                            "NaN otherwise (and NaN throughout from a CBJRNL01 journal)")}
-
 
 class RecoverError(Exception):
     """A journal that cannot be turned into a run file; one line."""
@@ -236,16 +224,6 @@ def timing_of(journals: List[Journal]) -> Timing:
     return Timing(verdict, late, missed, first)
 
 
-def _text_attr(obj, name: str, value: str) -> None:
-    obj.attrs.create(name, value, dtype=h5py.string_dtype("utf-8"))
-
-
-def _dataset(group, name: str, data, units: str, description: str) -> None:
-    d = group.create_dataset(name, data=data)
-    _text_attr(d, "units", units)
-    _text_attr(d, "description", description)
-
-
 def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kept: List[np.ndarray], T: float,
            adjacency, sent, received, left, timing: Timing) -> None:
     if output.is_symlink():
@@ -255,123 +233,72 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
     if output.is_dir():
         raise RecoverError(f"{output}: is a folder: give a file name")
     first, n = journals[0], journals[0].n
+    attrs = {"schema": SCHEMA, "clockbench_version": first.version, "git_sha": first.git_sha,
+             "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "command_line": f"clockbench-analyze recover {folder} -o {output}",
+             "mpi_library_version": "unknown (recovered from the crash journal)",
+             "hdf5_version": h5py.version.hdf5_version, "topology": first.topology,
+             "stop_reason": f"recovered after a crash from the journal {folder}: events up to model t {T:.6g} s, "
+                            "the last time every rank had flushed",
+             "slurm_job_id": "", "slurm_array_task_id": "", "slurm_job_name": "",
+             "events_io_mode": "none (recovered)", "phase_mode": first.phase_mode, "latency": first.latency,
+             "timing": timing.verdict, "n_machines": n, "duration_s": first.duration_s, "speedup": first.speedup,
+             "seed": first.seed, "p_internal": first.p_internal, "completed": 0, "end_s": T,
+             "flat_out": first.flat_out, "max_ticks": first.max_ticks, "recovered": 1,
+             "grace_s": first.grace_s or 0.0,
+             "late_deliveries": int(timing.late.sum()) if timing.known else COUNT_UNKNOWN,
+             "missed_ticks": int(timing.missed.sum()) if timing.known else COUNT_UNKNOWN}
+    events = {"rank": np.concatenate([np.full(len(ev), j.rank) for j, ev in zip(journals, kept)])}
+    for name in GROUPS["events"]:
+        if name == "rank":
+            continue
+        if name not in kept[0].dtype.names:  # msg_arrival, from a CBJRNL01 journal
+            events[name] = np.full(sum(len(ev) for ev in kept), np.nan)
+        else:
+            events[name] = np.concatenate([ev[name] for ev in kept])
+    data = RunData(attrs, _config(folder, first), _machines(journals, kept, sent, received, left, timing), events,
+                   {"adjacency": adjacency, "sent": sent, "received": received, "left_in_queue": left})
     partial = output.with_name(f"{output.name}.{os.getpid()}.partial")
     try:
-        with h5py.File(partial, "x") as f:
-            for key, value in (("schema", SCHEMA), ("clockbench_version", first.version), ("git_sha", first.git_sha),
-                               ("created_utc", datetime.datetime.now(datetime.timezone.utc)
-                                .strftime("%Y-%m-%dT%H:%M:%SZ")),
-                               ("command_line", f"clockbench-analyze recover {folder} -o {output}"),
-                               ("mpi_library_version", "unknown (recovered from the crash journal)"),
-                               ("hdf5_version", h5py.version.hdf5_version), ("topology", first.topology),
-                               ("stop_reason", f"recovered after a crash from the journal {folder}: events up to "
-                                               f"model t {T:.6g} s, the last time every rank had flushed"),
-                               ("slurm_job_id", ""), ("slurm_array_task_id", ""), ("slurm_job_name", ""),
-                               ("events_io_mode", "none (recovered)"), ("phase_mode", first.phase_mode),
-                               ("latency", first.latency), ("timing", timing.verdict)):
-                _text_attr(f, key, value)
-            f.attrs.create("n_machines", n, dtype="<i4")
-            f.attrs.create("duration_s", first.duration_s, dtype="<f8")
-            f.attrs.create("speedup", first.speedup, dtype="<f8")
-            f.attrs.create("seed", first.seed, dtype="<u8")
-            f.attrs.create("p_internal", first.p_internal, dtype="<f8")
-            f.attrs.create("completed", 0, dtype="<i4")
-            f.attrs.create("end_s", T, dtype="<f8")
-            f.attrs.create("flat_out", first.flat_out, dtype="<i4")
-            f.attrs.create("max_ticks", first.max_ticks, dtype="<i8")
-            f.attrs.create("recovered", 1, dtype="<i4")
-            f.attrs.create("grace_s", first.grace_s or 0.0, dtype="<f8")
-            f.attrs.create("late_deliveries", int(timing.late.sum()) if timing.known else COUNT_UNKNOWN, dtype="<i8")
-            f.attrs.create("missed_ticks", int(timing.missed.sum()) if timing.known else COUNT_UNKNOWN, dtype="<i8")
-            config = _config(folder, first)
-            d = f.create_dataset("config", data=config.encode(), dtype=h5py.string_dtype("ascii", len(config)))
-            _text_attr(d, "units", "text")
-            _text_attr(d, "description", "the resolved configuration, for clockbench --config")
-            _machines(f.create_group("machines"), journals, kept, sent, received, left, timing)
-            g = f.create_group("events")
-            for name, (dtype, units, description) in EVENT_COLUMNS.items():
-                if name == "rank":
-                    col = np.concatenate([np.full(len(ev), j.rank, "<i4") for j, ev in zip(journals, kept)])
-                elif name not in kept[0].dtype.names:  # msg_arrival, from a CBJRNL01 journal
-                    col = np.full(sum(len(ev) for ev in kept), np.nan)
-                else:
-                    col = np.concatenate([ev[name] for ev in kept]).astype(dtype)
-                _dataset(g, name, col, units, description)
-            g = f.create_group("network")
-            for name, data, what in (("adjacency", adjacency, "1 if column j is a peer of row i"),
-                                     ("sent", sent, "messages i sent to j by the cut"),
-                                     ("received", received, "messages from i that j took by the cut"),
-                                     ("left_in_queue", left, "messages from i not taken by j by the cut")):
-                _dataset(g, name, data, "1", what)
-        os.chmod(partial, 0o644)
-        os.replace(partial, output)
+        write_run(partial, data, recovered="journaled" if timing.known else "unjournaled", exclusive=True)
+        publish(partial, output)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
 
 
 def _config(folder: Path, first: Journal) -> str:
-    """The /config text the run wrote (src/core/config_text.cpp: the same keys), for --config."""
-    if first.flat_out:
-        rates = f'["max"]\nmax-ticks={first.max_ticks}'
-    else:
-        rates = "[" + ",".join(f"{r:.17g}" for r in first.rates) + "]"
+    """The /config text the run wrote (the same keys and numbers as src/core/config_text.cpp), for
+    --config: flat out `rates=["max"]` and its max-ticks, never the journal's inf rates."""
     # A CBJRNL01 journal's run had no grace: the rerun takes clockbench's default.
-    grace = "" if first.grace_s is None else f"grace={first.grace_s:.17g}\n"
-    return (f"# recovered by clockbench-analyze from {folder}\nduration={first.duration_s:.17g}\n"
-            f"rates={rates}\np-internal={first.p_internal:.17g}\nseed={first.seed}\n"
-            f"topology=\"{first.topology}\"\nspeedup={first.speedup:.17g}\nphase=\"{first.phase_mode}\"\n"
-            f"latency=\"{first.latency}\"\n{grace}")
+    return config_text.render(header=f"recovered by clockbench-analyze from {folder}", duration_s=first.duration_s,
+                              rates=None if first.flat_out else list(first.rates), p_internal=first.p_internal,
+                              seed=first.seed, topology=first.topology, speedup=first.speedup,
+                              phase=first.phase_mode, latency=first.latency, grace_s=first.grace_s,
+                              max_ticks=first.max_ticks)
 
 
-def _machines(g, journals: List[Journal], kept: List[np.ndarray], sent, received, left, timing: Timing) -> None:
+def _machines(journals: List[Journal], kept: List[np.ndarray], sent, received, left,
+              timing: Timing) -> Dict[str, np.ndarray]:
     def achieved(ev: np.ndarray) -> float:
         span = float(ev["t"][-1] - ev["t"][0]) if len(ev) > 1 else 0.0
         return (len(ev) - 1) / span if span > 0 else float("nan")
 
     nan = np.full(len(journals), np.nan)
-    columns: Dict[str, Tuple[np.ndarray, str, str]] = {
-        "rank": (np.array([j.rank for j in journals], "<i4"), "1", "MPI rank = machine index"),
-        "pid": (np.array([j.pid for j in journals], "<i8"), "1", "process id"),
-        "rate_hz": (np.array([achieved(ev) if j.flat_out else j.rates[j.rank] for j, ev in zip(journals, kept)],
-                             "<f8"), "Hz", "nominal tick rate; flat out, the achieved rate"),
-        "achieved_hz": (np.array([achieved(ev) for ev in kept], "<f8"), "Hz", "achieved tick rate up to the cut"),
-        "ticks": (np.array([len(ev) for ev in kept], "<i8"), "1", "events kept (up to the cut)"),
-        "sent": (sent.sum(axis=1), "1", "messages sent by the cut"),
-        "received": (received.sum(axis=0), "1", "messages taken by a tick by the cut"),
-        "left_in_queue": (left.sum(axis=0), "1", "messages sent to it by the cut and not taken"),
-        "clock_offset_s": (np.array([j.clock_offset_s for j in journals], "<f8"), "s",
-                           "the start estimate, from the journal's header (0 from a journal written before it "
-                           "was kept there)"),
-        "clock_offset_uncertainty_s": (np.array([j.clock_offset_uncertainty_s for j in journals], "<f8"), "s",
-                                       "the start estimate's, from the journal's header"),
+    return {
+        "rank": np.array([j.rank for j in journals]),
+        "pid": np.array([j.pid for j in journals]),
+        "rate_hz": np.array([achieved(ev) if j.flat_out else j.rates[j.rank] for j, ev in zip(journals, kept)]),
+        "achieved_hz": np.array([achieved(ev) for ev in kept]),
+        "ticks": np.array([len(ev) for ev in kept]),
+        "sent": sent.sum(axis=1), "received": received.sum(axis=0), "left_in_queue": left.sum(axis=0),
+        "clock_offset_s": np.array([j.clock_offset_s for j in journals]),
+        "clock_offset_uncertainty_s": np.array([j.clock_offset_uncertainty_s for j in journals]),
         # The end estimate is made after the tick loop, never journaled: t stays on the start offset.
-        "clock_offset_end_s": (nan, "s", "no end estimate in a recovered file: NaN"),
-        "clock_offset_end_uncertainty_s": (nan, "s", "no end estimate in a recovered file: NaN"),
-        "clock_rate_ppm": (nan, "ppm", "no end estimate in a recovered file: NaN"),
-        "clock_offset_interval_s": (nan, "s", "no end estimate in a recovered file: NaN"),
-        "clock_offset_start_t_s": (nan, "s", "not journaled: NaN (t is on the start offset throughout)"),
-        "lateness_p50_s": (nan, "s", "not recorded in the journal"),
-        "lateness_p99_s": (nan, "s", "not recorded in the journal"),
-        "lateness_max_s": (nan, "s", "not recorded in the journal"),
-        "phase_s": (np.array([j.phase_s for j in journals], "<f8"), "s",
-                    "model time of tick 0: tick k is due at phase_s + k / rate_hz; 0 flat out"),
-        "late_deliveries": (timing.late.astype("<i8"), "1",
-                            "as counted by the rank's last journal flush (also after the cut); a message to a rank "
-                            "that died before taking it off the network is never counted"
-                            if timing.known else "not journaled (a journal before CBJRNL03): -1"),
-        "missed_ticks": (timing.missed.astype("<i8"), "1",
-                         "0: counted only when a rank's loop ends (due before the end, never run), which a "
-                         "recovered run's did not; until then a rank runs every tick, however late"
-                         if timing.known else "not journaled (a journal before CBJRNL03): -1"),
-        "first_degraded_s": (timing.first.astype("<f8"), "s",
-                             "the earliest arrival time of the late deliveries counted by the rank's last journal "
-                             "flush (from its header); NaN if none" if timing.known
-                             else "not journaled (a journal before CBJRNL03): NaN"),
+        "clock_offset_end_s": nan, "clock_offset_end_uncertainty_s": nan, "clock_rate_ppm": nan,
+        "clock_offset_interval_s": nan, "clock_offset_start_t_s": nan,
+        "lateness_p50_s": nan, "lateness_p99_s": nan, "lateness_max_s": nan,
+        "phase_s": np.array([j.phase_s for j in journals]),
+        "late_deliveries": timing.late, "missed_ticks": timing.missed, "first_degraded_s": timing.first,
+        "hostname": np.array([j.hostname for j in journals], dtype=object),
     }
-    for name, (data, units, description) in columns.items():
-        _dataset(g, name, data, units, description)
-    hosts = [j.hostname.encode() for j in journals]
-    d = g.create_dataset("hostname", data=np.array(hosts, dtype=f"S{max(1, max(len(h) for h in hosts))}"))
-    _text_attr(d, "units", "text")
-    _text_attr(d, "description", "host the rank ran on")

@@ -2,62 +2,121 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Tuple, TypeVar, Union
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import h5py
 import numpy as np
 
-from . import SCHEMA
+PathLike = Union[str, "os.PathLike[str]"]
+T = TypeVar("T")
 
-# Root attributes every clockbench/1 file must carry (docs/schema.md).
-ROOT_ATTRS = (
-    "schema", "clockbench_version", "git_sha", "created_utc", "command_line",
-    "mpi_library_version", "hdf5_version", "n_machines", "duration_s",
-    "speedup", "seed", "p_internal", "topology", "completed", "stop_reason",
-    "end_s",
-)
+# The file format's one definition (docs/schema.md), shared with the C++ writer and the docs.
+TABLE_PATH = Path(__file__).resolve().parents[2] / "schema" / "clockbench-1.json"
 
+
+@dataclass(frozen=True)
+class Column:
+    """One dataset of the file: a column of /machines or /events, a matrix of /network, /config."""
+
+    group: str  # "machines", "events", "network", or "" for /config
+    name: str
+    type: str   # str, i32, i64, u64, u8, f64 (little-endian)
+    units: str
+    description: str
+    added: Optional[str] = None  # "model" or "clock": files written before lack it
+    if_absent: Any = None        # the value read in its place (a NaN for f64 when the table says null)
+    recovered: Optional[str] = None              # a recovered file's description, if it differs
+    recovered_unjournaled: Optional[str] = None  # ... from a journal before CBJRNL03
+    note: str = ""               # more for docs/schema.md
+
+    @property
+    def path(self) -> str:
+        return f"{self.group}/{self.name}" if self.group else self.name
+
+    @property
+    def value_class(self) -> str:
+        """"i" integer, "f" float, "s" string: what a reader accepts (a wider writer still reads)."""
+        return {"str": "s", "f64": "f"}.get(self.type, "i")
+
+    def description_in(self, recovered: Optional[str] = None) -> str:
+        """The `description` attribute: in a written file, or a recovered one ("journaled", or
+        "unjournaled" from a journal before CBJRNL03)."""
+        if recovered == "unjournaled" and self.recovered_unjournaled:
+            return self.recovered_unjournaled
+        if recovered and self.recovered:
+            return self.recovered
+        return self.description
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One root attribute."""
+
+    name: str
+    type: str
+    description: str
+    required: bool
+    added: Optional[str] = None
+    if_absent: Any = None
+
+
+def _absent(entry: Dict[str, Any]) -> Any:
+    value = entry.get("if_absent")
+    return math.nan if value is None and entry["type"] == "f64" else value
+
+
+def load_table(path: PathLike = None) -> Dict[str, Any]:
+    """schema/clockbench-1.json as read (the CLI and tests use the parsed forms below)."""
+    with open(path or TABLE_PATH, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _parse(table: Dict[str, Any]) -> Tuple[Tuple[Attribute, ...], Column, Dict[str, Dict[str, Column]],
+                                           Dict[str, str]]:
+    attrs = tuple(Attribute(a["name"], a["type"], a["description"], bool(a.get("required")), a.get("added"),
+                            _absent(a) if "added" in a else None) for a in table["root_attributes"])
+    c = table["config"]
+    config = Column("", c["name"], c["type"], c["units"], c["description"], note=c.get("note", ""))
+    groups = {g["name"]: {c["name"]: Column(g["name"], c["name"], c["type"], c["units"], c["description"],
+                                            c.get("added"), _absent(c) if "added" in c else None,
+                                            c.get("recovered"), c.get("recovered_unjournaled"), c.get("note", ""))
+                          for c in g["columns"]} for g in table["groups"]}
+    return attrs, config, groups, {g["name"]: g["description"] for g in table["groups"]}
+
+
+TABLE = load_table()
+SCHEMA: str = TABLE["schema"]  # "clockbench/1"
+ATTRIBUTES, CONFIG, GROUPS, GROUP_DESCRIPTIONS = _parse(TABLE)
+ATTRIBUTE_TYPES = {a.name: a.type for a in ATTRIBUTES}
+
+# Root attributes every clockbench/1 file must carry.
+ROOT_ATTRS = tuple(a.name for a in ATTRIBUTES if a.required)
 # Column name -> value class: "i" integer, "f" float, "s" string.  Classes,
 # not exact widths, so a writer that widens a column still reads.
-MACHINE_FIELDS = {
-    "rank": "i", "hostname": "s", "pid": "i", "rate_hz": "f",
-    "achieved_hz": "f", "ticks": "i", "sent": "i", "received": "i",
-    "left_in_queue": "i", "clock_offset_s": "f",
-    "clock_offset_uncertainty_s": "f", "lateness_p50_s": "f",
-    "lateness_p99_s": "f", "lateness_max_s": "f",
-}
-EVENT_FIELDS = {
-    "rank": "i", "tick": "i", "t": "f", "kind": "i", "lamport": "i",
-    "jump": "i", "queue": "i", "peer": "i", "msg_tick": "i", "msg_clock": "i",
-}
+MACHINE_FIELDS = {c.name: c.value_class for c in GROUPS["machines"].values() if not c.added}
+EVENT_FIELDS = {c.name: c.value_class for c in GROUPS["events"].values() if not c.added}
 # Added with the model-time rules (docs/model.md). A file written before them lacks them and is
 # read as if it held the value given here (docs/schema.md); Run.missing names what it lacked.
 # Absent /events columns stay absent (a column of fillers would cost memory and say nothing).
-OPTIONAL_ROOT_ATTRS: Dict[str, Any] = {
-    "phase_mode": "zero", "latency": "0", "grace_s": 0.0, "timing": "unknown",
-    "late_deliveries": 0, "missed_ticks": 0,
-}
+OPTIONAL_ROOT_ATTRS: Dict[str, Any] = {a.name: a.if_absent for a in ATTRIBUTES if a.added == "model"}
 OPTIONAL_MACHINE_FIELDS: Dict[str, Tuple[str, float]] = {  # name: (value class, value if absent)
-    "phase_s": ("f", 0.0), "late_deliveries": ("i", 0), "missed_ticks": ("i", 0),
-    "first_degraded_s": ("f", math.nan),
-}
-OPTIONAL_EVENT_FIELDS = {"msg_arrival": "f"}
+    c.name: (c.value_class, c.if_absent) for c in GROUPS["machines"].values() if c.added == "model"}
+OPTIONAL_EVENT_FIELDS = {c.name: c.value_class for c in GROUPS["events"].values() if c.added == "model"}
 OPTIONAL_NAMES = (tuple(OPTIONAL_ROOT_ATTRS) + tuple(f"machines/{k}" for k in OPTIONAL_MACHINE_FIELDS)
                   + tuple(f"events/{k}" for k in OPTIONAL_EVENT_FIELDS))
 # Added with the end-of-run clock offset estimate (docs/model.md, "God's-eye time"), written
 # together; a file without them is read as having no end estimate (t on the start offset).
 CLOCK_MACHINE_FIELDS: Dict[str, Tuple[str, float]] = {
-    "clock_offset_end_s": ("f", math.nan), "clock_offset_end_uncertainty_s": ("f", math.nan),
-    "clock_rate_ppm": ("f", math.nan), "clock_offset_interval_s": ("f", math.nan),
-    "clock_offset_start_t_s": ("f", math.nan),
-}
+    c.name: (c.value_class, c.if_absent) for c in GROUPS["machines"].values() if c.added == "clock"}
 CLOCK_NAMES = tuple(f"machines/{k}" for k in CLOCK_MACHINE_FIELDS)
 _ALL_OPTIONAL_MACHINE_FIELDS = {**OPTIONAL_MACHINE_FIELDS, **CLOCK_MACHINE_FIELDS}
-NETWORK_DATASETS = ("adjacency", "sent", "received", "left_in_queue")
-CONFIG_DATASET = "config"
+NETWORK_DATASETS = tuple(GROUPS["network"])
+CONFIG_DATASET = CONFIG.name
 DATASET_ATTRS = ("units", "description")
 
 # Event kinds, as stored in /events/kind.
@@ -67,8 +126,6 @@ KIND_NAMES = ("internal", "send-one", "send-all", "receive")
 # `timing` of a run whose loop kept up with the model, and the prefix of one that did not.
 TIMING_OK, TIMING_DEGRADED = "ok", "degraded"
 
-PathLike = Union[str, "os.PathLike[str]"]
-T = TypeVar("T")
 
 
 class SchemaError(Exception):

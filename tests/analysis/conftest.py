@@ -7,9 +7,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
-import h5py
 import numpy as np
 import pytest
 
@@ -17,37 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ANALYZE = ROOT / "analysis" / "clockbench-analyze"
 sys.path.insert(0, str(ROOT / "analysis"))
 
-# Written from docs/schema.md on purpose, not imported from clockbench.schema,
-# so a typo in the package's name tables makes these tests fail.
-MACHINE_COLUMNS = {  # name: (dtype, units)
-    "rank": ("i4", "1"), "hostname": (h5py.string_dtype(), "text"),
-    "pid": ("i8", "1"), "rate_hz": ("f8", "Hz"), "achieved_hz": ("f8", "Hz"),
-    "ticks": ("i8", "1"), "sent": ("i8", "1"), "received": ("i8", "1"),
-    "left_in_queue": ("i8", "1"), "clock_offset_s": ("f8", "s"),
-    "clock_offset_uncertainty_s": ("f8", "s"), "lateness_p50_s": ("f8", "s"),
-    "lateness_p99_s": ("f8", "s"), "lateness_max_s": ("f8", "s"),
-    "phase_s": ("f8", "s"), "late_deliveries": ("i8", "1"), "missed_ticks": ("i8", "1"),
-    "first_degraded_s": ("f8", "s"),
-}
-EVENT_COLUMNS = {
-    "rank": ("i4", "1"), "tick": ("i8", "1"), "t": ("f8", "s"),
-    "kind": ("u1", "1"), "lamport": ("i8", "1"), "jump": ("i8", "1"),
-    "queue": ("i4", "1"), "peer": ("i4", "1"), "msg_tick": ("i8", "1"),
-    "msg_clock": ("i8", "1"), "msg_arrival": ("f8", "s"),
-}
-NETWORK_MATRICES = {"adjacency": "u1", "sent": "i8", "received": "i8",
-                    "left_in_queue": "i8"}
+from clockbench import config_text  # noqa: E402
+from clockbench.run_file import NUMPY_TYPES, RunData, write_run  # noqa: E402,F401 (the tests' writer)
+from clockbench.schema import GROUPS  # noqa: E402
 
-
-@dataclass
-class RunData:
-    """Everything a run file holds, as plain arrays a test may change before writing."""
-
-    attrs: Dict[str, Any]
-    config: str
-    machines: Dict[str, np.ndarray]
-    events: Dict[str, np.ndarray]
-    network: Dict[str, np.ndarray]
+# The /events columns' numpy types, by the table of schema/clockbench-1.json.
+EVENT_DTYPES = {name: NUMPY_TYPES[c.type] for name, c in GROUPS["events"].items()}
 
 
 def adjacency_of(topology: str, n: int) -> np.ndarray:
@@ -112,8 +86,8 @@ def simulate(rates: Sequence[float] = (3.0, 4.0, 8.0), duration_s: float = 10.0,
             sent[snd, j] += 1
             (received if pos < head[j] else left)[snd, j] += 1
     cols = list(zip(*[r for machine in rows for r in machine]))
-    events = {name: np.array(col, dtype=EVENT_COLUMNS[name][0])
-              for name, col in zip(EVENT_COLUMNS, cols)}
+    events = {name: np.array(col, dtype=EVENT_DTYPES[name])
+              for name, col in zip(EVENT_DTYPES, cols)}
     lateness = [np.percentile(lt, [50, 99, 100]) for lt in late]
     machines = {
         "rank": np.arange(n), "hostname": np.array(["node0"] * n, dtype=object),
@@ -137,36 +111,12 @@ def simulate(rates: Sequence[float] = (3.0, 4.0, 8.0), duration_s: float = 10.0,
         "topology": topology, "completed": np.int32(1),
         "stop_reason": "duration reached", "end_s": float(duration_s),
     }
-    rates_txt = ",".join(str(r) for r in rates)
-    config = f"rates = [{rates_txt}]\nduration = {duration_s}\nseed = {seed}\n"
+    config = config_text.render(header="synthetic test data (tests/analysis/conftest.py)", duration_s=duration_s,
+                                rates=rates, p_internal=p_internal, seed=seed, topology=topology, speedup=1.0,
+                                phase="zero", latency=config_text.format_number(latency_s), grace_s=None)
     return RunData(attrs, config, machines, events,
                    {"adjacency": adj, "sent": sent, "received": received,
                     "left_in_queue": left})
-
-
-def _dataset(group: h5py.Group, name: str, data: Any, dtype: Any, units: str) -> None:
-    ds = group.create_dataset(name, data=np.asarray(data, dtype=dtype))
-    ds.attrs["units"] = units
-    ds.attrs["description"] = f"{name} (synthetic test data)"
-
-
-def write_run(path: Path, data: RunData) -> Path:
-    """Write data as docs/schema.md lays it out; missing keys are left out."""
-    with h5py.File(path, "w") as f:
-        for key, value in data.attrs.items():
-            f.attrs[key] = value
-        if data.config is not None:
-            _dataset(f, "config", data.config, h5py.string_dtype(), "text")
-        for gname, table, spec in (("machines", data.machines, MACHINE_COLUMNS),
-                                   ("events", data.events, EVENT_COLUMNS)):
-            group = f.create_group(gname)
-            for name, values in table.items():
-                dtype, units = spec.get(name, (values.dtype, "1"))
-                _dataset(group, name, values, dtype, units)
-        group = f.create_group("network")
-        for name, values in data.network.items():
-            _dataset(group, name, values, NETWORK_MATRICES.get(name, "i8"), "1")
-    return path
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from conftest import EVENT_COLUMNS, RunData, adjacency_of
+from clockbench import config_text
+from conftest import EVENT_DTYPES, RunData, adjacency_of
 
 Tick = Tuple[int, int]  # (rank, tick)
 
@@ -134,8 +135,8 @@ def simulate_model(rates: Sequence[float] = (3.0, 4.0, 8.0), duration_s: float =
                      peer, m_tick, m_clock, m_arr))
         deadlines.append(T)
     order = sorted(range(len(rows)), key=lambda x: rows[x][:2])
-    events = {name: np.array([rows[x][c] for x in order], dtype=EVENT_COLUMNS[name][0])
-              for c, name in enumerate(EVENT_COLUMNS)}
+    events = {name: np.array([rows[x][c] for x in order], dtype=EVENT_DTYPES[name])
+              for c, name in enumerate(EVENT_DTYPES)}
     deadline = np.array([deadlines[x] for x in order])
     late_n = np.array([len(x) for x in late])
     missed = np.array([due[i] - ran[i] for i in range(n)])
@@ -149,8 +150,8 @@ def from_replay(result: Dict, grace_s: float = 0.002) -> RunData:
     """A file of the independent simulator's run (replay.py): every tick decided at its deadline."""
     from replay import flatten
     table = {k: np.array(v) for k, v in flatten(result).items()}
-    events = {name: table["deadline" if name == "t" else name].astype(EVENT_COLUMNS[name][0])
-              for name in EVENT_COLUMNS}
+    events = {name: table["deadline" if name == "t" else name].astype(EVENT_DTYPES[name])
+              for name in EVENT_DTYPES}
     n = result["n"]
     return assemble(result["rates"], result["phase_s"], events, table["deadline"],
                     np.array(result["sent"]), np.array(result["received"]), seed=result["seed"],
@@ -198,9 +199,10 @@ def assemble(rates: Sequence[float], phases: Sequence[float], events: Dict[str, 
         "grace_s": float(grace_s), "timing": timing, "late_deliveries": np.int64(late.sum()),
         "missed_ticks": np.int64(missed.sum()),
     }
-    rates_text = '["max"]' if flat_out else "[" + ",".join(f"{r:g}" for r in rates) + "]"
-    config = (f"duration={duration_s:g}\nrates={rates_text}\np-internal={p_internal:g}\nseed={seed}\n"
-              f'topology="{topology}"\nspeedup=1\nphase="{phase}"\nlatency="{latency}"\ngrace={grace_s:g}\n')
+    config = config_text.render(header="synthetic test data (tests/analysis/model_sim.py)", duration_s=duration_s,
+                                rates=None if flat_out else rates, p_internal=p_internal, seed=seed,
+                                topology=topology, speedup=1.0, phase=phase, latency=latency, grace_s=grace_s,
+                                max_ticks=attrs["max_ticks"])
     return RunData(attrs, config, machines, events,
                    {"adjacency": adjacency_of(topology, n), "sent": sent, "received": received,
                     "left_in_queue": sent - received})
