@@ -11,7 +11,7 @@ import numpy as np
 
 from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, ExperimentError, default_binary,
                          default_folder, run_experiment)
-from . import scaling
+from . import causality, scaling
 from .schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
 from .calibration import rate_lines
 from .compare import TOLERANCE_TEXT
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_recover)
     scaling.register(sub)
+    causality.register(sub)
     return parser
 
 
