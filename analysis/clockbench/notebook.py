@@ -8,6 +8,7 @@ from collections import OrderedDict
 from typing import List, Sequence, Tuple
 
 from . import notebook_plots
+from .causality_doc import add_variant_causality
 from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
 from .document import Document
 from .experiment import NOTEBOOK_STEM, Settings, Trial
@@ -233,6 +234,8 @@ def build_notebook(settings: Settings, trials: Sequence[Trial]) -> Document:
                  f"{trial_sentence(t.analysis)}" for t in trials])
     add_jumps(doc, trials)
     add_comparison(doc, settings, trials)
+    add_variant_causality(doc, {v.key: [t.analysis.path for t in trials if t.variant is v] for v in m.variants},
+                          {v.key: v.label for v in m.variants})
     add_theory(doc, trials)
     return doc
 

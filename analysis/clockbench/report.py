@@ -11,6 +11,7 @@ import numpy as np
 
 from . import plots
 from .calibration import rate_lines
+from .causality_doc import add_run_causality
 from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
 from .document import Document
 from .run_analysis import RunAnalysis, growing_predicted, rates_text
@@ -131,6 +132,7 @@ def add_run(doc: Document, a: RunAnalysis, k: int) -> None:
     add_plots(doc, a, f"run{k}")
     doc.heading("Theory: measured vs predicted", 3)
     add_theory(doc, a)
+    add_run_causality(doc, a.path)
     doc.heading("Configuration (/config)", 3)
     doc.pre(a.config)
 

@@ -131,3 +131,49 @@ def test_command_on_a_good_file(tmp_path: Path, cli) -> None:
     res = cli("causality", str(path))
     assert res.code == 0, res.err
     assert "vector-clock condition: holds" in res.out
+
+
+def concurrent_share(path: Path) -> float:
+    """The textbook's share of concurrent pairs of a file."""
+    run = open_run(path)
+    vc_ref, _ = textbook(run.events, run.n_machines)
+    vectors = list(vc_ref.values())
+    pairs = list(itertools.combinations(vectors, 2))
+    concurrent = sum(1 for a, b in pairs if not (all(x <= y for x, y in zip(a, b)) or all(y <= x for x, y in zip(a, b))))
+    return concurrent / len(pairs)
+
+
+def test_report_has_the_causality_section(tmp_path: Path, cli) -> None:
+    path = run_file(tmp_path, [1.0, 2.0, 3.0], 0.8, "full", "0", 20.0)
+    res = cli("report", str(path), "-o", str(tmp_path / "rep"))
+    assert res.code == 0, res.err
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    section = md.split("### Causality", 1)[1].split("\n### ", 1)[0]
+    assert f"{100 * concurrent_share(path):.3g} %" in section
+    assert "| holds |" in section and "knows 0 (s behind)" in section
+
+
+def test_notebook_compares_the_variants_causality(tmp_path: Path) -> None:
+    """Two variants of different p_internal: the table's shares are the textbook's, and the sentence
+    names the variant with more concurrency (fewer messages) as the one with more."""
+    from clockbench import notebook
+    from clockbench.experiment import MATRICES, Settings, Trial
+    from clockbench.metrics import jump_profiles
+    from clockbench.run_analysis import analyse
+    from clockbench.verify import verify
+
+    matrix = MATRICES["assignment"]
+    settings = Settings(matrix, str(tmp_path), 3, 20.0, 1.0, 1, "clockbench", "2026-11-28 00:00:00 UTC")
+    trials, shares = [], {}
+    for k, (v, p) in enumerate([(matrix.variants[0], 0.9), (matrix.variants[1], 0.3)], 1):
+        path = write_run(tmp_path / f"trial{k}.h5", from_replay(replay([2.0, 3.0, 4.0], k, 20.0, p)))
+        run = open_run(path)
+        trials.append(Trial(k, v, k, str(path), ["clockbench"], verified=verify(run),
+                            analysis=analyse(run, histograms=False), jumps=jump_profiles(run)))
+        shares[v.key] = concurrent_share(path)
+    md = notebook.build_notebook(settings, trials).to_markdown()
+    section = md.split("## Causality across the variants", 1)[1].split("\n## ", 1)[0]
+    for key, share in shares.items():
+        assert f"| {key} | 1 | {100 * share:.3g} % |" in section, section
+    more = max(shares, key=shares.get)
+    assert f"Concurrency: variant {more} " in section
