@@ -12,6 +12,7 @@ import numpy as np
 from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, ExperimentError, default_binary,
                          default_folder, run_experiment)
 from . import causality, scaling
+from . import spacetime
 from .schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
 from .calibration import rate_lines
 from .compare import TOLERANCE_TEXT
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_recover)
     scaling.register(sub)
     causality.register(sub)
+    spacetime.register(sub)
     return parser
 
 

@@ -78,7 +78,15 @@ class _Pre:
     text: str
 
 
-_Block = Union[_Heading, _Para, _Bullets, _Table, _Figure, _Pre]
+@dataclass
+class _Html:
+    html: str    # inserted as is: it must be self-contained (no external resources)
+    name: str    # a file beside the Markdown, linked from it ("": none)
+    data: bytes
+    caption: str
+
+
+_Block = Union[_Heading, _Para, _Bullets, _Table, _Figure, _Pre, _Html]
 
 
 def anchor_of(text: str) -> str:
@@ -138,6 +146,10 @@ class Document:
         self._names.add(unique)
         self.blocks.append(_Figure(unique + ".png", figure_png(fig), caption))
 
+    def raw_html(self, markup: str, name: str, data: bytes, caption: str) -> None:
+        """Markup for the page (e.g. inline SVG), and for the Markdown a link to `data` saved as `name`."""
+        self.blocks.append(_Html(markup, name, data, caption))
+
     def _toc(self) -> List[Tuple[str, str]]:
         return [(b.text, b.anchor) for b in self.blocks if isinstance(b, _Heading) and b.level == 2]
 
@@ -175,9 +187,9 @@ class Document:
         html_path = os.path.join(folder, stem + ".html")
         md_path = os.path.join(folder, stem + ".md")
         for b in self.blocks:
-            if isinstance(b, _Figure):
+            if isinstance(b, (_Figure, _Html)) and b.name:
                 with open(os.path.join(folder, b.name), "wb") as f:
-                    f.write(b.png)
+                    f.write(b.png if isinstance(b, _Figure) else b.data)
         with open(html_path, "w", encoding="utf-8") as f:
             f.write(self.to_html())
         with open(md_path, "w", encoding="utf-8") as f:
@@ -199,6 +211,8 @@ def _block_html(b: _Block) -> str:
                            for k, v in b.table.rows)
             return f'<div class="scroll"><table class="kv">{rows}</table></div>'
         return f'<div class="scroll">{render_html(b.table)}</div>'
+    if isinstance(b, _Html):
+        return f"<figure>{b.html}<figcaption>{html.escape(b.caption)}</figcaption></figure>" if b.caption else b.html
     if isinstance(b, _Figure):
         data = base64.b64encode(b.png).decode("ascii")
         cap = html.escape(b.caption)
@@ -227,6 +241,8 @@ def _block_markdown(b: _Block) -> str:
             t = Table(t.headers, [[f"**{_md_escape(c)}**" if alarming(c) else _md_escape(c) for c in r]
                                   for r in t.rows])
         return render_markdown(t)
+    if isinstance(b, _Html):
+        return f"[{_md_escape(b.caption)}]({b.name})" if b.name else ""
     if isinstance(b, _Figure):
         return f"![{_md_escape(b.caption)}]({b.name})\n\n*{_md_escape(b.caption)}*"
     fence = "~~~~" if "```" in b.text else "```"

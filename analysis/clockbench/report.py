@@ -9,7 +9,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from . import plots
+from . import plots, spacetime
 from .calibration import rate_lines
 from .causality_doc import add_run_causality
 from .compare import MODEL_TIME_TEXT, TOLERANCE_TEXT
@@ -130,6 +130,8 @@ def add_run(doc: Document, a: RunAnalysis, k: int) -> None:
     doc.bullets(drift_lines(a))
     doc.heading("Plots", 3)
     add_plots(doc, a, f"run{k}")
+    doc.heading("Space-time diagram", 3)
+    spacetime.add_section(doc, a.path, f"run{k}")
     doc.heading("Theory: measured vs predicted", 3)
     add_theory(doc, a)
     add_run_causality(doc, a.path)
