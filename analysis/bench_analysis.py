@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmark of the analysis on a big run: writes a synthetic clockbench/1 file of ~10 million
-events (the model of docs/model.md, vectorised; it passes `verify`), then times `verify`, `summary`
-and `report` on it as a user runs them, with wall time and peak RSS of each. Not a test.
+events (the model of docs/model.md, vectorised; it passes `verify`), then times `verify`, `summary`,
+`causality` and `report` on it as a user runs them, with wall time and peak RSS of each. Not a test.
 
     /usr/bin/python3 analysis/bench_analysis.py [--events 10000000] [--machines 16] [--keep FILE]
 
@@ -194,14 +194,15 @@ def main() -> int:
           f"{info['duration_s']:.1f} model s, {os.path.getsize(path) / 2**20:.0f} MiB, in {gen_s:.1f} s", flush=True)
     rows = []
     for name, cmd in (("verify", ["verify", path]), ("summary", ["summary", path]),
+                      ("causality", ["causality", path]),
                       ("report", ["report", path, "-o", os.path.join(tmp, "report")])):
         wall, rss, code, last = measure([sys.executable, os.path.abspath(__file__), "--child",
                                          sys.executable, ANALYZE, *cmd])
         rows.append((name, wall, rss, code, last[:70]))
         print(f"  {name}: {wall:.1f} s, exit {code}", flush=True)
-    print(f"\n{'command':<8} {'wall_s':>7} {'peak_rss_MB':>11} {'exit':>4}  last line")
+    print(f"\n{'command':<9} {'wall_s':>7} {'peak_rss_MB':>11} {'exit':>4}  last line")
     for name, wall, rss, code, last in rows:
-        print(f"{name:<8} {wall:>7.1f} {rss:>11.0f} {code:>4}  {last}")
+        print(f"{name:<9} {wall:>7.1f} {rss:>11.0f} {code:>4}  {last}")
     shutil.rmtree(tmp, ignore_errors=True)  # the run file (unless --keep) and the report
     return 0 if all(r[3] == 0 for r in rows) else 1
 

@@ -168,7 +168,7 @@ class ConditionCheck:
 
     messages: int
     send_not_before_receive: int    # receives whose send's V is not strictly below the receive's
-    lamport_not_increasing: int     # pairs a -> b with L(a) >= L(b), over each b's latest known event per machine
+    lamport_not_increasing: int     # links a -> b (program order, messages) with L(a) >= L(b)
     chain_not_lamport: int          # events whose longest causal chain differs from their Lamport clock
 
     @property
@@ -177,17 +177,17 @@ class ConditionCheck:
 
 
 def check_conditions(run: Run, vc: VectorClocks, chain: np.ndarray) -> ConditionCheck:
+    """a -> b is the transitive closure of program order and messages, and < is transitive, so the
+    clock condition holds for every pair exactly when it holds along every machine and every
+    message: checked there, in O(events)."""
     rows, src = _sources(run, vc.start, vc.count)
     v = vc.clocks
     below = np.all(v[src] <= v[rows], axis=1) & np.any(v[src] < v[rows], axis=1)
     lam = run.events["lamport"]
-    bad_lamport = 0
-    own = np.repeat(np.arange(run.n_machines), vc.count)
-    for i in range(run.n_machines):
-        known = v[:, i]
-        other = (own != i) & (known > 0)
-        latest = vc.start[i] + known[other] - 1  # the latest event of i each event knows of
-        bad_lamport += int(np.count_nonzero(lam[latest] >= lam[other]))
+    step = np.diff(lam) > 0
+    first = np.zeros(lam.size, dtype=bool)
+    first[vc.start[vc.count > 0]] = True  # a machine's first event has no predecessor
+    bad_lamport = int(np.count_nonzero(~step & ~first[1:])) + int(np.count_nonzero(lam[src] >= lam[rows]))
     return ConditionCheck(int(rows.size), int(np.count_nonzero(~below)), bad_lamport,
                           int(np.count_nonzero(chain != lam)))
 
