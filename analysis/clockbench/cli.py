@@ -13,6 +13,7 @@ from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, Experimen
                          default_folder, run_experiment)
 from . import causality, scaling
 from . import spacetime
+from . import export
 from .schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
 from .calibration import rate_lines
 from .compare import TOLERANCE_TEXT
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     scaling.register(sub)
     causality.register(sub)
     spacetime.register(sub)
+    export.register(sub)
     return parser
 
 
