@@ -38,6 +38,7 @@ ZOOMS = (1, 2, 4, 8)
 
 # Layout of the picture, in SVG user units (px at zoom 1).
 WIDTH, LEFT, RIGHT, TOP, BOTTOM = 1100, 84, 24, 46, 56
+PLOT_W = WIDTH - LEFT - RIGHT
 
 
 class WindowError(ValueError):
@@ -197,72 +198,83 @@ def event_lines(d: Diagram, e: int) -> List[str]:
 
 def svg(d: Diagram, uid: str = "st", standalone: bool = False) -> str:
     """The diagram as SVG. `uid` prefixes every id (several diagrams on one page); `standalone`
-    adds the XML namespace a .svg file needs (inline SVG in HTML does without it)."""
+    adds the XML namespace a .svg file needs (inline SVG in HTML does without it).
+
+    Zoom stretches time only: every element sits at its fraction of the window (`--t`, or `--a` to
+    `--b` for a message), placed by CSS from the plot's width `--pw`, which the zoom buttons set;
+    dots, text and strokes keep their size, and each arrowhead has its angle per zoom (`--r1`...)."""
     n = d.n_machines
     lane = max(22.0, min(70.0, 480.0 / max(n, 1)))
     height = TOP + lane * max(n - 1, 0) + BOTTOM + 20
-    plot_w = WIDTH - LEFT - RIGHT
     span = d.t1 - d.t0
 
-    def x(t: float) -> float:
-        return LEFT + (t - d.t0) / span * plot_w
+    def f(t: float) -> float:
+        return (t - d.t0) / span
 
     def y(m: int) -> float:
         return TOP + 10 + lane * m
 
     e_ = html.escape
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
-    out = [f'<svg{ns} id="{uid}" class="spacetime" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" '
-           f'height="{height:.0f}" role="img" font-family="system-ui, sans-serif" font-size="11">',
+    out = [f'<svg{ns} id="{uid}" class="spacetime" width="{WIDTH}" height="{height:.0f}" role="img" '
+           f'font-family="system-ui, sans-serif" font-size="11">',
            f"<title>Space-time diagram of {e_(os.path.basename(d.path))}, model time {_fmt(d.t0)} to "
            f"{_fmt(d.t1)} s</title>",
            "<style>" + _svg_css(uid, d.n_events) + "</style>",
-           f'<defs><clipPath id="{uid}-clip"><rect x="{LEFT}" y="0" width="{plot_w}" height="{height:.0f}"/>'
-           f'</clipPath><marker id="{uid}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-           f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#4a5568"/></marker>'
-           "</defs>",
-           f'<rect x="0" y="0" width="{WIDTH}" height="{height:.0f}" fill="#fff"/>']
+           f'<rect x="0" y="0" width="100%" height="100%" fill="#fff"/>']
     # Legend.
     lx = LEFT
     for k, name in enumerate(KIND_NAMES):
         out.append(f'<circle cx="{lx + 5}" cy="16" r="5" fill="{KIND_COLOURS[k]}"/>'
                    f'<text x="{lx + 14}" y="20">{name}</text>')
         lx += 24 + 7 * len(name)
-    out.append(f'<line x1="{lx}" y1="16" x2="{lx + 30}" y2="16" class="msg" marker-end="url(#{uid}-arrow)"/>'
+    out.append(f'<line x1="{lx}" y1="16" x2="{lx + 30}" y2="16" class="msg-key"/>'
+               f'<path d="M{lx + 30},16 l-8,-3.5 v7 z" fill="#4a5568"/>'
                f'<text x="{lx + 36}" y="20">message (send to receive)</text>'
                f'<text x="{lx + 210}" y="20" fill="#5b6472">numbers: Lamport clocks</text>')
-    # Time axis and grid.
+    # Time axis and grid: ticks at a round step, finer ones shown when zoomed in.
     step = _nice_step(span)
     axis_y = y(n - 1) + 22
-    g = math.ceil(d.t0 / step) * step
-    while g <= d.t1 + 1e-12 * max(1.0, abs(d.t1)):
-        gx = x(g)
-        out.append(f'<line x1="{gx:.1f}" y1="{TOP - 6}" x2="{gx:.1f}" y2="{axis_y:.1f}" class="grid"/>'
-                   f'<text x="{gx:.1f}" y="{axis_y + 14:.1f}" text-anchor="middle">{_fmt(round(g, 12))}</text>')
-        g += step
-    out.append(f'<text x="{LEFT + plot_w / 2:.0f}" y="{axis_y + 32:.1f}" text-anchor="middle" fill="#5b6472">'
-               "god's-eye model time (s)</text>")
+    for sub, cls in ((step, ""), (step / 5, " fine")):
+        k0, k1 = math.ceil(d.t0 / sub - 1e-9), math.floor(d.t1 / sub + 1e-9)
+        for k in range(k0, k1 + 1):
+            if cls and k % 5 == 0:
+                continue
+            g = round(k * sub, 12)
+            out.append(f'<g class="at{cls}" style="--t:{f(g):.7f}"><line x1="0" y1="{TOP - 6}" x2="0" '
+                       f'y2="{axis_y:.1f}" class="grid"/><text x="0" y="{axis_y + 14:.1f}" text-anchor="middle">'
+                       f"{_fmt(g)}</text></g>")
+    out.append(f'<text x="{LEFT + 10}" y="{axis_y + 32:.1f}" fill="#5b6472">'
+               "god's-eye model time (s) &#8594;</text>")
     # Machines.
     for m in range(n):
-        out.append(f'<line x1="{LEFT}" y1="{y(m):.1f}" x2="{LEFT + plot_w}" y2="{y(m):.1f}" class="lane"/>'
+        out.append(f'<line x1="0" y1="{y(m):.1f}" x2="1" y2="{y(m):.1f}" class="lane"/>'
                    f'<text x="{LEFT - 8}" y="{y(m) + 4:.1f}" text-anchor="end" font-weight="600">'
                    f"machine {m}</text>")
-    # Messages, clipped to the window.
-    out.append(f'<g clip-path="url(#{uid}-clip)">')
+    # Messages, cut at the window's edges (in time, so the cut holds at every zoom).
     for snd, stick, st, rcv, rtick, rt in d.messages:
-        out.append(f'<line x1="{x(st):.1f}" y1="{y(int(snd)):.1f}" x2="{x(rt):.1f}" y2="{y(int(rcv)):.1f}" '
-                   f'class="msg" marker-end="url(#{uid}-arrow)"><title>message: machine {int(snd)} tick '
-                   f"{int(stick)} to machine {int(rcv)} tick {int(rtick)}</title></line>")
-    out.append("</g>")
+        a, b, ya, yb = f(st), f(rt), y(int(snd)), y(int(rcv))
+        head = b <= 1.0
+        if a < 0.0 and b > a:
+            ya, a = ya + (yb - ya) * (0.0 - a) / (b - a), 0.0
+        if b > 1.0 and b > a:
+            yb, b = ya + (yb - ya) * (1.0 - a) / (b - a), 1.0
+        title = (f"<title>message: machine {int(snd)} tick {int(stick)} to machine {int(rcv)} tick "
+                 f"{int(rtick)}</title>")
+        out.append(f'<line x1="0" y1="{ya:.2f}" x2="1" y2="{yb:.2f}" class="msg" style="--a:{a:.7f};--b:{b:.7f}">'
+                   f"{title}</line>")
+        if head:
+            angles = ";".join(f"--r{z}:{math.degrees(math.atan2(yb - ya, (b - a) * PLOT_W * z)):.2f}deg"
+                              for z in ZOOMS)
+            out.append(f'<path d="M0,0 l-8,-3.5 v7 z" class="head" style="--t:{b:.7f};--y:{yb:.2f}px;{angles}"/>')
     # Events, with their Lamport clocks above them.
-    out.append(f'<g class="events">')
+    out.append('<g class="events">')
     for e in range(d.n_events):
-        ex, ey, k = x(float(d.t[e])), y(int(d.rank[e])), int(d.kind[e])
+        ey, k = y(int(d.rank[e])), int(d.kind[e])
         tip = e_("\n".join(event_lines(d, e)))
-        out.append(f'<g id="{uid}-e{e}" class="ev"><circle cx="{ex:.1f}" cy="{ey:.1f}" r="4.5" '
-                   f'fill="{KIND_COLOURS[k]}"><title>{tip}</title></circle>'
-                   f'<text x="{ex:.1f}" y="{ey - 8:.1f}" text-anchor="middle" class="lam">{int(d.lamport[e])}'
-                   "</text></g>")
+        out.append(f'<g id="{uid}-e{e}" class="ev at" style="--t:{f(float(d.t[e])):.7f}"><circle cx="0" '
+                   f'cy="{ey:.1f}" r="4.5" fill="{KIND_COLOURS[k]}"><title>{tip}</title></circle>'
+                   f'<text x="0" y="{ey - 8:.1f}" text-anchor="middle" class="lam">{int(d.lamport[e])}</text></g>')
     out.append("</g>")
     # Hover boxes, drawn last so that they lie on top; shown by the CSS of _svg_css.
     out.append('<g class="tips">')
@@ -270,20 +282,32 @@ def svg(d: Diagram, uid: str = "st", standalone: bool = False) -> str:
         lines = event_lines(d, e)
         w = 12 + 6.6 * max(len(s) for s in lines)
         h = 8 + 15 * len(lines)
-        ex, ey = x(float(d.t[e])), y(int(d.rank[e]))
-        bx = ex + 10 if ex + 10 + w <= WIDTH - 2 else max(2.0, ex - 10 - w)
+        te, ey = f(float(d.t[e])), y(int(d.rank[e]))
+        bx = 10.0 if te < 0.6 else -10.0 - w
         by = min(max(2.0, ey + 10), height - h - 2)
         text = "".join(f'<tspan x="{bx + 6:.1f}" dy="{15 if i else 0}">{e_(s)}</tspan>' for i, s in enumerate(lines))
-        out.append(f'<g id="{uid}-t{e}" class="tip"><rect x="{bx:.1f}" y="{by:.1f}" width="{w:.0f}" '
-                   f'height="{h}" rx="4"/><text y="{by + 16:.1f}" font-family="monospace">{text}</text></g>')
+        out.append(f'<g id="{uid}-t{e}" class="tip at" style="--t:{te:.7f}"><rect x="{bx:.1f}" y="{by:.1f}" '
+                   f'width="{w:.0f}" height="{h}" rx="4"/><text y="{by + 16:.1f}" font-family="monospace">{text}'
+                   "</text></g>")
     out.append("</g></svg>")
     return "\n".join(out)
 
 
 def _svg_css(uid: str, events: int) -> str:
-    """The picture's own CSS: lines, labels, and each hover box shown while its event is hovered."""
-    base = (f"#{uid} .lane{{stroke:#1d2330;stroke-width:1.5}} #{uid} .grid{{stroke:#e3e7ee;stroke-width:1}} "
-            f"#{uid} .msg{{stroke:#4a5568;stroke-width:1;opacity:.55}} "
+    """The picture's own CSS: where each element sits at the plot width --pw (user units), lines
+    and labels, and each hover box shown while its event is hovered."""
+    at = f"calc({LEFT}px + var(--t) * var(--pw) * 1px)"
+    base = (f"#{uid}{{--pw:{PLOT_W};width:calc(var(--pw) * 1px + {LEFT + RIGHT}px)}} "
+            f"#{uid} .at{{transform:translateX({at})}} "
+            f"#{uid} .fine{{display:none}} #{uid} .fine text{{font-size:9px;fill:#5b6472}} "
+            f"#{uid} .lane{{transform:translateX({LEFT}px) scaleX(var(--pw));stroke:#1d2330;stroke-width:1.5;"
+            "vector-effect:non-scaling-stroke} "
+            f"#{uid} .grid{{stroke:#e3e7ee;stroke-width:1}} "
+            f"#{uid} .msg{{transform:translateX(calc({LEFT}px + var(--a) * var(--pw) * 1px)) "
+            "scaleX(calc((var(--b) - var(--a)) * var(--pw)));stroke:#4a5568;stroke-width:1;opacity:.55;"
+            "vector-effect:non-scaling-stroke} "
+            f"#{uid} .msg-key{{stroke:#4a5568;stroke-width:1;opacity:.55}} "
+            f"#{uid} .head{{fill:#4a5568;opacity:.8;transform:translate({at}, var(--y)) rotate(var(--r1))}} "
             f"#{uid} .lam{{font-size:9px;fill:#1d2330}} #{uid} .ev{{cursor:pointer}} "
             f"#{uid} .ev:hover circle{{stroke:#000;stroke-width:2}} "
             f"#{uid} .tip{{display:none;pointer-events:none}} "
@@ -294,21 +318,27 @@ def _svg_css(uid: str, events: int) -> str:
 
 
 def html_section(d: Diagram, uid: str = "st") -> str:
-    """The diagram for an HTML page: zoom buttons, a view that scrolls to pan, the inline SVG."""
+    """The diagram for an HTML page: zoom buttons (time stretched 1x to 8x), a view that scrolls
+    to pan, the inline SVG."""
     zoom = "".join(f'<input type="radio" name="{uid}-zoom" id="{uid}-z{z}" class="st-z"'
                    f'{" checked" if z == 1 else ""}>' for z in ZOOMS)
     labels = " ".join(f'<label for="{uid}-z{z}">{z}&times;</label>' for z in ZOOMS)
-    css = ("<style>.st-z{position:absolute;opacity:0;width:0;height:0} "
+    at = f"calc({LEFT}px + var(--t) * var(--pw) * 1px)"
+    rules = []
+    for z in ZOOMS:
+        on = f"#{uid}-z{z}:checked~"
+        rules.append(f"{on}.st-bar label[for={uid}-z{z}]{{background:#1d2330;color:#fff}} "
+                     f"{on}.st-view #{uid}{{--pw:{PLOT_W * z}}} "
+                     f"{on}.st-view #{uid} .head{{transform:translate({at}, var(--y)) rotate(var(--r{z}))}}"
+                     + (f" {on}.st-view #{uid} .fine{{display:inline}}" if z >= 4 else ""))
+    css = ("<style>.st-wrap{text-align:left} .st-z{position:absolute;opacity:0;width:0;height:0} "
            ".st-bar label{display:inline-block;padding:1px 9px;margin-right:3px;border:1px solid #c3cad6;"
            "border-radius:3px;cursor:pointer;user-select:none;background:#f3f6fb} "
            ".st-view{overflow:auto;max-height:85vh;border:1px solid #d5dae2;margin:.4em 0} "
-           ".st-view svg{display:block;width:100%;height:auto} "
-           + " ".join(f"#{uid}-z{z}:checked~.st-bar label[for={uid}-z{z}]{{background:#1d2330;color:#fff}} "
-                      f"#{uid}-z{z}:checked~.st-view svg{{width:{100 * z}%}}" for z in ZOOMS)
-           + "</style>")
+           ".st-view svg{display:block} " + " ".join(rules) + "</style>")
     return (f'<div class="st-wrap">{css}{zoom}<div class="st-bar">zoom: {labels} '
-            f'<span class="st-help">(scroll the picture to pan; hover an event for its clocks and queue)</span>'
-            f'</div><div class="st-view" id="{uid}-view">{svg(d, uid)}</div></div>')
+            f'<span class="st-help">(stretches time; scroll the picture to pan; hover an event for its clocks and '
+            f'queue)</span></div><div class="st-view" id="{uid}-view">{svg(d, uid)}</div></div>')
 
 
 def caption(d: Diagram) -> str:

@@ -249,11 +249,18 @@ def interaction_failures(b: Browser, uid: str) -> List[str]:
     b.mouse("mouseMoved", 1, 1)
     if b.box(f"label[for='{uid}-z4']") is None:
         return failures + [f"{uid}: no 4x zoom button"]
-    width = b.js(f"document.getElementById('{uid}').getBoundingClientRect().width")
+    spread = (f"(() => {{ const c = Array.from(document.querySelectorAll('#{uid} g.ev circle'))"
+              ".map(e => e.getBoundingClientRect()); const x = c.map(r => r.x);"
+              "return [document.getElementById('" + uid + "').getBoundingClientRect().width,"
+              " Math.max(...x) - Math.min(...x), c[0].width]; })()")
+    width, apart, dot = b.js(spread)
     b.click(f"label[for='{uid}-z4']")
-    wide = b.js(f"document.getElementById('{uid}').getBoundingClientRect().width")
+    wide, apart4, dot4 = b.js(spread)
     if not wide > 3.5 * width:
         failures.append(f"{uid}: the 4x button makes the picture {wide:.0f} px wide, from {width:.0f} px")
+    if not (apart4 == pytest.approx(4 * apart, rel=0.01) and dot4 == pytest.approx(dot, abs=0.5)):
+        failures.append(f"{uid}: the 4x button moves the events {apart:.0f} -> {apart4:.0f} px apart and their "
+                        f"dots {dot:.1f} -> {dot4:.1f} px wide (want time 4x, dots as they were)")
     view = b.js(f"(() => {{ const v = document.getElementById('{uid}-view'); v.scrollLeft = v.scrollWidth / 3; "
                 "return v.scrollLeft; })()")
     if not view > 0:
