@@ -303,11 +303,12 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path, cli) -> None:
     res = cli("report", *runs, "-o", tmp_path / "rep")
     assert res.code == 0, res.err
     got = check_page(browser, tmp_path / "rep" / "report.html")
-    assert got["failures"] == []
+    assert got["failures"] == [], "\n".join(got["failures"])
     assert got["images"] >= 2 * 6  # each run's plots
     assert got["diagrams"] == ["run1-st", "run2-st"]
     for uid in got["diagrams"]:
-        assert interaction_failures(browser, uid) == []
+        problems = interaction_failures(browser, uid)
+        assert problems == [], "\n".join(problems)
     assert browser.problems() == []
 
 
@@ -328,5 +329,5 @@ def test_notebook_in_chromium(browser: Browser, tmp_path: Path) -> None:
                             analysis=analyse(run, histograms=False), jumps=jump_profiles(run)))
     html_path, _ = notebook.write_notebook(settings, trials)
     got = check_page(browser, Path(html_path))
-    assert got["failures"] == []
+    assert got["failures"] == [], "\n".join(got["failures"])
     assert got["images"] >= 3
