@@ -89,9 +89,10 @@ def parse_window(text: str) -> Tuple[float, float]:
     return lo, hi
 
 
-def select(run: Run, window: Optional[Tuple[float, float]] = None) -> Selection:
+def select(run: Run, window: Optional[Tuple[float, float]] = None, ordered: bool = True) -> Selection:
     """The events and messages to export; CausalityError if a receive names a send that is not in
-    the file, ExportError if the window holds no event of the run."""
+    the file, ExportError if the window holds no event of the run. `ordered`: also sort them in
+    time (the text formats; OTF2 writes each machine's events in file order)."""
     start, count = _layout(run)
     recv, send = _sources(run, start, count)
     t = run.events["t"]
@@ -99,7 +100,7 @@ def select(run: Run, window: Optional[Tuple[float, float]] = None) -> Selection:
         raise ExportError("the run has no events")
     if window is None:
         rows = np.arange(run.n_events)
-        order = np.argsort(t, kind="stable")
+        order = np.argsort(t, kind="stable") if ordered else rows
     else:
         lo, hi = window
         first, last = float(t.min()), float(t.max())
@@ -110,7 +111,7 @@ def select(run: Run, window: Optional[Tuple[float, float]] = None) -> Selection:
         rows = np.flatnonzero(keep)
         if rows.size == 0:
             raise ExportError(f"--window {_fmt(lo)}:{_fmt(hi)} holds no event of the run")
-        order = rows[np.argsort(t[rows], kind="stable")]
+        order = rows[np.argsort(t[rows], kind="stable")] if ordered else rows
         both = keep[recv] & keep[send]
         recv, send = recv[both], send[both]
     origin = min(0.0, float(t[rows].min()))
@@ -393,7 +394,10 @@ def _finite(x: float) -> Optional[float]:
 OTF2_MISSING = ("the OTF2 export needs Debian's python3-otf2: run scripts/install-deps "
                 "(or apt-get install python3-otf2)")
 OTF2_RESOLUTION = 10 ** 9  # timer ticks per second: timestamps are nanoseconds of model time
-OTF2_ATTRIBUTES = ("lamport", "tick", "queue")  # on each event's Enter record
+# On each event's Enter record: its Lamport clock and its tick (its own vector entry less one).
+# Each attribute costs a library call per event (about a third of a microsecond here), so the
+# queue length, in the other two exports, is left out of this one.
+OTF2_ATTRIBUTES = ("lamport", "tick")
 
 
 def _otf2():
@@ -471,7 +475,9 @@ def _otf2_write_machines(path: str, run: Run, sel: Selection, machines: Sequence
         locations, comm, regions, attrs = _otf2_definitions(trace, run)
         c = comm._ref
         reg = [x._ref for x in regions]
-        a_lam, a_tick, a_queue = (x._ref for x in attrs)
+        a_lam, a_tick = (x._ref for x in attrs)
+        regions_of = np.array(reg)
+        size = MESSAGE_BYTES
         alist = new_list()
         in_sel = np.zeros(run.n_events, dtype=bool)
         in_sel[sel.rows] = True
@@ -492,21 +498,24 @@ def _otf2_write_machines(path: str, run: Run, sel: Selection, machines: Sequence
                 is_recv = (kind == RECEIVE) & taken[rows]
                 m0 = int(first[0]) if rows.size else 0
                 m1 = int((first + nmsg).max()) if rows.size else 0
-                to, tags = msg_to[m0:m1].tolist(), msg_tag[m0:m1].tolist()
-                cols = [ts[rows].tolist(), kind.tolist(), ev["lamport"][rows].tolist(), ev["tick"][rows].tolist(),
-                        ev["queue"][rows].tolist(), nmsg.tolist(), (first - m0).tolist(), is_recv.tolist(),
-                        ev["peer"][rows].tolist(), (ev["msg_tick"][rows] & 0xFFFFFFFF).tolist()]
-                for t, k, lam, tick, q, nm, f, rc, peer, mt in zip(*cols):
-                    r = reg[k]
+                to, tags = msg_to[m0:m1].tolist(), msg_tag[m0:m1].tolist()  # in send order: one pointer
+                code = np.where(is_recv, -1, nmsg).tolist()  # sends of the event, -1 a receive, 0 none
+                rp = ev["peer"][rows][is_recv].tolist()
+                rt = (ev["msg_tick"][rows][is_recv] & 0xFFFFFFFF).tolist()
+                p = q = 0
+                for t, r, lam, tick, k in zip(ts[rows].tolist(), regions_of[kind].tolist(),
+                                              ev["lamport"][rows].tolist(), ev["tick"][rows].tolist(), code):
                     add(alist, a_lam, lam)
                     add(alist, a_tick, tick)
-                    add(alist, a_queue, q)
                     err |= enter(h, alist, t, r)
-                    if nm:
-                        for i in range(f, f + nm):
-                            err |= send(h, None, t, to[i], c, tags[i], MESSAGE_BYTES)
-                    elif rc:
-                        err |= recv(h, None, t, peer, c, mt, MESSAGE_BYTES)
+                    if k:
+                        if k < 0:
+                            err |= recv(h, None, t, rp[q], c, rt[q], size)
+                            q += 1
+                        else:
+                            for i in range(p, p + k):
+                                err |= send(h, None, t, to[i], c, tags[i], size)
+                            p += k
                     err |= leave(h, None, t, r)
                 records += 2 * rows.size + int(nmsg.sum()) + int(np.count_nonzero(is_recv))
                 if err:
@@ -555,7 +564,7 @@ def _in_forks(func, args_list):
 def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = None) -> Tuple[int, int]:
     """An OTF2 archive in `folder` (folder/traces.otf2 is the anchor file): a location per machine,
     each event an Enter/Leave pair of its kind's region at its timestamp (nanoseconds of model
-    time) with attributes lamport, tick and queue on the Enter; each message an MpiSend in its send
+    time) with attributes lamport and tick on the Enter; each message an MpiSend in its send
     and an MpiRecv in its receive (MPI_COMM_WORLD, tag = the sender's tick mod 2^32, 24 bytes).
     Machines are written in parallel processes, each into an archive of its own, whose event and
     local definition files are then moved into the one archive. Returns (events, messages)."""
@@ -617,7 +626,7 @@ def export(path: str, fmt: str, out: str, force: bool = False, window: Optional[
     if fmt == "otf2":
         _otf2()
     run = open_run(path)
-    sel = select(run, window)
+    sel = select(run, window, ordered=fmt != "otf2")
     base = os.path.basename(out)
     if fmt == "otf2":
         tmp = tempfile.mkdtemp(dir=parent, prefix=f".{base}.", suffix=".tmp")

@@ -205,7 +205,7 @@ def check_otf2(folder: Path, path: Path, window=None) -> None:
             ts = int(np.rint((ev["t"][r] - origin) * 1e9))
             assert enter.time == ts and enter.region.name == KIND_NAMES[ev["kind"][r]]
             attrs = {a.name: v for a, v in enter.attributes.items()}
-            assert attrs == {"lamport": ev["lamport"][r], "tick": ev["tick"][r], "queue": ev["queue"][r]}
+            assert attrs == {"lamport": ev["lamport"][r], "tick": ev["tick"][r]}
             enters += 1
             i += 1
             while type(events[i]).__name__ in ("MpiSend", "MpiRecv"):
