@@ -242,7 +242,7 @@ def _block_markdown(b: _Block) -> str:
                                   for r in t.rows])
         return render_markdown(t)
     if isinstance(b, _Html):
-        return f"[{_md_escape(b.caption)}]({b.name})" if b.name else ""
+        return f"[{b.name}]({b.name})\n\n*{_md_escape(b.caption)}*" if b.name else ""
     if isinstance(b, _Figure):
         return f"![{_md_escape(b.caption)}]({b.name})\n\n*{_md_escape(b.caption)}*"
     fence = "~~~~" if "```" in b.text else "```"
