@@ -8,7 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/config_text.hpp"
 #include "version.hpp"
 
 namespace clockbench {
@@ -30,7 +29,8 @@ std::string one_line(std::string s) {
 
 // An option taking one word of `choices`, stored as the value it names: CLI11's IsMember refuses
 // any other word ("--topology: star not in {full,ring}"), its Transformer maps the word to the value.
-// The default shown is the word of `value` as it stands (Config's default).
+// (CheckedTransformer alone would also take the value's number: 1 for ring.) The default shown is
+// the word of `value` as it stands (Config's default).
 template <class E, std::size_t N>
 CLI::Option* add_choice(CLI::App& app, const std::string& name, E& value, const Choice<E> (&choices)[N],
                         const std::string& help) {
