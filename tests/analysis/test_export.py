@@ -80,7 +80,8 @@ def check_shiviz(text: str, path: Path, window=None) -> None:
     body = [line for line in lines[2:] if line]
     assert lines[-1] == "" and all(lines[2:-1]), "one line per event, no blank lines"
     matches = list(regex.finditer("\n".join(body)))
-    assert len(matches) == len(body) == rows.size, (len(matches), len(body), rows.size)
+    assert len(matches) == len(body) == rows.size, \
+        f"{len(matches)} lines the regex parses, {len(body)} lines, {rows.size} events in the file"
     row_of = {(int(ev["rank"][r]), int(ev["tick"][r])): int(r) for r in rows}
     parsed = []
     for m in matches:
@@ -203,9 +204,11 @@ def check_otf2(folder: Path, path: Path, window=None) -> None:
             enter = events[i]
             assert type(enter).__name__ == "Enter", (m, r, type(enter).__name__)
             ts = int(np.rint((ev["t"][r] - origin) * 1e9))
-            assert enter.time == ts and enter.region.name == KIND_NAMES[ev["kind"][r]]
+            assert enter.time == ts and enter.region.name == KIND_NAMES[ev["kind"][r]], \
+                f"machine {m} tick {ev['tick'][r]}: Enter {enter.region.name} at {enter.time}, the file says " \
+                f"{KIND_NAMES[ev['kind'][r]]} at {ts}"
             attrs = {a.name: v for a, v in enter.attributes.items()}
-            assert attrs == {"lamport": ev["lamport"][r], "tick": ev["tick"][r]}
+            assert attrs == {"lamport": ev["lamport"][r], "tick": ev["tick"][r]}, f"machine {m}: {attrs}"
             enters += 1
             i += 1
             while type(events[i]).__name__ in ("MpiSend", "MpiRecv"):
@@ -222,8 +225,9 @@ def check_otf2(folder: Path, path: Path, window=None) -> None:
             assert type(leave).__name__ == "Leave" and leave.time == ts and leave.region == enter.region
             i += 1
         assert i == len(events), f"machine {m}: records after its last event"
-    assert enters == rows.size
-    assert len(recvs) == len(sends) == len(messages), (len(recvs), len(sends), len(messages))
+    assert enters == rows.size, f"{enters} Enter records, {rows.size} events in the file"
+    assert len(recvs) == len(sends) == len(messages), \
+        f"{len(sends)} MpiSend and {len(recvs)} MpiRecv, {len(messages)} messages in the file"
     matched = set()
     for key, t, r in recvs:
         assert key in sends and key not in matched, f"MpiRecv {key} has no send of its own"
