@@ -70,9 +70,9 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
     result = run_engine(plan, comm, root ? &live : nullptr, flusher ? &events_progress : nullptr);
   }
   // A last flush: should the file's write fail, or a rank die during it, the journal holds every
-  // event. (Deferring it until a write fails saved nothing measurable: flat out, 3 ranks, 3 s,
-  // median wall time 4.18 s against 4.20 s.) A journal that failed (its folder full or read-only,
-  // its file removed) is told once, by rank 0.
+  // event (deferring it until a write fails saved nothing measurable: docs/measurements.md,
+  // "Engine choices"). A journal that failed (its folder full or read-only, its file removed) is
+  // told once, by rank 0.
   const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
   if (root && !c.quiet && !result.completed)
     std::printf("stopped early at model t %.3f s: %s\n", result.end_s, result.stop_reason.c_str());

@@ -21,11 +21,10 @@ class Transport {
 
   // Send slots: a send whose slot is still busy waits (spinning in MPI_Wait), and a send stays busy
   // while its receiver is descheduled and Open MPI's shared-memory buffers to it are full. Flat
-  // out, oversubscribed, a rank sends ~1000 messages in one time slice of a peer's absence: 256
-  // slots made senders spin for most of their time (bench/run, 3 ranks on 2 cores: 0.15 M
-  // events/s); 8192 slots (192 kB) keep sends from waiting long. Waiting in MPI_Wait rather than
-  // testing and napping 20 us: with mpi_yield_when_idle the wait already yields the core, and the
-  // nap measured the same at 3 ranks and 5-8% slower at 16 ranks flat out.
+  // out, oversubscribed, a rank sends ~1000 messages in one time slice of a peer's absence, so a
+  // few hundred slots leave senders spinning; 8192 slots (192 kB) keep sends from waiting long.
+  // Waiting in MPI_Wait rather than testing and napping: with mpi_yield_when_idle the wait already
+  // yields the core. The measurements behind both: docs/measurements.md, "Engine choices".
   Transport(MPI_Comm comm, int recv_slots = 64, int send_slots = 8192);
   ~Transport();  // cancels the receives still posted; never throws
   Transport(const Transport&) = delete;

@@ -20,8 +20,8 @@ DURATION, SPEEDUP = 20.0, 20.0
 # (a 'sleep after work' loop at 6 Hz x 20 loses more than that).
 RATE_TOLERANCE = 0.02
 
-# Names from SPEC §2, written out here rather than imported, so the writer is checked against
-# the specification and not against itself.
+# Names from docs/schema.md, written out here rather than imported from its table
+# (schema/clockbench-1.json), so the writer is checked against the document and not against itself.
 ROOT_ATTRS = ["schema", "clockbench_version", "git_sha", "created_utc", "command_line",
               "mpi_library_version", "hdf5_version", "n_machines", "duration_s", "speedup", "seed",
               "p_internal", "topology", "completed", "stop_reason"]
