@@ -437,9 +437,8 @@ def _otf2_definitions(writer, run: Run):
 
 
 def _otf2_records(run: Run, sel: Selection):
-    """Per event of the selection (file order): its timestamp, and the messages it sends or takes:
-    returns ts (ns, uint64 after the origin), and for messages sorted by send row: the send rows,
-    receivers and tags; each receive's sender and tag."""
+    """Every event's timestamp (nanoseconds after the origin), and the selection's messages sorted
+    by their send's row: the send rows, the receivers and the tags."""
     ev = run.events
     ts = _ns(ev["t"], sel.origin_s)
     tag = ev["msg_tick"] & 0xFFFFFFFF  # the sender's tick: each receive matches exactly its send
