@@ -1,4 +1,4 @@
-"""The report and the lab notebook opened in a real browser: headless Chromium (Debian's `chromium`,
+"""The report, the lab notebook and a `spacetime` page opened in a real browser: headless Chromium (Debian's `chromium`,
 installed by scripts/install-deps) loads report.html and notebook.html with no console errors and no
 failed loads, every plot renders (each image and each space-time diagram, cut out of a screenshot,
 is not blank), and hovering an event and pressing a zoom button change the space-time diagram.
@@ -331,3 +331,14 @@ def test_notebook_in_chromium(browser: Browser, tmp_path: Path) -> None:
     got = check_page(browser, Path(html_path))
     assert got["failures"] == [], "\n".join(got["failures"])
     assert got["images"] >= 3
+
+
+def test_spacetime_page_in_chromium(browser: Browser, tmp_path: Path, cli) -> None:
+    run = _runs(tmp_path)[1]
+    res = cli("spacetime", run, "-o", tmp_path / "st.html", "--window", "5:9")
+    assert res.code == 0, res.err
+    got = check_page(browser, tmp_path / "st.html")
+    assert got["failures"] == [], "\n".join(got["failures"])
+    assert got["diagrams"] == ["st"]
+    problems = interaction_failures(browser, "st")
+    assert problems == [], "\n".join(problems)
