@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -221,7 +221,7 @@ def svg(d: Diagram, uid: str = "st", standalone: bool = False) -> str:
            f"<title>Space-time diagram of {e_(os.path.basename(d.path))}, model time {_fmt(d.t0)} to "
            f"{_fmt(d.t1)} s</title>",
            "<style>" + _svg_css(uid, d.n_events) + "</style>",
-           f'<rect x="0" y="0" width="100%" height="100%" fill="#fff"/>']
+           '<rect x="0" y="0" width="100%" height="100%" fill="#fff"/>']
     # Legend.
     lx = LEFT
     for k, name in enumerate(KIND_NAMES):

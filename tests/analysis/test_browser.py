@@ -1,5 +1,5 @@
-"""The report, the lab notebook and a `spacetime` page opened in a real browser: headless Chromium (Debian's `chromium`,
-installed by scripts/install-deps) loads report.html and notebook.html with no console errors and no
+"""The report, the lab notebook and a `spacetime` page opened in a real browser: headless Chromium
+(Debian's `chromium`, installed by scripts/install-deps) loads each with no console errors and no
 failed loads, every plot renders (each image and each space-time diagram, cut out of a screenshot,
 is not blank), and hovering an event and pressing a zoom button change the space-time diagram.
 
