@@ -526,6 +526,156 @@ def _otf2_write_machines(path: str, run: Run, sel: Selection, machines: Sequence
     return written
 
 
+# --- OTF2 event files written directly ---------------------------------------------------------------
+#
+# The OTF2 library writes an event file as chunks of OTF2_CHUNK bytes: a chunk header (type 3, a
+# byte 'B', the numbers of its first and last event records, 8 bytes each, little-endian), then the
+# records, then END_OF_CHUNK (0) and zero padding to the chunk's size; the last chunk ends with
+# END_OF_FILE (2) and END_OF_BUFFER (1) instead, unpadded. A record is its type byte and its
+# fields; numbers are compressed (0 as one byte 0, else the count of bytes and the bytes,
+# little-endian), a timestamp is a TIMESTAMP record (5, 8 bytes) before the events it dates, an
+# attribute list an ATTRIBUTE_LIST record (6, length, count, then per attribute its reference, its
+# type and its value) before its event; Enter (12) and Leave (13) are the region alone, MpiSend
+# (14) and MpiRecv (18) have a length byte then the peer, communicator, tag and bytes. These are the
+# bytes the library writes for the same records (the tests compare the two archives record by
+# record); laid out with numpy a block of events at a time, as the text formats are, they avoid a
+# library call per record.
+
+OTF2_CHUNK = 1024 * 1024  # the library's default event chunk size (stored in the anchor file)
+_ENTER, _LEAVE, _MPI_SEND, _MPI_RECV, _TIMESTAMP, _ATTRIBUTES = 12, 13, 14, 18, 5, 6
+_TYPE_INT64 = 8
+
+
+def _csize(v: np.ndarray) -> np.ndarray:
+    """Bytes of each value compressed: 1 for 0, else 1 + its significant bytes."""
+    v = v.astype(np.uint64)
+    nb = np.zeros(v.shape, dtype=np.int64)
+    for i in range(8):
+        nb += v > np.uint64((1 << (8 * i)) - 1)
+    return nb + 1
+
+
+class _Bin:
+    """One block of binary records, field by field: each field a set of byte columns with a mask of
+    the bytes present in each row; rendered row after row, only the present bytes."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.data: List[np.ndarray] = []
+        self.here: List[np.ndarray] = []
+
+    def byte(self, value: int, where: Optional[np.ndarray] = None) -> "_Bin":
+        self.data.append(np.full((self.n, 1), value, dtype=np.uint8))
+        self.here.append(np.ones((self.n, 1), dtype=bool) if where is None else where[:, None].copy())
+        return self
+
+    def raw(self, values, where: Optional[np.ndarray] = None) -> "_Bin":
+        """One byte per row, as is (a record's length)."""
+        v = np.broadcast_to(np.asarray(values), (self.n,))
+        self.data.append(v.astype(np.uint8)[:, None])
+        self.here.append(np.ones((self.n, 1), dtype=bool) if where is None else where[:, None].copy())
+        return self
+
+    def u64(self, values: np.ndarray) -> "_Bin":
+        self.data.append(np.ascontiguousarray(values.astype("<u8")).view(np.uint8).reshape(self.n, 8))
+        self.here.append(np.ones((self.n, 8), dtype=bool))
+        return self
+
+    def cu(self, values, where: Optional[np.ndarray] = None) -> "_Bin":
+        v = np.broadcast_to(np.asarray(values, dtype=np.uint64), (self.n,))
+        nb = _csize(v) - 1
+        width = int(nb.max()) if self.n else 0
+        data = np.empty((self.n, 1 + width), dtype=np.uint8)
+        data[:, 0] = nb
+        for i in range(width):
+            data[:, 1 + i] = (v >> np.uint64(8 * i)) & np.uint64(0xFF)
+        here = np.ones((self.n, 1 + width), dtype=bool)
+        here[:, 1:] = np.arange(width)[None, :] < nb[:, None]
+        if where is not None:
+            here &= where[:, None]
+        self.data.append(data)
+        self.here.append(here)
+        return self
+
+    def render(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The bytes of all rows, and each row's length."""
+        data = np.concatenate(self.data, axis=1)
+        here = np.concatenate(self.here, axis=1)
+        return data[here], here.sum(axis=1)
+
+
+def _otf2_native_events(evt_path: str, run: Run, sel: Selection, m: int, ts, msg_send, msg_to, msg_tag,
+                        taken: np.ndarray, refs) -> int:
+    """Machine m's event file (the records _otf2_write_machines writes through the library).
+    Returns its record count."""
+    regions, (a_lam, a_tick), comm = refs
+    ev = run.events
+    s0 = int(np.searchsorted(ev["rank"], m, side="left"))
+    s1 = int(np.searchsorted(ev["rank"], m, side="right"))
+    in_sel = np.zeros(s1 - s0, dtype=bool)
+    lo, hi = np.searchsorted(sel.rows, [s0, s1])
+    in_sel[sel.rows[lo:hi] - s0] = True
+    rows_m = s0 + np.flatnonzero(in_sel)
+    pieces, lengths, counts = [], [], []
+    for lo in range(0, rows_m.size, _BLOCK * 2):
+        rows = rows_m[lo:lo + _BLOCK * 2]
+        n = rows.size
+        first = np.searchsorted(msg_send, rows, side="left")
+        nmsg = np.searchsorted(msg_send, rows, side="right") - first
+        kind = ev["kind"][rows]
+        is_recv = (kind == RECEIVE) & taken[rows]
+        lam, tick = ev["lamport"][rows], ev["tick"][rows]
+        region = np.asarray(regions, dtype=np.int64)[kind]
+        b = _Bin(n).byte(_TIMESTAMP).u64(ts[rows])
+        attr_len = (_csize(np.array([2]))[0] + _csize(np.array([a_lam]))[0] + 1 + _csize(lam)
+                    + _csize(np.array([a_tick]))[0] + 1 + _csize(tick))
+        b.byte(_ATTRIBUTES).raw(attr_len).cu(2).cu(a_lam).byte(_TYPE_INT64).cu(lam).cu(a_tick).byte(_TYPE_INT64).cu(tick)
+        b.byte(_ENTER).cu(region)
+        size_c = int(_csize(np.array([comm]))[0] + _csize(np.array([MESSAGE_BYTES]))[0])
+        for j in range(int(nmsg.max()) if n else 0):
+            has = nmsg > j
+            at = np.where(has, first + j, 0)
+            to = msg_to[at] if msg_to.size else np.zeros(n, dtype=np.int64)
+            tag = msg_tag[at] if msg_tag.size else np.zeros(n, dtype=np.int64)
+            b.byte(_MPI_SEND, has).raw(_csize(to) + _csize(tag) + size_c, has).cu(to, has).cu(comm, has)
+            b.cu(tag, has).cu(MESSAGE_BYTES, has)
+        peer = np.where(is_recv, ev["peer"][rows], 0)
+        rtag = np.where(is_recv, ev["msg_tick"][rows] & 0xFFFFFFFF, 0)
+        b.byte(_MPI_RECV, is_recv).raw(_csize(peer) + _csize(rtag) + size_c, is_recv).cu(peer, is_recv)
+        b.cu(comm, is_recv).cu(rtag, is_recv).cu(MESSAGE_BYTES, is_recv)
+        b.byte(_LEAVE).cu(region)
+        data, length = b.render()
+        pieces.append(data)
+        lengths.append(length)
+        counts.append(2 + nmsg + is_recv)
+    data = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+    length = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(length)
+    events_before = np.concatenate([[0], np.cumsum(count)])
+    room = OTF2_CHUNK - 18 - 2
+    with open(evt_path, "wb") as f:
+        start, offset = 0, 0
+        while True:
+            stop = int(np.searchsorted(ends, offset + room, side="right"))
+            if stop == start and start < length.size:
+                raise ExportError(f"an event of machine {m} does not fit in an OTF2 chunk")
+            end_byte = int(ends[stop - 1]) if stop else 0
+            head = np.zeros(18, dtype=np.uint8)
+            head[0], head[1] = 3, ord("B")
+            head[2:10] = np.array([events_before[start] + 1], dtype="<u8").view(np.uint8)
+            head[10:18] = np.array([events_before[stop]], dtype="<u8").view(np.uint8)
+            f.write(head.tobytes())
+            f.write(data[offset:end_byte].tobytes())
+            last = stop >= length.size
+            if last:
+                f.write(bytes([2, 1]))
+                break
+            f.write(bytes(OTF2_CHUNK - 18 - (end_byte - offset)))  # END_OF_CHUNK (0), then padding
+            start, offset = stop, end_byte
+    return int(events_before[-1])
+
+
 def _in_forks(func, args_list):
     """func(*args) for each args in forked processes at once (the columns are shared, not copied
     or pickled); their results, or the first error raised again here."""
@@ -560,7 +710,25 @@ def _in_forks(func, args_list):
     return results
 
 
-def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = None) -> Tuple[int, int]:
+def _native_group(folder: str, run: Run, sel: Selection, machines: Sequence[int], ts, msg_send, msg_to, msg_tag,
+                  taken: np.ndarray, refs) -> List[int]:
+    return [_otf2_native_events(os.path.join(folder, f".native{m}.evt"), run, sel, m, ts, msg_send, msg_to, msg_tag,
+                                taken, refs) for m in machines]
+
+
+def _otf2_refs(folder: str, run: Run):
+    """The references of the definitions (regions, attributes, communicator), as the writer numbers them."""
+    otf2 = _otf2()
+    scratch = os.path.join(folder, ".refs")
+    with otf2.writer.open(scratch, timer_resolution=OTF2_RESOLUTION) as trace:
+        _, comm, regions, attrs = _otf2_definitions(trace, run)
+        refs = ([r._ref for r in regions], tuple(a._ref for a in attrs), comm._ref)
+    shutil.rmtree(scratch)
+    return refs
+
+
+def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = None,
+               native: bool = True) -> Tuple[int, int]:
     """An OTF2 archive in `folder` (folder/traces.otf2 is the anchor file): a location per machine,
     each event an Enter/Leave pair of its kind's region at its timestamp (nanoseconds of model
     time) with attributes lamport and tick on the Enter; each message an MpiSend in its send
@@ -582,16 +750,25 @@ def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = N
         g = load.index(min(load))
         groups[g].append(m)
         load[g] += int(counts[m])
+    ev = run.events
+    native = native and bool(np.all(ev["lamport"][sel.rows] >= 0) and np.all(ev["tick"][sel.rows] >= 0)
+                             and np.all(msg_tag != 0xFFFFFFFF) and np.all(ts[sel.rows] >= 0))
     parts = [os.path.join(folder, f".part{g}") for g in range(len(groups))]
-    args = [(parts[g], run, sel, groups[g], ts, msg_send, msg_to, msg_tag, taken) for g in range(len(groups))]
-    if len(groups) == 1:
-        results = [_otf2_write_machines(*args[0])]
+    if native:
+        refs = _otf2_refs(folder, run)
+        args = [(folder, run, sel, groups[g], ts, msg_send, msg_to, msg_tag, taken, refs) for g in range(len(groups))]
+        func = _native_group
     else:
-        results = _in_forks(_otf2_write_machines, args)
+        args = [(parts[g], run, sel, groups[g], ts, msg_send, msg_to, msg_tag, taken) for g in range(len(groups))]
+        func = _otf2_write_machines
+    results = [func(*args[0])] if len(groups) == 1 else _in_forks(func, args)
     records = {m: k for g, res in zip(groups, results) for m, k in zip(g, res)}
     # the archive itself: global definitions with every location's record count, then the files
     with otf2.writer.open(folder, timer_resolution=OTF2_RESOLUTION) as trace:
         locations, _, _, _ = _otf2_definitions(trace, run)
+        if native:  # each location's (empty) event and local definition files, replaced below
+            for loc in locations:
+                trace.event_writer_from_location(loc)
         for m, loc in enumerate(locations):
             loc._number_of_events_written = records.get(m, 0)
         trace._update_timestamps(int(ts[sel.rows].min()))
@@ -599,6 +776,10 @@ def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = N
         trace.description = f"clockbench run {os.path.basename(run.path)}"
         trace.creator = "clockbench-analyze export"
     os.makedirs(os.path.join(folder, "traces"), exist_ok=True)
+    if native:
+        for m, loc in enumerate(locations):
+            os.replace(os.path.join(folder, f".native{m}.evt"), os.path.join(folder, "traces", f"{loc._ref}.evt"))
+        return int(sel.rows.size), int(sel.recv.size)
     for g, part in enumerate(parts):
         for m in groups[g]:
             ref = locations[m]._ref

@@ -320,12 +320,45 @@ def test_blocks_and_processes_do_not_change_the_output(tmp_path: Path, monkeypat
     assert all(len(v) == 1 for v in outputs.values())
     check_shiviz(outputs["shiviz"].pop().decode(), path)
     check_perfetto(outputs["perfetto"].pop().decode(), path)
-    # OTF2: one process and several write the same archive
-    for workers in (1, 3):
-        folder = tmp_path / f"a{workers}"
+    # OTF2: one process and several, the records laid out here or written by the library
+    streams = set()
+    for workers, native in ((1, True), (3, True), (1, False), (3, False)):
+        folder = tmp_path / f"a{workers}{native}"
         folder.mkdir()
-        ex.write_otf2(run, sel, str(folder), workers=workers)
+        ex.write_otf2(run, sel, str(folder), workers=workers, native=native)
         check_otf2(folder, path)
+        streams.add(otf2_stream(folder))
+    assert len(streams) == 1
+
+
+def otf2_stream(folder: Path) -> tuple:
+    """Every record of an archive as the reader gives it: location, type, time and fields."""
+    otf2 = otf2_module()
+    out = []
+    with otf2.reader.open(str(folder / "traces.otf2")) as trace:
+        for loc, e in trace.events:
+            fields = tuple((name, repr(getattr(e, name))) for name in ("region", "receiver", "sender", "msg_tag",
+                                                                       "msg_length") if hasattr(e, name))
+            attrs = tuple(sorted((a.name, v) for a, v in (e.attributes or {}).items()))
+            out.append((loc.name, type(e).__name__, e.time, fields, attrs))
+        counts = tuple((loc.name, loc.number_of_events) for loc in trace.definitions.locations)
+    return tuple(out), counts
+
+
+def test_otf2_records_laid_out_here_are_the_librarys(tmp_path: Path, make_run) -> None:
+    """The event files written without the library read back record for record as the library's,
+    also across chunks: about 30 000 events per machine fill two of the 1 MiB chunks."""
+    path = make_run("busy.h5", rates=(1000.0, 1200.0, 1500.0), duration_s=25.0, p_internal=0.5, latency_s=0.002)
+    run = open_run(path)
+    sel = ex.select(run, ordered=False)
+    a, b = tmp_path / "native", tmp_path / "library"
+    a.mkdir()
+    b.mkdir()
+    ex.write_otf2(run, sel, str(a), workers=1, native=True)
+    ex.write_otf2(run, sel, str(b), workers=1, native=False)
+    assert otf2_stream(a) == otf2_stream(b)
+    check_otf2(a, path)
+    assert max(os.path.getsize(f) for f in (a / "traces").glob("*.evt")) > ex.OTF2_CHUNK
 
 
 def test_numbers_as_text() -> None:
