@@ -394,10 +394,9 @@ def _finite(x: float) -> Optional[float]:
 OTF2_MISSING = ("the OTF2 export needs Debian's python3-otf2: run scripts/install-deps "
                 "(or apt-get install python3-otf2)")
 OTF2_RESOLUTION = 10 ** 9  # timer ticks per second: timestamps are nanoseconds of model time
-# On each event's Enter record: its Lamport clock and its tick (its own vector entry less one).
-# Each attribute costs a library call per event (about a third of a microsecond here), so the
-# queue length, in the other two exports, is left out of this one.
-OTF2_ATTRIBUTES = ("lamport", "tick")
+# On each event's Enter record: its Lamport clock, its tick (its own vector entry less one) and the
+# messages waiting after it.
+OTF2_ATTRIBUTES = ("lamport", "tick", "queue")
 
 
 def _otf2():
@@ -474,7 +473,7 @@ def _otf2_write_machines(path: str, run: Run, sel: Selection, machines: Sequence
         locations, comm, regions, attrs = _otf2_definitions(trace, run)
         c = comm._ref
         reg = [x._ref for x in regions]
-        a_lam, a_tick = (x._ref for x in attrs)
+        a_lam, a_tick, a_queue = (x._ref for x in attrs)
         regions_of = np.array(reg)
         size = MESSAGE_BYTES
         alist = new_list()
@@ -502,10 +501,12 @@ def _otf2_write_machines(path: str, run: Run, sel: Selection, machines: Sequence
                 rp = ev["peer"][rows][is_recv].tolist()
                 rt = (ev["msg_tick"][rows][is_recv] & 0xFFFFFFFF).tolist()
                 p = q = 0
-                for t, r, lam, tick, k in zip(ts[rows].tolist(), regions_of[kind].tolist(),
-                                              ev["lamport"][rows].tolist(), ev["tick"][rows].tolist(), code):
+                for t, r, lam, tick, queue, k in zip(ts[rows].tolist(), regions_of[kind].tolist(),
+                                                     ev["lamport"][rows].tolist(), ev["tick"][rows].tolist(),
+                                                     ev["queue"][rows].tolist(), code):
                     add(alist, a_lam, lam)
                     add(alist, a_tick, tick)
+                    add(alist, a_queue, queue)
                     err |= enter(h, alist, t, r)
                     if k:
                         if k < 0:
@@ -608,7 +609,7 @@ def _otf2_native_events(evt_path: str, run: Run, sel: Selection, m: int, ts, msg
                         taken: np.ndarray, refs) -> int:
     """Machine m's event file (the records _otf2_write_machines writes through the library).
     Returns its record count."""
-    regions, (a_lam, a_tick), comm = refs
+    regions, (a_lam, a_tick, a_queue), comm = refs
     ev = run.events
     s0 = int(np.searchsorted(ev["rank"], m, side="left"))
     s1 = int(np.searchsorted(ev["rank"], m, side="right"))
@@ -624,12 +625,15 @@ def _otf2_native_events(evt_path: str, run: Run, sel: Selection, m: int, ts, msg
         nmsg = np.searchsorted(msg_send, rows, side="right") - first
         kind = ev["kind"][rows]
         is_recv = (kind == RECEIVE) & taken[rows]
-        lam, tick = ev["lamport"][rows], ev["tick"][rows]
+        lam, tick, queue = ev["lamport"][rows], ev["tick"][rows], ev["queue"][rows]
         region = np.asarray(regions, dtype=np.int64)[kind]
         b = _Bin(n).byte(_TIMESTAMP).u64(ts[rows])
-        attr_len = (_csize(np.array([2]))[0] + _csize(np.array([a_lam]))[0] + 1 + _csize(lam)
-                    + _csize(np.array([a_tick]))[0] + 1 + _csize(tick))
-        b.byte(_ATTRIBUTES).raw(attr_len).cu(2).cu(a_lam).byte(_TYPE_INT64).cu(lam).cu(a_tick).byte(_TYPE_INT64).cu(tick)
+        attributes = ((a_lam, lam), (a_tick, tick), (a_queue, queue))
+        attr_len = _csize(np.array([len(attributes)]))[0] + sum(_csize(np.array([ref]))[0] + 1 + _csize(values)
+                                                                 for ref, values in attributes)
+        b.byte(_ATTRIBUTES).raw(attr_len).cu(len(attributes))
+        for ref, values in attributes:
+            b.cu(ref).byte(_TYPE_INT64).cu(values)
         b.byte(_ENTER).cu(region)
         size_c = int(_csize(np.array([comm]))[0] + _csize(np.array([MESSAGE_BYTES]))[0])
         for j in range(int(nmsg.max()) if n else 0):
@@ -731,7 +735,7 @@ def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = N
                native: bool = True) -> Tuple[int, int]:
     """An OTF2 archive in `folder` (folder/traces.otf2 is the anchor file): a location per machine,
     each event an Enter/Leave pair of its kind's region at its timestamp (nanoseconds of model
-    time) with attributes lamport and tick on the Enter; each message an MpiSend in its send
+    time) with attributes lamport, tick and queue on the Enter; each message an MpiSend in its send
     and an MpiRecv in its receive (MPI_COMM_WORLD, tag = the sender's tick mod 2^32, 24 bytes).
     Machines are written in parallel processes, each into an archive of its own, whose event and
     local definition files are then moved into the one archive. Returns (events, messages)."""
@@ -752,6 +756,7 @@ def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = N
         load[g] += int(counts[m])
     ev = run.events
     native = native and bool(np.all(ev["lamport"][sel.rows] >= 0) and np.all(ev["tick"][sel.rows] >= 0)
+                             and np.all(ev["queue"][sel.rows] >= 0)
                              and np.all(msg_tag != 0xFFFFFFFF) and np.all(ts[sel.rows] >= 0))
     parts = [os.path.join(folder, f".part{g}") for g in range(len(groups))]
     if native:

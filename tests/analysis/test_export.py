@@ -208,7 +208,8 @@ def check_otf2(folder: Path, path: Path, window=None) -> None:
                 f"machine {m} tick {ev['tick'][r]}: Enter {enter.region.name} at {enter.time}, the file says " \
                 f"{KIND_NAMES[ev['kind'][r]]} at {ts}"
             attrs = {a.name: v for a, v in enter.attributes.items()}
-            assert attrs == {"lamport": ev["lamport"][r], "tick": ev["tick"][r]}, f"machine {m}: {attrs}"
+            assert attrs == {"lamport": ev["lamport"][r], "tick": ev["tick"][r], "queue": ev["queue"][r]}, \
+                f"machine {m}: {attrs}"
             enters += 1
             i += 1
             while type(events[i]).__name__ in ("MpiSend", "MpiRecv"):
