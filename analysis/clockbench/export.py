@@ -8,9 +8,10 @@ the file itself (causality.py). The text formats are written without a Python st
 block of rows is laid out as a byte matrix, one column range per field (literal text, or the
 decimal digits of a whole column computed with numpy), with zero bytes where a field is absent
 from a row or a number has fewer digits than its column's widest; the zero bytes are then
-dropped and the block written. OTF2 goes through the OTF2 library's own writer (Debian's
-python3-otf2), one call per record, with the machines' event streams written in parallel
-processes (each OTF2 location is its own event file) and put together in one archive.
+dropped and the block written. OTF2's event files are laid out the same way (its binary records
+as byte columns with a mask of the bytes present), one process per machine; the OTF2 library
+(Debian's python3-otf2) writes the archive's anchor and definitions, and all the records when a
+value does not fit that layout.
 
 Output is written to a temporary name in the destination's folder and renamed at the end, so a
 failed export leaves nothing behind, and an existing output is replaced only with --force.
@@ -537,9 +538,10 @@ def _otf2_write_machines(path: str, run: Run, sel: Selection, machines: Sequence
 # little-endian), a timestamp is a TIMESTAMP record (5, 8 bytes) before the events it dates, an
 # attribute list an ATTRIBUTE_LIST record (6, length, count, then per attribute its reference, its
 # type and its value) before its event; Enter (12) and Leave (13) are the region alone, MpiSend
-# (14) and MpiRecv (18) have a length byte then the peer, communicator, tag and bytes. These are the
-# bytes the library writes for the same records (the tests compare the two archives record by
-# record); laid out with numpy a block of events at a time, as the text formats are, they avoid a
+# (14) and MpiRecv (18) have a length byte then the peer, communicator, tag and bytes. This is the
+# layout the library writes (except that every event here gets its TIMESTAMP record, which the
+# library leaves out when the time has not changed; the tests compare the two archives record by
+# record); laid out with numpy a block of events at a time, as the text formats are, it avoids a
 # library call per record.
 
 OTF2_CHUNK = 1024 * 1024  # the library's default event chunk size (stored in the anchor file)
@@ -737,8 +739,9 @@ def write_otf2(run: Run, sel: Selection, folder: str, workers: Optional[int] = N
     each event an Enter/Leave pair of its kind's region at its timestamp (nanoseconds of model
     time) with attributes lamport, tick and queue on the Enter; each message an MpiSend in its send
     and an MpiRecv in its receive (MPI_COMM_WORLD, tag = the sender's tick mod 2^32, 24 bytes).
-    Machines are written in parallel processes, each into an archive of its own, whose event and
-    local definition files are then moved into the one archive. Returns (events, messages)."""
+    Machines are written in parallel processes: `native`, each its event file laid out here
+    (_otf2_native_events), else each through the library into an archive of its own, whose event
+    and local definition files are then moved into the one archive. Returns (events, messages)."""
     otf2 = _otf2()
     ts, msg_send, msg_to, msg_tag = _otf2_records(run, sel)
     taken = np.zeros(run.n_events, dtype=bool)
