@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence
 import h5py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
-from clockbench.mpi_settings import mpi_env  # noqa: E402
+from clockbench.experiment.mpi_settings import mpi_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("CLOCKBENCH_BIN", ROOT / "build" / "clockbench"))

@@ -9,17 +9,19 @@ from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
-from .experiment import (DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES, ExperimentError, default_binary,
-                         default_folder, run_experiment)
-from . import causality, scaling
-from . import spacetime
-from . import export
-from .schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
-from .calibration import rate_lines
-from .compare import TOLERANCE_TEXT
-from .summary import summarize
-from .theory import closed_form_full, format_prediction, predict
-from .verify import VerifyResult, verify
+from clockbench.experiment.runner import ExperimentError, default_binary, default_folder, run_experiment
+
+from clockbench.exercise import DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES
+from clockbench.measure import causality
+from clockbench.documents import scaling
+from clockbench.documents import spacetime
+from clockbench.documents import export
+from clockbench.file.schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
+from clockbench.theory.calibration import rate_lines
+from clockbench.theory.compare import TOLERANCE_TEXT
+from clockbench.documents.summary import summarize
+from clockbench.theory.mean_field import closed_form_full, format_prediction, predict
+from clockbench.file.verify import VerifyResult, verify
 
 PROG = "clockbench-analyze"
 
@@ -242,8 +244,8 @@ def cmd_theory(args: argparse.Namespace) -> int:
         run = _load(args.file)
         if run is None:
             return EXIT_ERROR
-        from .compare import theory_for
-        from .metrics import compute
+        from clockbench.theory.compare import theory_for
+        from clockbench.measure.metrics import compute
         pred = theory_for(compute(run), run.network["adjacency"])
         print(f"from the rates of {args.file}")
     else:
@@ -262,8 +264,8 @@ def cmd_theory(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`report FILE... -o DIR`: the report of every file that loads; one error line per other file."""
-    from .report import default_folder, write_report
-    from .run_analysis import analyse
+    from clockbench.documents.report import default_folder, write_report
+    from clockbench.theory.run_analysis import analyse
     analyses, skipped = [], []
     for path in args.files:
         run = _load(path)
@@ -309,7 +311,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     """`recover JOURNAL -o FILE`: the run file rebuilt from a crashed run's journal."""
     from pathlib import Path
-    from .recover import RecoverError, recover
+    from clockbench.file.recover import RecoverError, recover
     try:
         print(recover(Path(args.journal), Path(args.output), args.force), flush=True)
     except (RecoverError, OSError) as exc:

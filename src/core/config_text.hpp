@@ -1,6 +1,6 @@
 // The resolved configuration as CLI11 config-file text: stored in every output file as /config,
 // and read back by `clockbench --config FILE` to rerun the same experiment. The analysis renders the
-// same text in analysis/clockbench/config_text.py (tests/analysis/test_config_text.py compares them).
+// same text in analysis/clockbench/file/config_text.py (tests/analysis/test_config_text.py compares them).
 #pragma once
 
 #include <string>

@@ -3,7 +3,7 @@ that follows the model (its false-failure rate), measured over runs of tests/ana
 the independent exact simulator of docs/model.md, on a grid of configurations.
 
 Every run goes the way a user's file does: replayed, written as a clockbench/1 file, read back and
-analysed by clockbench.run_analysis.analyse (the code behind `summary` and `report`). For each
+analysed by clockbench.theory.run_analysis.analyse (the code behind `summary` and `report`). For each
 configuration and check (quantity, machine) the rate is failures / runs; per quantity we keep the
 worst machine of each configuration, with a 95 % upper confidence bound (Clopper-Pearson), and the
 share of runs in which any check of the run fails (many checks per run: some fail by chance).
@@ -11,7 +11,7 @@ share of runs in which any check of the run fails (many checks per run: some fai
     /usr/bin/python3 calibrate.py                     the sampled grid (the test's), 400 runs each
     /usr/bin/python3 calibrate.py --full --runs 400   the whole grid
     ... --json OUT.json                               also write the figures (clockbench reads
-                                                      analysis/clockbench/calibration.json)
+                                                      analysis/clockbench/theory/calibration.json)
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from conftest import write_run  # noqa: E402
 from model_sim import from_replay  # noqa: E402
 from replay import replay  # noqa: E402
 
-from clockbench.run_analysis import analyse  # noqa: E402
-from clockbench.schema import open_run  # noqa: E402
+from clockbench.theory.run_analysis import analyse  # noqa: E402
+from clockbench.file.schema import open_run  # noqa: E402
 
 QUANTITIES = ("lambda_hz", "rho", "dQ/dt", "queue_mean", "jump_mean")
 TARGET = 0.01  # the most a check may fail a good run (issue 10)

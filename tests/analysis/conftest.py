@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ANALYZE = ROOT / "analysis" / "clockbench-analyze"
 sys.path.insert(0, str(ROOT / "analysis"))
 
-from clockbench import config_text  # noqa: E402
-from clockbench.run_file import NUMPY_TYPES, RunData, write_run  # noqa: E402,F401 (the tests' writer)
-from clockbench.schema import GROUPS  # noqa: E402
+from clockbench.file import config_text  # noqa: E402
+from clockbench.file.run_file import NUMPY_TYPES, RunData, write_run  # noqa: E402,F401 (the tests' writer)
+from clockbench.file.schema import GROUPS  # noqa: E402
 
 # The /events columns' numpy types, by the table of schema/clockbench-1.json.
 EVENT_DTYPES = {name: NUMPY_TYPES[c.type] for name, c in GROUPS["events"].items()}

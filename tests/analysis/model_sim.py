@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from clockbench import config_text
+from clockbench.file import config_text
 from conftest import EVENT_DTYPES, RunData, adjacency_of
 
 Tick = Tuple[int, int]  # (rank, tick)

@@ -313,12 +313,12 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path, cli) -> None:
 
 
 def test_notebook_in_chromium(browser: Browser, tmp_path: Path) -> None:
-    from clockbench import notebook
-    from clockbench.experiment import MATRICES, Settings, Trial
-    from clockbench.metrics import jump_profiles
-    from clockbench.run_analysis import analyse
-    from clockbench.schema import open_run
-    from clockbench.verify import verify
+    from clockbench.documents import notebook
+    from clockbench.exercise import MATRICES, Settings, Trial
+    from clockbench.measure.metrics import jump_profiles
+    from clockbench.theory.run_analysis import analyse
+    from clockbench.file.schema import open_run
+    from clockbench.file.verify import verify
     matrix = MATRICES["assignment"]
     settings = Settings(matrix, str(tmp_path), 3, 60.0, 1.0, 1, "clockbench", "2026-11-28 00:00:00 UTC")
     trials = []

@@ -1,6 +1,6 @@
 """The calibration of the theory checks (calibrate.py), sampled: on the sample's configurations,
 400 replayed runs each, no check fails a run that follows the model more than 1 % of the time, and
-the figures are the ones analysis/clockbench/calibration.json records (which `summary --help`, the
+the figures are the ones analysis/clockbench/theory/calibration.json records (which `summary --help`, the
 report and the README print). The whole grid: `calibrate.py --full --runs 400 --json ...`."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import calibrate
-from clockbench import calibration, compare
+from clockbench.theory import calibration
+from clockbench.theory import compare
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 400
@@ -37,7 +38,7 @@ def test_sampled_checks_fail_good_runs_at_most_one_percent(sampled) -> None:
 def test_recorded_figures_are_the_measured_ones(sampled) -> None:
     """calibration.json must say what the checks do now: rerun calibrate.py --full after a change."""
     recorded = calibration.load()
-    assert recorded is not None, "analysis/clockbench/calibration.json is missing"
+    assert recorded is not None, "analysis/clockbench/theory/calibration.json is missing"
     measured = calibrate.figures(list(sampled.values()))
     for q in calibrate.QUANTITIES:
         for name in sampled:

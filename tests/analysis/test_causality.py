@@ -1,4 +1,4 @@
-"""Vector clocks and causality statistics (analysis/clockbench/causality.py) against a textbook
+"""Vector clocks and causality statistics (analysis/clockbench/measure/causality.py) against a textbook
 implementation written here: events taken one at a time in god's-eye time order, each receive
 merging its send's vector, every pair of events compared by their vectors, and the longest
 causal chain by dynamic programming over that order. Small replayed runs (replay.py), full and
@@ -19,8 +19,8 @@ from conftest import write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench.causality import CausalityError, analyse_causality, vector_clocks
-from clockbench.schema import open_run
+from clockbench.measure.causality import CausalityError, analyse_causality, vector_clocks
+from clockbench.file.schema import open_run
 
 CASES = (
     ([1.0, 2.0, 3.0], 0.7, "full", "0", 30.0),
@@ -156,11 +156,11 @@ def test_report_has_the_causality_section(tmp_path: Path, cli) -> None:
 def test_notebook_compares_the_variants_causality(tmp_path: Path) -> None:
     """Two variants of different p_internal: the table's shares are the textbook's, and the sentence
     names the variant with more concurrency (fewer messages) as the one with more."""
-    from clockbench import notebook
-    from clockbench.experiment import MATRICES, Settings, Trial
-    from clockbench.metrics import jump_profiles
-    from clockbench.run_analysis import analyse
-    from clockbench.verify import verify
+    from clockbench.documents import notebook
+    from clockbench.exercise import MATRICES, Settings, Trial
+    from clockbench.measure.metrics import jump_profiles
+    from clockbench.theory.run_analysis import analyse
+    from clockbench.file.verify import verify
 
     matrix = MATRICES["assignment"]
     settings = Settings(matrix, str(tmp_path), 3, 20.0, 1.0, 1, "clockbench", "2026-11-28 00:00:00 UTC")

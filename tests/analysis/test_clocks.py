@@ -11,9 +11,9 @@ import pytest
 
 from replay import replay
 
-from clockbench.clocks import paces
-from clockbench.metrics import slope
-from clockbench.theory import adjacency, predict
+from clockbench.theory.clocks import paces
+from clockbench.measure.metrics import slope
+from clockbench.theory.mean_field import adjacency, predict
 
 RUNS, DURATION = 30, 60.0
 # What the long-run pace leaves out of a 60 s least-squares slope (start-up, finite deficits).

@@ -1,5 +1,5 @@
 """The /config text, rendered in C++ (src/core/config_text.cpp, as clockbench stores it) and in Python
-(analysis/clockbench/config_text.py: recover, the synthetic files), is one text: the same
+(analysis/clockbench/file/config_text.py: recover, the synthetic files), is one text: the same
 configurations rendered by both compare equal, character for character. And every /config a file
 stores, written by a run (paced, ring, fractional rates, flat out) or by recover (paced, flat out),
 reruns with `clockbench --config` as the same experiment."""
@@ -22,8 +22,8 @@ from model_sim import simulate_model
 from runs import run
 from test_recover import write_journal
 
-from clockbench import config_text
-from clockbench.schema import read_config_text
+from clockbench.file import config_text
+from clockbench.file.schema import read_config_text
 
 # tests/app/print_config_text.cpp, built beside the tests (ctest says where).
 PRINTER = Path(os.environ.get("CLOCKBENCH_CONFIG_TEXT", ROOT / "build" / "tests" / "clockbench_config_text"))

@@ -1,4 +1,4 @@
-"""Exports (analysis/clockbench/export.py, docs/exports.md), each read back and checked against the
+"""Exports (analysis/clockbench/documents/export.py, docs/exports.md), each read back and checked against the
 run file it came from:
 
 - ShiViz: the parser regex of the log's first line (ShiViz's JavaScript spelling, turned into
@@ -30,9 +30,9 @@ from conftest import write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench import export as ex
-from clockbench.causality import vector_clocks
-from clockbench.schema import KIND_NAMES, open_run
+from clockbench.documents import export as ex
+from clockbench.measure.causality import vector_clocks
+from clockbench.file.schema import KIND_NAMES, open_run
 
 CASES = (
     ([1.0, 2.0, 3.0], 0.7, "full", "0.2", 20.0),

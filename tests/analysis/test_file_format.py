@@ -19,8 +19,8 @@ from model_sim import simulate_model
 from runs import run
 from test_recover import write_journal
 
-from clockbench.run_file import NUMPY_TYPES, write_run
-from clockbench.schema import ATTRIBUTES, CONFIG, GROUP_DESCRIPTIONS, GROUPS, TABLE
+from clockbench.file.run_file import NUMPY_TYPES, write_run
+from clockbench.file.schema import ATTRIBUTES, CONFIG, GROUP_DESCRIPTIONS, GROUPS, TABLE
 
 TYPES = {"str", *NUMPY_TYPES}
 

@@ -1,6 +1,6 @@
 """The scaling study's lag and drift in the full topology, with and without latency, against the
 independent simulator (replay.py): drift_max (the largest spread over the run), drift_mean and the
-slowest machine's lag at the end, predicted by analysis/clockbench/scaling.py from the parameters
+slowest machine's lag at the end, predicted by analysis/clockbench/documents/scaling.py from the parameters
 alone (pace from clocks.py, one hop's lag and the latency from ring.py), within 10 % of the
 simulated ones summed over seeds.
 
@@ -27,9 +27,9 @@ from conftest import write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench.clocks import paces
-from clockbench.scaling import ScalingRow, scaling_row
-from clockbench.theory import adjacency, predict
+from clockbench.theory.clocks import paces
+from clockbench.documents.scaling import ScalingRow, scaling_row
+from clockbench.theory.mean_field import adjacency, predict
 
 TOLERANCE = 0.10
 LATENCIES = ("0", "0.2", "exp:0.2")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from clockbench.model import CONSTANT, EXP, UNIFORM, deadlines, parse_latency, ticks_before
+from clockbench.file.model import CONSTANT, EXP, UNIFORM, deadlines, parse_latency, ticks_before
 
 
 @pytest.mark.parametrize("text, form, least, most", [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clockbench.mpi_settings import SOURCE, mpi_env
+from clockbench.experiment.mpi_settings import SOURCE, mpi_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

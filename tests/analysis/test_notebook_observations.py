@@ -16,15 +16,15 @@ from conftest import RunData, write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench import notebook
-from clockbench.experiment import MATRICES, Settings, Trial
-from clockbench.metrics import jump_profiles
-from clockbench.jump_growth import jump_answer, jump_cases, jump_table_rows
-from clockbench.observations import CRITICAL, GROWING, STABLE, draw_shares, queue_classes
-from clockbench.run_analysis import analyse
-from clockbench.schema import open_run
-from clockbench.theory import adjacency, closed_form_full, predict
-from clockbench.verify import verify
+from clockbench.documents import notebook
+from clockbench.exercise import MATRICES, Settings, Trial
+from clockbench.measure.metrics import jump_profiles
+from clockbench.documents.jump_growth import jump_answer, jump_cases, jump_table_rows
+from clockbench.documents.observations import CRITICAL, GROWING, STABLE, draw_shares, queue_classes
+from clockbench.theory.run_analysis import analyse
+from clockbench.file.schema import open_run
+from clockbench.theory.mean_field import adjacency, closed_form_full, predict
+from clockbench.file.verify import verify
 
 RATES = (4, 1, 4)   # the seed notebook's trial 3: machine 1's queue backs up
 SLOW = 1

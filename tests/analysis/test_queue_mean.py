@@ -22,8 +22,8 @@ import pytest
 
 from replay import replay
 
-from clockbench.finite import QueueDiffusion, diffusion
-from clockbench.theory import adjacency, predict
+from clockbench.theory.finite import QueueDiffusion, diffusion
+from clockbench.theory.mean_field import adjacency, predict
 
 T = 300.0
 RUNS = 120

@@ -18,8 +18,8 @@ import pytest
 from conftest import RunData, run_cli, simulate
 from model_sim import Faults, simulate_model
 
-from clockbench.schema import open_run
-from clockbench.verify import verify
+from clockbench.file.schema import open_run
+from clockbench.file.verify import verify
 
 # The layout of docs/schema.md, spelled out field by field.
 HEADER = [("magic", "8s"), ("header_bytes", "I"), ("record_bytes", "I"), ("rank", "i"), ("n_machines", "i"),

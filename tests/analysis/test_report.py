@@ -11,8 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from clockbench.run_analysis import analyse
-from clockbench.schema import open_run
+from clockbench.theory.run_analysis import analyse
+from clockbench.file.schema import open_run
 from runs import run
 
 SECTIONS = ["Overview", "Provenance", "Machines", "Drift", "Plots", "Theory: measured vs predicted",

@@ -1,5 +1,5 @@
 """The scaling study's ring drift and lag against the independent simulator (replay.py): the ring's
-reduced model (analysis/clockbench/ring_sample.py) must bring the predicted drift within 10 % of the
+reduced model (analysis/clockbench/theory/ring_sample.py) must bring the predicted drift within 10 % of the
 simulated one, summed over a few runs (one run's own spread is 5-20 %); so must the drift and the
 slowest machine's lag with a latency, which every hop adds to; and with rare messages (p_internal
 0.8 and 0.9, 48 machines), where stretches bounded by machines near rho = 1 run at their own pace
@@ -20,11 +20,12 @@ from conftest import write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench.clocks import paces
-from clockbench.compare import theory_for
-from clockbench.metrics import compute
-from clockbench.scaling import ScalingRow, lag_model, pace_inputs, scaling_row
-from clockbench.schema import open_run
+from clockbench.theory.clocks import paces
+from clockbench.theory.compare import theory_for
+from clockbench.measure.metrics import compute
+from clockbench.documents.scaling import ScalingRow, scaling_row
+from clockbench.theory.lag import lag_model, pace_inputs
+from clockbench.file.schema import open_run
 
 TOLERANCE = 0.10
 RUNS = ((16, 0), (16, 1), (16, 2), (16, 3), (48, 0))  # (N, seed)

@@ -19,8 +19,8 @@ from conftest import write_run
 from model_sim import from_replay
 from replay import replay
 
-from clockbench.schema import open_run
-from clockbench.spacetime import DEFAULT_EVENTS, MAX_EVENTS
+from clockbench.file.schema import open_run
+from clockbench.documents.spacetime import DEFAULT_EVENTS, MAX_EVENTS
 
 RECEIVE = 3
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -10,9 +10,9 @@ import h5py
 import numpy as np
 import pytest
 
-from clockbench.compare import compare, theory_for
-from clockbench.metrics import compute
-from clockbench.schema import open_run
+from clockbench.theory.compare import compare, theory_for
+from clockbench.measure.metrics import compute
+from clockbench.file.schema import open_run
 from runs import run
 
 

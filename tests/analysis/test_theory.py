@@ -38,7 +38,7 @@ import pytest
 
 from simulate import SimResult, peers_of, simulate_model
 
-from clockbench.theory import Prediction, closed_form_full, mean_jump, predict
+from clockbench.theory.mean_field import Prediction, closed_form_full, mean_jump, predict
 
 K = 5.0          # standard deviations allowed, see the module docstring
 START = 50.0     # messages of start-up transient allowed per machine

@@ -24,10 +24,10 @@ import pytest
 from simulate import simulate_model
 from simulate_batch import Batch, simulate_batch
 
-from clockbench.finite import diffusion, expected_queue, queue_tail
-from clockbench.clocks import paces
-from clockbench.scaling import lag_growth, lag_model
-from clockbench.theory import adjacency, predict
+from clockbench.theory.finite import diffusion, expected_queue, queue_tail
+from clockbench.theory.clocks import paces
+from clockbench.theory.lag import lag_growth, lag_model
+from clockbench.theory.mean_field import adjacency, predict
 
 RHOS = (0.8, 0.9, 1.0, 1.1, 1.2)
 HORIZONS = (10.0, 30.0, 100.0, 300.0)

@@ -12,8 +12,8 @@ import pytest
 from calibrate import checks_of, failure_rates
 from replay import replay
 
-from clockbench.theory import adjacency, predict
-from clockbench.transient import start_up
+from clockbench.theory.mean_field import adjacency, predict
+from clockbench.theory.transient import start_up
 
 RATES = (1.0, 1.0, 6.0)
 

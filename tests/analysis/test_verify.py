@@ -11,8 +11,8 @@ import pytest
 
 from conftest import RunData, run_cli, simulate, write_run
 
-from clockbench.schema import SchemaError, open_run
-from clockbench.verify import verify
+from clockbench.file.schema import SchemaError, open_run
+from clockbench.file.verify import verify
 
 
 def rows(d: RunData, **where: int) -> np.ndarray:

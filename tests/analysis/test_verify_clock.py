@@ -16,8 +16,8 @@ import pytest
 from conftest import RunData, run_cli, write_run
 from model_sim import simulate_model
 
-from clockbench.schema import open_run
-from clockbench.verify import VerifyResult, verify
+from clockbench.file.schema import open_run
+from clockbench.file.verify import VerifyResult, verify
 
 
 def verified(tmp_path: Path, data: RunData) -> VerifyResult:

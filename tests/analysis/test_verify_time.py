@@ -17,8 +17,8 @@ from conftest import RunData, run_cli, simulate, write_run
 from model_sim import Faults, simulate_model
 from replay import replay
 
-from clockbench.schema import open_run
-from clockbench.verify import VerifyResult, verify
+from clockbench.file.schema import open_run
+from clockbench.file.verify import VerifyResult, verify
 
 LATENCIES = ["0", "0.05", "uniform:0.01,0.4", "exp:0.2"]
 

@@ -1,6 +1,6 @@
 // Prints the /config text clockbench would store for a command line, without running anything:
 // the C++ half of tests/analysis/test_config_text.py, which renders the same configurations with
-// the analysis's renderer (analysis/clockbench/config_text.py) and compares the two texts.
+// the analysis's renderer (analysis/clockbench/file/config_text.py) and compares the two texts.
 //
 //   clockbench_config_text N_MACHINES [clockbench options, with --seed]
 #include <cstdio>

@@ -24,8 +24,8 @@ import pytest
 from runs import BIN, MPI_ENV, result_fields, verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "analysis"))
-from clockbench.schema import open_run  # noqa: E402
-from clockbench.verify import verify as verify_run  # noqa: E402
+from clockbench.file.schema import open_run  # noqa: E402
+from clockbench.file.verify import verify as verify_run  # noqa: E402
 
 PLANT = Path(__file__).resolve().with_name("plant_clock.py")
 NS = 1_000_000_000

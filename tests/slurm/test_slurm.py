@@ -334,7 +334,7 @@ def test_sweep_without_its_plan_fails_early(cluster: Cluster) -> None:
 
 
 def test_scaling_study(cluster: Cluster) -> None:
-    """Needs `clockbench-analyze scaling` (analysis/clockbench/scaling.py registered in cli.py)."""
+    """Needs `clockbench-analyze scaling` (analysis/clockbench/documents/scaling.py registered in cli.py)."""
     proc = cluster.run([SLURM_DIR / "scaling.sh", "--n", "3,6,12", "--", *QUICK, "--seed", "11"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ids = re.search(r"^job ids: (.*)$", proc.stdout, re.M).group(1).split()

@@ -1,0 +1,1 @@
+"""What the analysis writes for people: tables, plots, summary, report, notebook, scaling study, space-time diagrams, exports."""
