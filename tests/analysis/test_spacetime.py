@@ -239,7 +239,7 @@ def one_error(res, *words: str) -> None:
     ("61:70", ["outside the run", "0:60"]),
     ("-9:-1", ["outside the run"]),
     ("0:600", []),               # inside, but the whole run is fewer than MAX_EVENTS: fine (below)
-    ("5:1", ["T0 < T1"]),
+    ("5:1", ["T0 must be below T1"]),
     ("a:b", ["T0:T1"]),
     ("3", ["T0:T1"]),
 ])

@@ -29,6 +29,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from clockbench.documents import window
 from clockbench.measure.causality import CausalityError, _layout, _sources, vector_clocks
 from clockbench.file.schema import KIND_NAMES, RECEIVE, SEND_ALL, SEND_ONE, Run, SchemaError, open_run
 
@@ -76,18 +77,11 @@ class Selection:
 
 
 def parse_window(text: str) -> Tuple[float, float]:
-    """'T0:T1' in model seconds; either side may be left out (the run's start or end)."""
-    if text.count(":") != 1:
-        raise ExportError(f"--window takes T0:T1 in model seconds, got '{text}'")
-    lo_text, hi_text = text.split(":")
+    """documents/window.py's window, as an ExportError."""
     try:
-        lo = float(lo_text) if lo_text.strip() else -np.inf
-        hi = float(hi_text) if hi_text.strip() else np.inf
-    except ValueError:
-        raise ExportError(f"--window takes T0:T1 in model seconds, got '{text}'") from None
-    if np.isnan(lo) or np.isnan(hi) or not lo < hi:
-        raise ExportError(f"--window {text}: T0 must be below T1")
-    return lo, hi
+        return window.parse_window(text)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def select(run: Run, window: Optional[Tuple[float, float]] = None, ordered: bool = True) -> Selection:

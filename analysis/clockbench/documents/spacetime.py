@@ -24,6 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from clockbench.documents import window
 from clockbench.measure.causality import CausalityError, _layout, _sources, vector_clocks
 from clockbench.file.schema import KIND_NAMES, RECEIVE, Run, SchemaError, open_run
 
@@ -99,17 +100,11 @@ def default_window(run: Run, events: int = DEFAULT_EVENTS) -> Tuple[float, float
 
 
 def parse_window(text: str) -> Tuple[float, float]:
-    """'T0:T1' in model seconds."""
-    parts = text.split(":")
+    """documents/window.py's window, for argparse."""
     try:
-        if len(parts) != 2:
-            raise ValueError
-        t0, t1 = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not T0:T1 (model seconds, e.g. 0:5)") from None
-    if not (math.isfinite(t0) and math.isfinite(t1) and t0 < t1):
-        raise argparse.ArgumentTypeError(f"window '{text}' needs finite T0 < T1")
-    return t0, t1
+        return window.parse_window(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def diagram(run: Run, window: Optional[Tuple[float, float]] = None) -> Diagram:
@@ -122,6 +117,7 @@ def diagram(run: Run, window: Optional[Tuple[float, float]] = None) -> Diagram:
     t0, t1 = window if window is not None else default_window(run)
     if t1 < lo or t0 > hi:
         raise WindowError(f"window {t0:g}:{t1:g} is outside the run, which covers {lo:g}:{hi:g} model s")
+    t0, t1 = max(t0, lo), min(t1, hi)  # an open side: the run's start or end
     start, count = _layout(run)
     rows, src = _sources(run, start, count)  # every receive's send: CausalityError if one is missing
     t = ev["t"]
