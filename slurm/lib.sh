@@ -1,4 +1,4 @@
-# Shared by the scripts in slurm/ (sourced, after they have found the checkout): errors, settings,
+# Shared by the scripts in slurm/ (sourced, after they have found the clockbench home): errors, settings,
 # the results folder, launching the ranks (srun --mpi=pmix, else mpirun) and verifying the files.
 # shellcheck shell=bash
 
@@ -12,14 +12,40 @@ cb_init() {
   # (among them OMPI_MCA_mpi_yield_when_idle: ranks started by srun do not know they share cores,
   # and without it every rank waiting in a collective spins and starves the others)
   source "$CLOCKBENCH_HOME/scripts/mpi-env"
-  cb_bin=${CLOCKBENCH_BIN:-$CLOCKBENCH_HOME/build/clockbench}
-  cb_analyze=${CLOCKBENCH_ANALYZE:-$CLOCKBENCH_HOME/analysis/clockbench-analyze}
+  cb_find_programs
   cb_launcher=""
   # Checked here, before anything is created: a bad value must not leave a results folder behind.
   case ${CLOCKBENCH_LAUNCHER:-auto} in
     srun | mpirun | auto) ;;
     *) cb_die "CLOCKBENCH_LAUNCHER must be srun, mpirun or auto, got '$CLOCKBENCH_LAUNCHER'" ;;
   esac
+}
+
+# The bin folder of the installation these scripts belong to: `cmake --install` writes it into the
+# line below (empty in a checkout).
+cb_installed_bindir=""
+
+# cb_find_programs: the programs a job runs, each with where it was found (cb_bin_from, cb_analyze_from).
+# clockbench: CLOCKBENCH_BIN, else a clockbench on PATH, else the one installed with these scripts,
+# else the checkout's build/clockbench. clockbench-analyze: CLOCKBENCH_ANALYZE, else one on PATH,
+# else the checkout's analysis/clockbench-analyze.
+cb_find_programs() {
+  if [[ -n ${CLOCKBENCH_BIN:-} ]]; then
+    cb_bin=$CLOCKBENCH_BIN cb_bin_from=CLOCKBENCH_BIN
+  elif cb_bin=$(type -P clockbench); then
+    cb_bin_from=PATH
+  elif [[ -n $cb_installed_bindir ]]; then
+    cb_bin=$cb_installed_bindir/clockbench cb_bin_from="the installation"
+  else
+    cb_bin=$CLOCKBENCH_HOME/build/clockbench cb_bin_from="the checkout"
+  fi
+  if [[ -n ${CLOCKBENCH_ANALYZE:-} ]]; then
+    cb_analyze=$CLOCKBENCH_ANALYZE cb_analyze_from=CLOCKBENCH_ANALYZE
+  elif cb_analyze=$(type -P clockbench-analyze); then
+    cb_analyze_from=PATH
+  else
+    cb_analyze=$CLOCKBENCH_HOME/analysis/clockbench-analyze cb_analyze_from="the checkout"
+  fi
 }
 
 cb_die() {
@@ -34,11 +60,21 @@ cb_note() {
 # The job's header: what runs where, so that every output file says what it came from.
 cb_header() {
   cb_note "job ${SLURM_JOB_ID:-none} (${SLURM_JOB_NAME:-not under Slurm})${SLURM_ARRAY_TASK_ID:+ array task $SLURM_ARRAY_TASK_ID}" \
-    "on ${SLURM_JOB_NODELIST:-$(hostname -s)}, $(date -u +%Y-%m-%dT%H:%M:%SZ), checkout $CLOCKBENCH_HOME"
+    "on ${SLURM_JOB_NODELIST:-$(hostname -s)}, $(date -u +%Y-%m-%dT%H:%M:%SZ), home $CLOCKBENCH_HOME"
+  cb_note "programs: $cb_bin (from $cb_bin_from), $cb_analyze (from $cb_analyze_from)"
 }
 
+# The programs a job needs, checked before anything starts: clockbench, and clockbench-analyze
+# unless CLOCKBENCH_VERIFY=0.
 cb_require_binary() {
   [[ -x $cb_bin ]] || cb_die "no clockbench binary at $cb_bin: build it with scripts/build, or set CLOCKBENCH_BIN"
+  if [[ ${CLOCKBENCH_VERIFY:-1} != 0 ]]; then
+    cb_require_analyze
+  fi
+}
+
+cb_require_analyze() {
+  [[ -x $cb_analyze ]] || cb_die "no clockbench-analyze at $cb_analyze: put it on PATH (install the analysis), set CLOCKBENCH_ANALYZE, or CLOCKBENCH_VERIFY=0 to skip the check"
 }
 
 # cb_tasks: the machines of this job, N = its tasks (sbatch -n N; CLOCKBENCH_NTASKS outside Slurm).

@@ -22,7 +22,7 @@ if [[ -z ${CLOCKBENCH_HOME:-} ]]; then
   CLOCKBENCH_HOME=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 fi
 if [[ ! -f $CLOCKBENCH_HOME/slurm/lib.sh ]]; then
-  echo "scaling.sh: error: $CLOCKBENCH_HOME is not a clockbench checkout (set CLOCKBENCH_HOME)" >&2
+  echo "scaling.sh: error: $CLOCKBENCH_HOME has no slurm/lib.sh (set CLOCKBENCH_HOME to the checkout, or share/clockbench of an installation)" >&2
   exit 2
 fi
 export CLOCKBENCH_HOME

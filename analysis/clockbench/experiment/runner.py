@@ -25,7 +25,11 @@ class ExperimentError(Exception):
 
 
 def default_binary() -> Path:
-    """build/clockbench of the checkout this package lives in."""
+    """The clockbench program: CLOCKBENCH_BIN, else a clockbench on PATH, else build/clockbench of
+    the checkout this package lives in (as the Slurm scripts look for it, slurm/lib.sh)."""
+    program = os.environ.get("CLOCKBENCH_BIN") or shutil.which("clockbench")
+    if program:
+        return Path(program)
     return Path(__file__).resolve().parents[3] / "build" / "clockbench"
 
 

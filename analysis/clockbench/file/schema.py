@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
@@ -16,7 +18,37 @@ PathLike = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
 
 # The file format's one definition (docs/schema.md), shared with the C++ writer and the docs.
-TABLE_PATH = Path(__file__).resolve().parents[3] / "schema" / "clockbench-1.json"
+TABLE_NAME = "clockbench-1.json"
+
+
+def table_candidates() -> List[Path]:
+    """Where the table is looked for, in order: beside this module (an installed package that ships
+    it), the checkout this package lives in (schema/), then share/clockbench/schema/ of an
+    installation (`cmake --install`): under the Python prefix, and under the prefix of the
+    clockbench program (CLOCKBENCH_BIN, else the one on PATH: <prefix>/bin/clockbench)."""
+    here = Path(__file__).resolve().parent
+    found = [here / TABLE_NAME, here.parents[2] / "schema" / TABLE_NAME]
+    prefixes = [Path(sys.prefix)]
+    program = os.environ.get("CLOCKBENCH_BIN") or shutil.which("clockbench")
+    if program:
+        prefixes.append(Path(program).resolve().parent.parent)
+    for prefix in prefixes:
+        path = prefix / "share" / "clockbench" / "schema" / TABLE_NAME
+        if path not in found:
+            found.append(path)
+    return found
+
+
+def _find_table() -> Path:
+    candidates = table_candidates()
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"the file format's table {TABLE_NAME} is in none of: "
+                            + ", ".join(map(str, candidates)))
+
+
+TABLE_PATH = _find_table()
 
 
 @dataclass(frozen=True)
