@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "git_sha.hpp"
 #include "version.hpp"
 
 namespace clockbench {
@@ -87,7 +88,8 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   CliOutcome out;
   Config& c = out.config;
   CLI::App app{kBanner, "clockbench"};
-  app.set_version_flag("--version", std::string("clockbench ") + kVersion);
+  app.set_version_flag("--version", std::string("clockbench ") + kVersion + " (git " + kGitSha + ")",
+                       "print the version and the git commit it was built from, and exit");
   app.set_config("--config", "",
                  "read options from a CLI11 config file (key=value lines); the /config text "
                  "stored in every output file reruns that experiment");
@@ -119,10 +121,12 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
       ->capture_default_str();
   auto* output_opt =
       app.add_option("-o,--output", c.output, "output HDF5 file (default: clockbench-<time>-<seed>.h5 here)");
-  auto* force_opt = app.add_flag("--force", c.force, "overwrite the output file if it exists");
-  app.add_flag("--no-output", c.no_output, "write no file (to measure what recording costs)")
-      ->excludes(output_opt)
-      ->excludes(force_opt);
+  app.add_flag("--force", c.force, "overwrite the output file (and the --json file) if it exists");
+  app.add_flag("--no-output", c.no_output, "write no file (to measure what recording costs)")->excludes(output_opt);
+  app.add_option("--json", out.json,
+                 "also write the result line's and the per-machine table's figures to FILE as JSON "
+                 "(never overwritten without --force)")
+      ->type_name("FILE");
   app.add_option("--flush-interval", c.flush_interval_s,
                  "wall seconds between background flushes of the events to <output>.<pid>.journal/, "
                  "which `clockbench-analyze recover` turns into a file after a crash; 0: off")
@@ -182,6 +186,8 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   }
   // The rules that span options (Config's validation): the first one broken is the error.
   std::string error = parse_rates(rates, c);
+  if (error.empty() && c.no_output && c.force && out.json.empty())
+    error = "--force excludes --no-output (no file to overwrite; with --json it applies to the --json file)";
   if (error.empty() && *max_ticks_opt && !c.flat_out)
     error = "--max-ticks applies only with --rates max (a paced machine's ticks are bounded by rate x duration)";
   if (error.empty()) error = validate(c, n_machines);

@@ -81,6 +81,7 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   if (!c.no_output) published = publish_run(d, result, journal_error, flusher, comm);
 
   const auto machines = gather_summaries(result.summary, mpi.size(), comm);
+  std::string json_error;
   if (root) {
     if (!c.quiet) print_table(machines, result.end_s / c.speedup, c.flat_out);
     if (!published.error.empty()) std::fprintf(stderr, "clockbench: error: %s\n", published.error.c_str());
@@ -88,12 +89,18 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
     const std::string status = !published.error.empty() ? "error" : result.stop_signal ? "stopped" : "ok";
     std::printf("%s\n", result_line(d, result, machines, status, published.write_s).c_str());
     std::fflush(stdout);
+    if (!d.json.final_path.empty()) {
+      json_error = write_file(d.json, result_json(d, result, machines, status, published.write_s), c.force);
+      if (!json_error.empty()) std::fprintf(stderr, "clockbench: error: --json: %s\n", json_error.c_str());
+    }
     // The measurement's own failure is never quiet: it names how the run fell short of the model.
     // (When the file could not be written, the error is the one line; the result line still says.)
     if (result.degraded() && published.error.empty())
       std::fprintf(stderr, "clockbench: warning: the loop did not keep up with the model: timing %s%s\n",
                    result.timing.c_str(), c.strict_timing ? " (--strict-timing: exit 1)" : "");
   }
+  // Every rank exits 1 when the --json file could not be written, as when the run's file could not.
+  const bool json_failed = bcast_value<int>(json_error.empty() ? 0 : 1, 0, comm) != 0;
   if (published.write_failed) {
     // HDF5 keeps a file whose close failed in its table and crashes closing it again inside
     // MPI_Finalize: end every rank here, together, with the error already printed once.
@@ -101,7 +108,7 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
     std::fflush(nullptr);
     std::_Exit(1);
   }
-  if (!published.error.empty()) return 1;
+  if (!published.error.empty() || json_failed) return 1;
   if (result.stop_signal) return 128 + result.stop_signal;
   return c.strict_timing && result.degraded() ? 1 : 0;
 }

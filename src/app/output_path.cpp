@@ -40,34 +40,68 @@ std::string default_name(std::uint64_t seed) {
   return name;
 }
 
-}  // namespace
-
-std::string plan_output(const std::string& requested, bool force, std::uint64_t seed, OutputPlan& plan) {
-  plan.final_path = requested.empty() ? default_name(seed) : requested;
-  const std::string& path = plan.final_path;
+// The checks of a file clockbench will write at the end (`label`: "output" or "--json", `option`
+// the option that names it): one error line, or "" with plan.partial_path proven writable.
+std::string plan_file(const std::string& path, bool force, const std::string& label, const std::string& option,
+                      OutputPlan& plan) {
+  plan.final_path = path;
   if (path.front() == '-')
-    return "output name '" + path + "' looks like an option (a value missing after -o?); write ./" + path +
-           " if you mean it";
-  if (path.back() == '/') return "output '" + path + "' names a folder: give a file name, e.g. " + path + "run.h5";
+    return label + " name '" + path + "' looks like an option (a value missing after " + option + "?); write ./" +
+           path + " if you mean it";
+  if (path.back() == '/') return label + " '" + path + "' names a folder: give a file name, e.g. " + path + "run.h5";
   const std::string folder = folder_of(path);
   struct stat st;
   if (stat(folder.c_str(), &st) != 0)
-    return "output folder '" + folder + "' does not exist: create it first (mkdir -p " + folder + ")";
-  if (!S_ISDIR(st.st_mode)) return "output folder '" + folder + "' is not a folder";
+    return label + " folder '" + folder + "' does not exist: create it first (mkdir -p " + folder + ")";
+  if (!S_ISDIR(st.st_mode)) return label + " folder '" + folder + "' is not a folder";
   if (lstat(path.c_str(), &st) == 0) {
     // Never written through, even with --force: the link could point anywhere.
     if (S_ISLNK(st.st_mode))
-      return "output '" + path + "' is a symbolic link: clockbench does not write through links (remove it, or " +
+      return label + " '" + path + "' is a symbolic link: clockbench does not write through links (remove it, or " +
              "give the real path)";
-    if (S_ISDIR(st.st_mode)) return "output '" + path + "' is a folder: give a file name";
-    if (!force) return "output file '" + path + "' exists: choose another -o, or add --force to overwrite it";
+    if (S_ISDIR(st.st_mode)) return label + " '" + path + "' is a folder: give a file name";
+    if (!force)
+      return label + " file '" + path + "' exists: choose another " + option + ", or add --force to overwrite it";
   }
   plan.partial_path = path + "." + std::to_string(getpid()) + ".partial";
   const int fd = open(plan.partial_path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot write in output folder '" + folder + "': " + std::strerror(errno);
+  if (fd < 0) return "cannot write in " + label + " folder '" + folder + "': " + std::strerror(errno);
   close(fd);
   unlink(plan.partial_path.c_str());
   return {};
+}
+
+}  // namespace
+
+std::string plan_output(const std::string& requested, bool force, std::uint64_t seed, OutputPlan& plan) {
+  return plan_file(requested.empty() ? default_name(seed) : requested, force, "output", "-o", plan);
+}
+
+std::string plan_json(const std::string& requested, bool force, const std::string& output, OutputPlan& plan) {
+  if (requested == output) return "--json '" + requested + "' is also the output file (-o): give it another name";
+  return plan_file(requested, force, "--json", "--json", plan);
+}
+
+std::string write_file(const OutputPlan& plan, const std::string& text, bool force) {
+  const int fd = open(plan.partial_path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot write '" + plan.partial_path + "': " + std::strerror(errno);
+  std::size_t done = 0;
+  int error = 0;
+  while (done < text.size() && error == 0) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n > 0)
+      done += static_cast<std::size_t>(n);
+    else if (n == 0)
+      error = EIO;
+    else if (errno != EINTR)
+      error = errno;
+  }
+  if (close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    unlink(plan.partial_path.c_str());
+    return "cannot write '" + plan.final_path + "': " + std::strerror(error);
+  }
+  return publish_output(plan, force);
 }
 
 std::string diagnose_write_failure(const std::string& final_path) {

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 #include <string>
 
 #include "core/config_text.hpp"
@@ -120,8 +119,18 @@ void print_table(const std::vector<MachineSummary>& machines, double window_wall
   std::fflush(stdout);
 }
 
-std::string result_line(const RunDescription& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
-                        const std::string& status, double write_s) {
+namespace {
+
+// One key=value of the result line; `text`: a word, quoted in JSON (else a number).
+struct ResultField {
+  const char* key;
+  std::string value;
+  bool text;
+};
+
+std::vector<ResultField> result_fields(const RunDescription& f, const MachineResult& run,
+                                       const std::vector<MachineSummary>& machines, const std::string& status,
+                                       double write_s) {
   std::int64_t events = 0, sent = 0, received = 0, left = 0;
   double worst_rate_error = 0.0, worst_p99 = 0.0;
   for (const auto& m : machines) {
@@ -134,20 +143,97 @@ std::string result_line(const RunDescription& f, const MachineResult& run, const
     if (std::isfinite(m.lateness_p99_s)) worst_p99 = std::max(worst_p99, m.lateness_p99_s);
   }
   const double window_wall_s = run.end_s / f.config.speedup;
-  std::ostringstream s;
-  s << "CLOCKBENCH_RESULT status=" << status << " completed=" << (run.completed ? 1 : 0) << " machines=" << f.n_machines
-    << " topology=" << topology_name(f.config.topology) << " seed=" << f.seed << " rates=" << join_rates(f.rates)
-    << " p_internal=" << format_number(f.config.p_internal) << " duration_s=" << format_number(f.config.duration_s)
-    << " end_s=" << format_number(run.end_s) << " speedup=" << format_number(f.config.speedup) << " events=" << events
-    << " messages_sent=" << sent << " messages_received=" << received << " left_in_queue=" << left
-    << " max_rate_error=" << format_number(worst_rate_error) << " max_lateness_p99_s=" << format_number(worst_p99)
-    << " wall_s=" << format_number(run.wall_s)
-    << " events_per_s=" << format_number(std::round(per_second(static_cast<double>(events), window_wall_s)))
-    << " messages_per_s=" << format_number(std::round(per_second(static_cast<double>(sent), window_wall_s)))
-    << " capped=" << (!run.completed && run.stop_signal == 0 ? 1 : 0)
-    << " timing=" << (run.degraded() ? "degraded" : "ok") << " late_deliveries=" << run.late_deliveries
-    << " missed_ticks=" << run.missed_ticks << " write_s=" << format_number(write_s) << " output=" << output_label(f);
-  return s.str();
+  const auto n = [](auto x) { return std::to_string(x); };
+  return {{"status", status, true},
+          {"completed", run.completed ? "1" : "0", false},
+          {"machines", n(f.n_machines), false},
+          {"topology", topology_name(f.config.topology), true},
+          {"seed", n(f.seed), false},
+          {"rates", join_rates(f.rates), true},
+          {"p_internal", format_number(f.config.p_internal), false},
+          {"duration_s", format_number(f.config.duration_s), false},
+          {"end_s", format_number(run.end_s), false},
+          {"speedup", format_number(f.config.speedup), false},
+          {"events", n(events), false},
+          {"messages_sent", n(sent), false},
+          {"messages_received", n(received), false},
+          {"left_in_queue", n(left), false},
+          {"max_rate_error", format_number(worst_rate_error), false},
+          {"max_lateness_p99_s", format_number(worst_p99), false},
+          {"wall_s", format_number(run.wall_s), false},
+          {"events_per_s", format_number(std::round(per_second(static_cast<double>(events), window_wall_s))), false},
+          {"messages_per_s", format_number(std::round(per_second(static_cast<double>(sent), window_wall_s))), false},
+          {"capped", !run.completed && run.stop_signal == 0 ? "1" : "0", false},
+          {"timing", run.degraded() ? "degraded" : "ok", true},
+          {"late_deliveries", n(run.late_deliveries), false},
+          {"missed_ticks", n(run.missed_ticks), false},
+          {"write_s", format_number(write_s), false},
+          {"output", output_label(f), true}};
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// A number as JSON has it: every digit (shortest round trip), null for NaN and the infinities.
+std::string json_number(double x) { return std::isfinite(x) ? format_number(x) : "null"; }
+
+std::string json_value(const ResultField& f) {
+  if (f.text) return json_string(f.value);
+  return f.value == "inf" || f.value == "-inf" || f.value == "nan" || f.value == "-nan" ? "null" : f.value;
+}
+
+}  // namespace
+
+std::string result_line(const RunDescription& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
+                        const std::string& status, double write_s) {
+  std::string s = "CLOCKBENCH_RESULT";
+  for (const ResultField& field : result_fields(f, run, machines, status, write_s))
+    s += std::string(" ") + field.key + "=" + field.value;
+  return s;
+}
+
+std::string result_json(const RunDescription& f, const MachineResult& run, const std::vector<MachineSummary>& machines,
+                        const std::string& status, double write_s) {
+  const double window_wall_s = run.end_s / f.config.speedup;
+  std::string s = "{\n  \"format\": \"clockbench-result/1\",\n  \"clockbench_version\": " + json_string(f.version) +
+                  ",\n  \"git_sha\": " + json_string(f.git_sha) +
+                  ",\n  \"command_line\": " + json_string(f.command_line) + ",\n  \"result\": {";
+  const char* sep = "\n    ";
+  for (const ResultField& field : result_fields(f, run, machines, status, write_s)) {
+    s += sep + json_string(field.key) + ": " + json_value(field);
+    sep = ",\n    ";
+  }
+  s += "\n  },\n  \"machines\": [";
+  sep = "\n    ";
+  for (const auto& m : machines) {
+    const auto i = [](std::int64_t x) { return std::to_string(x); };
+    s += sep;
+    s += "{\"machine\": " + std::to_string(m.rank) +
+         ", \"rate_hz\": " + (f.config.flat_out ? "null" : json_number(m.rate_hz)) +
+         ", \"achieved_hz\": " + json_number(m.achieved_hz) + ", \"ticks\": " + i(m.ticks) +
+         ", \"sent\": " + i(m.sent) + ", \"received\": " + i(m.received) + ", \"left\": " + i(m.left_in_queue) +
+         ", \"max_queue\": " + i(m.max_queue) + ", \"max_jump\": " + i(m.max_jump) +
+         ", \"late_p99_ms\": " + json_number(1e3 * m.lateness_p99_s) + ", \"late\": " + i(m.late_deliveries) +
+         ", \"missed\": " + i(m.missed_ticks) +
+         ", \"events_per_s\": " + json_number(per_second(static_cast<double>(m.ticks), window_wall_s)) +
+         ", \"msgs_per_s\": " + json_number(per_second(static_cast<double>(m.sent), window_wall_s)) + "}";
+    sep = ",\n    ";
+  }
+  return s + "\n  ]\n}\n";
 }
 
 }  // namespace clockbench

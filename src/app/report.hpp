@@ -44,4 +44,10 @@ void print_table(const std::vector<MachineSummary>& machines, double window_wall
 std::string result_line(const RunDescription& d, const MachineResult& run, const std::vector<MachineSummary>& machines,
                         const std::string& status, double write_s);
 
+// --json FILE: the same figures as one JSON document: "result" (the result line's keys, numbers as
+// numbers), "machines" (one object per machine, the table's columns, every digit; flat out, rate_hz
+// is null), and the version, git SHA and command line.
+std::string result_json(const RunDescription& d, const MachineResult& run, const std::vector<MachineSummary>& machines,
+                        const std::string& status, double write_s);
+
 }  // namespace clockbench

@@ -23,6 +23,7 @@ struct RunDescription {
   std::uint64_t seed = 0;
   int n_machines = 0;
   OutputPlan output;         // unused with --no-output
+  OutputPlan json;           // --json FILE, rank 0 only (final_path "": not asked for)
   std::string journal;       // crash journal folder, "" when off
   std::string command_line;  // as typed, shell-quoted
   SlurmJob slurm;            // the job rank 0 runs in (empty outside Slurm)

@@ -69,8 +69,10 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
     s.message = std::move(err);
     return true;
   };
-  if (fail(check_memory(d.rates, c)) || c.no_output) return s;
-  if (fail(plan_output(c.output, c.force, d.seed, d.output))) return s;
+  if (fail(check_memory(d.rates, c))) return s;
+  if (!c.no_output && fail(plan_output(c.output, c.force, d.seed, d.output))) return s;
+  if (!cli.json.empty() && fail(plan_json(cli.json, c.force, d.output.final_path, d.json))) return s;
+  if (c.no_output) return s;
   // The journal folder is created last, when nothing else can refuse the run.
   if (c.flush_interval_s > 0) {
     d.journal = journal_folder(d.output);

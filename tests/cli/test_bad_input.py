@@ -65,6 +65,11 @@ CASES = [
     ("unknown phase", 3, ["--phase", "aligned"], "--phase: aligned not in {random,zero}"),
     ("negative grace", 3, ["--grace=-1"], "--grace must be a number of wall seconds from 0 to 10, got -1"),
     ("NaN grace", 3, ["--grace", "nan"], "--grace must be a number of wall seconds from 0 to 10"),
+    ("missing json name", 3, ["--json", "-q"], "--json name '-q' looks like an option"),
+    ("missing json folder", 3, ["--json", "no/such/r.json"], "--json folder 'no/such' does not exist"),
+    ("json is a folder", 3, ["--json", "."], "--json '.' is a folder"),
+    ("json is the output", 3, ["-o", "r.h5", "--json", "r.h5"], "--json 'r.h5' is also the output file"),
+    ("force without a file", 3, ["--no-output", "--force"], "--force excludes --no-output"),
 ]
 
 
@@ -153,3 +158,30 @@ def test_dangling_symlink_at_output_is_refused(tmp_path: Path) -> None:
     (tmp_path / "run.h5").symlink_to(tmp_path / "created-through-the-link.h5")
     expect_refusal(3, ["-o", "run.h5", "--force", "--duration", "1"], "is a symbolic link", tmp_path)
     assert not (tmp_path / "created-through-the-link.h5").exists()
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-output"], ["--force", "-o", "new.h5"]],
+                         ids=["with-output", "no-output", "force-applies-to-both"])
+def test_existing_json_is_kept_without_force(extra: List[str], tmp_path: Path) -> None:
+    """--json to an existing file: refused before the run (one line, exit 2, nothing written) unless
+    --force, whether or not the run writes its file; with --force and -o, --force allows both."""
+    target = tmp_path / "keep.json"
+    target.write_text("precious results\n")
+    args = ["--json", "keep.json", "--duration", "1", "--speedup", "20", *extra]
+    if "--force" in extra:
+        proc = run(3, args, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert target.read_text().startswith("{") and files_in(tmp_path) == ["keep.json", "new.h5"]
+        return
+    expect_refusal(3, args, "--json file 'keep.json' exists: choose another --json, or add --force to overwrite it",
+                   tmp_path)
+    assert target.read_text() == "precious results\n"
+
+
+def test_symlink_at_json_is_never_followed(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_bytes(b"not yours")
+    (tmp_path / "r.json").symlink_to(target)
+    expect_refusal(2, ["--json", "r.json", "--no-output", "--force", "--duration", "1"],
+                   "--json 'r.json' is a symbolic link: clockbench does not write through links", tmp_path)
+    assert target.read_bytes() == b"not yours" and (tmp_path / "r.json").is_symlink()
