@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
 from clockbench.experiment.runner import ExperimentError, default_binary, default_folder, run_experiment
 
+from clockbench import __version__
 from clockbench.exercise import DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES
 from clockbench.measure import causality
 from clockbench.documents import scaling
@@ -19,14 +22,17 @@ from clockbench.documents import export
 from clockbench.file.schema import TIMING_DEGRADED, Run, SchemaError, open_run, read_config_text
 from clockbench.theory.calibration import rate_lines
 from clockbench.theory.compare import TOLERANCE_TEXT
-from clockbench.documents.summary import summarize
-from clockbench.theory.mean_field import closed_form_full, format_prediction, predict
+from clockbench.documents.formats import FORMATS, csv_text, json_text
+from clockbench.documents.summary import (summary_csv_columns, summary_csv_rows, summary_data, summary_lines,
+                                          summary_parts)
+from clockbench.theory.mean_field import (PREDICTION_COLUMNS, closed_form_full, format_prediction, predict,
+                                          prediction_data, prediction_rows)
 from clockbench.file.verify import VerifyResult, verify
 
 PROG = "clockbench-analyze"
 
-# Exit codes: 0 all good, 1 an invariant is violated, 2 a file could not be
-# read as clockbench/1 or the command line was wrong (argparse also uses 2).
+# Exit codes: 0 all good, 1 an invariant is violated (or, with `summary --check`, a theory check
+# failed), 2 a file could not be read as clockbench/1 or the command line was wrong (argparse also uses 2).
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 
 # A report longer than this hides the first, most useful lines.
@@ -41,10 +47,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
+class _Version(argparse.Action):
+    """--version: asks git only when given (every other call starts without it)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text(), flush=True)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; other subcommands register next to `verify`."""
     parser = _Parser(
         prog=PROG, description="Verify and analyse clockbench HDF5 run files.")
+    parser.add_argument("--version", action=_Version, help="print the version (and the git commit of a checkout) "
+                        "and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     p = sub.add_parser("verify", help="check every invariant of docs/schema.md",
@@ -67,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=textwrap.fill(f"Checks: {TOLERANCE_TEXT}.", 100) + "\n" + "\n".join(rate_lines()),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE", help="clockbench .h5 file")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (default); json: everything the text says, as data, one object per file under "
+                   "\"runs\"; csv: one row per machine (its table's columns, then each check's figures)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if a theory check fails (default: exit 0 whatever the checks say)")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("theory", help="predictions of the queueing model, without a run",
@@ -78,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("file", nargs="?", metavar="FILE", help="take rates, p and topology from a run")
     p.add_argument("--p-internal", type=float, default=0.7, help="probability of an internal event (0.7)")
     p.add_argument("--topology", choices=("full", "ring"), default="full", help="full (default) or ring")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (default), json (the prediction as data) or csv (one row per machine)")
     p.set_defaults(func=cmd_theory)
 
     p = sub.add_parser("report", help="HTML and Markdown report with plots of run files",
@@ -223,8 +249,11 @@ def _load(path: str) -> Optional[Run]:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    """`summary FILE...`: the figures of each run, then its theory check."""
+    """`summary FILE...`: the figures of each run, then its theory check; as text, JSON or CSV.
+    Exit 2 if a file could not be read, else with --check 1 if a theory check failed, else 0."""
     status = EXIT_OK
+    fmt = args.format
+    runs, header, rows = [], None, []
     for i, path in enumerate(args.files):
         run = _load(path)
         if run is None:
@@ -234,12 +263,28 @@ def cmd_summary(args: argparse.Namespace) -> int:
             print(f"{PROG}: error: {path}: the run has no events", file=sys.stderr, flush=True)
             status = EXIT_ERROR
             continue
-        print(("\n" if i else "") + "\n".join(summarize(run)), flush=True)
+        parts = summary_parts(run)
+        del run  # a big run's columns are not needed for the next file
+        if args.check and not parts.passed:
+            status = max(status, EXIT_VIOLATION)
+        if fmt == "text":
+            print(("\n" if i else "") + "\n".join(summary_lines(parts)), flush=True)
+        elif fmt == "json":
+            runs.append(summary_data(parts))
+        else:
+            header = header or summary_csv_columns(parts)
+            rows += summary_csv_rows(parts)
+    if fmt == "json":
+        sys.stdout.write(json_text({"format": "clockbench-summary/1", "analysis_version": __version__,
+                                    "runs": runs}))
+    elif fmt == "csv" and header:
+        sys.stdout.write(csv_text(header, rows))
+    sys.stdout.flush()
     return status
 
 
 def cmd_theory(args: argparse.Namespace) -> int:
-    """`theory`: the model's predictions from rates, or from a run's rates."""
+    """`theory`: the model's predictions from rates, or from a run's rates; as text, JSON or CSV."""
     if args.file:
         run = _load(args.file)
         if run is None:
@@ -247,18 +292,29 @@ def cmd_theory(args: argparse.Namespace) -> int:
         from clockbench.theory.compare import theory_for
         from clockbench.measure.metrics import compute
         pred = theory_for(compute(run), run.network["adjacency"])
-        print(f"from the rates of {args.file}")
     else:
         if not 0.0 <= args.p_internal <= 1.0:
             print(f"{PROG}: error: --p-internal must be in [0, 1], got {args.p_internal}", file=sys.stderr)
             return EXIT_ERROR
         pred = predict(args.rates, args.p_internal, args.topology)
-    print("\n".join(format_prediction(pred)))
+    closed = None
     if pred.topology == "full" and args.file is None:
         cf = closed_form_full(pred.rates, pred.p_internal)
-        agree = np.allclose(cf, pred.arrival, rtol=1e-9, atol=1e-12)
-        print(f"closed form (full topology): lambda = {np.round(cf, 4).tolist()}: "
-              f"{'agrees' if agree else 'DISAGREES'} with the general solve (residual {pred.residual:.1e})")
+        closed = (cf, bool(np.allclose(cf, pred.arrival, rtol=1e-9, atol=1e-12)))
+    if args.format == "json":
+        sys.stdout.write(json_text({"format": "clockbench-theory/1", "source": args.file, **prediction_data(pred),
+                                    "closed_form": {"lambda_hz": closed[0], "agrees": closed[1]} if closed else None}))
+        return EXIT_OK
+    if args.format == "csv":
+        sys.stdout.write(csv_text(PREDICTION_COLUMNS, ([r[k] for k in PREDICTION_COLUMNS]
+                                                       for r in prediction_rows(pred))))
+        return EXIT_OK
+    if args.file:
+        print(f"from the rates of {args.file}")
+    print("\n".join(format_prediction(pred)))
+    if closed:
+        print(f"closed form (full topology): lambda = {np.round(closed[0], 4).tolist()}: "
+              f"{'agrees' if closed[1] else 'DISAGREES'} with the general solve (residual {pred.residual:.1e})")
     return EXIT_OK
 
 
@@ -318,6 +374,24 @@ def cmd_recover(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def version_text() -> str:
+    """'clockbench-analyze 0.1.0', with ' (git SHA)' when run from a git checkout of clockbench (the
+    SHA as clockbench --version gives it: 12 digits, -dirty with uncommitted changes)."""
+    here = Path(__file__).resolve().parent
+    top = here.parents[1]
+    text = f"{PROG} {__version__}"
+    if not ((top / ".git").exists() and (here.parent / "clockbench-analyze").exists()):
+        return text  # an installed package: no commit to name
+    try:
+        sha = subprocess.run(["git", "-C", str(top), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(top), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return text
+    return f"{text} (git {sha}{'-dirty' if dirty else ''})" if sha else text
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

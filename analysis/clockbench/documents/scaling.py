@@ -20,7 +20,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -30,6 +30,7 @@ from clockbench.theory.compare import SIGMAS, theory_for
 from clockbench.documents.document import Document
 from clockbench.measure.metrics import compute, slope
 from clockbench.file.schema import SchemaError, open_run
+from clockbench.documents.formats import FORMATS, json_text, plain, records_csv
 from clockbench.documents.tables import Table, num, render_text
 
 # Exit codes, as the rest of clockbench-analyze: 0 done, 2 a file could not be read or analysed.
@@ -141,6 +142,22 @@ def scaling_table(rows: Sequence[ScalingRow]) -> Table:
     return Table(headers, out)
 
 
+def scaling_records(rows: Sequence[ScalingRow]) -> List[Dict[str, Any]]:
+    """The table of `scaling` as records (`scaling --format json|csv`, clockbench.scaling): the file
+    and its seed, then scaling_table's columns unrounded, with numbers where the table says
+    'bounded' (0: the mean field predicts no growth); growing and growing_th are fractions of N."""
+    out = []
+    for r in rows:
+        values = [r.topology, r.n, r.end_s, r.fastest_slope, r.fastest_slope_pred, r.drift_max, r.drift_max_pred,
+                  r.drift_max_mf, r.drift_mean, r.drift_mean_pred, r.drift_mean_mf, r.slowest_rate, r.lag_final,
+                  r.lag_final_pred, r.lag_final_mf, r.lag_slope, r.lag_slope_pred, r.lag_slope_mf, r.growing / r.n,
+                  r.growing_pred / r.n, r.growth_mean, r.growth_mean_pred, r.growth_max, r.growth_max_pred]
+        headers = scaling_table([r]).headers
+        assert len(values) == len(headers), "scaling_records and scaling_table disagree"
+        out.append(plain({"file": r.path, "seed": r.seed, "completed": r.completed, **dict(zip(headers, values))}))
+    return out
+
+
 def _series(rows: Sequence[ScalingRow], topology: str, value) -> Tuple[np.ndarray, np.ndarray]:
     """(N, mean of value over the runs at that N) for one topology."""
     ns = sorted({r.n for r in rows if r.topology == topology})
@@ -225,7 +242,13 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
 
 
 def cmd_scaling(args: argparse.Namespace) -> int:
-    """`scaling FILE... -o DIR`: the table on stdout, the report in DIR."""
+    """`scaling FILE... -o DIR`: the table on stdout, the report in DIR; with --format json|csv the
+    table's records on stdout instead (the report only if -o is given)."""
+    fmt = getattr(args, "format", "text")
+    if fmt == "text" and not args.output:
+        print("clockbench-analyze scaling: error: the following arguments are required: -o/--output (the report's "
+              "folder; not with --format json or csv) (see --help)", file=sys.stderr, flush=True)
+        return EXIT_ERROR
     rows: List[ScalingRow] = []
     skipped: List[str] = []
     for path in args.files:
@@ -242,15 +265,27 @@ def cmd_scaling(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
         return EXIT_ERROR
     rows.sort(key=lambda r: (r.topology, r.n, r.seed, r.path))
-    try:
-        html_path, md_path = build_document(rows, skipped).write(args.output, "scaling")
-    except OSError as exc:
-        print(f"clockbench-analyze: error: {args.output}: cannot write the report ({exc.strerror or exc})",
-              file=sys.stderr, flush=True)
-        return EXIT_ERROR
-    print(render_text(scaling_table(rows)))
-    print(f"scaling report of {len(rows)} run(s) written to {html_path} and {md_path}"
-          + (f"; skipped {len(skipped)}: {', '.join(skipped)}" if skipped else ""), flush=True)
+    written = None
+    if args.output:
+        try:
+            written = build_document(rows, skipped).write(args.output, "scaling")
+        except OSError as exc:
+            print(f"clockbench-analyze: error: {args.output}: cannot write the report ({exc.strerror or exc})",
+                  file=sys.stderr, flush=True)
+            return EXIT_ERROR
+    if fmt == "json":
+        sys.stdout.write(json_text({"format": "clockbench-scaling/1", "runs": scaling_records(rows),
+                                    "skipped": skipped,
+                                    "report": {"html": str(written[0]), "markdown": str(written[1])}
+                                    if written else None}))
+    elif fmt == "csv":
+        sys.stdout.write(records_csv(scaling_records(rows)))
+    else:
+        html_path, md_path = written
+        print(render_text(scaling_table(rows)))
+        print(f"scaling report of {len(rows)} run(s) written to {html_path} and {md_path}"
+              + (f"; skipped {len(skipped)}: {', '.join(skipped)}" if skipped else ""), flush=True)
+    sys.stdout.flush()
     return EXIT_ERROR if skipped else EXIT_OK
 
 
@@ -263,7 +298,10 @@ def register(subparsers) -> None:
         "beside the theory's prediction. Writes DIR/scaling.md and DIR/scaling.html (with plots "
         "against N) and prints the table.")
     p.add_argument("files", nargs="+", metavar="FILE", help="clockbench .h5 file")
-    p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write the report into")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="folder to write the report into (required with --format text)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="what to print: text (the table, default), json or csv (its records, every digit)")
     p.set_defaults(func=cmd_scaling)
 
 

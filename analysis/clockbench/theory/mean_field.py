@@ -10,7 +10,7 @@ rho_i = min(1, lambda_i / r_i); growth lambda_i - r_i where lambda_i >= r_i, els
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -181,6 +181,26 @@ def mean_jump(clock_slope: np.ndarray, pred: Prediction) -> np.ndarray:
     recv = np.minimum(pred.arrival, pred.rates)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(recv > 0, 1 + (clock_slope - pred.rates) / recv, 1.0)
+
+
+# The columns of `theory`'s table, as its JSON rows and CSV header name them.
+PREDICTION_COLUMNS = ("machine", "rate_hz", "lambda_hz", "rho", "stable", "dQ/dt", "sends_hz",
+                      "internal", "send_one", "send_all", "receive")
+
+
+def prediction_rows(pred: Prediction) -> List[Dict[str, Any]]:
+    """One record per machine, with PREDICTION_COLUMNS as keys: the table of format_prediction,
+    unrounded (stable: the queue stays bounded; the last four: the predicted event mix)."""
+    return [dict(zip(PREDICTION_COLUMNS, (i, float(pred.rates[i]), float(pred.arrival[i]),
+                                          float(pred.utilisation[i]), bool(pred.stable[i]), float(pred.growth[i]),
+                                          float(pred.send_rate[i]), *(float(x) for x in pred.mix[i]))))
+            for i in range(pred.n)]
+
+
+def prediction_data(pred: Prediction) -> Dict[str, Any]:
+    """The prediction as plain data (what `theory --format json` prints)."""
+    return {"machines": pred.n, "topology": pred.topology, "p_internal": float(pred.p_internal),
+            "residual": float(pred.residual), "rows": prediction_rows(pred)}
 
 
 def format_prediction(pred: Prediction) -> List[str]:
