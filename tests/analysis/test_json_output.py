@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -231,6 +233,34 @@ def test_clockbench_json_force_replaces_an_existing_file(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "r.json").read_text())["result"]["machines"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_a_json_file_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    """--json into a full file system: the run and its line as usual, then one error line, exit 1
+    (every rank), no partial JSON left; the run's file, written elsewhere, is kept."""
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(full)], capture_output=True)
+    assert mounted.returncode == 0, "this test needs root to mount a tmpfs: " + mounted.stderr.decode()
+    try:
+        # Fill it: creating the (empty) probe file before the run still works, writing the JSON not.
+        fd = os.open(full / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"x" * 512):
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        proc = run(3, ["--rates", "2,3,5", "--duration", "2", "--speedup", "20", "-o", "run.h5", "--json",
+                       "full/r.json"], tmp_path)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        errors = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert errors == ["clockbench: error: --json: cannot write 'full/r.json': No space left on device"], errors
+        assert result_fields(proc.stdout)["status"] == "ok"
+        assert sorted(p.name for p in full.iterdir()) == ["filler"]
+        assert (tmp_path / "run.h5").is_file()
+    finally:
+        subprocess.run(["umount", "-l", str(full)], check=False)
 
 
 def test_clockbench_version_names_the_build(clockbench_json) -> None:
