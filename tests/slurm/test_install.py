@@ -23,7 +23,9 @@ from test_slurm import Cluster, assert_ok, cluster, verify  # noqa: F401  (clust
 
 ROOT = runs.ROOT
 BUILD = runs.BIN.parent  # clockbench is built at the top of its build folder
-SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+# The system's programs, without /usr/local/bin, where `cmake --install` puts clockbench by default:
+# a user's own installation must not stand in for the one under test.
+SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 # A prefix with a blank and a quote: the paths written into the installed scripts must survive both.
 PREFIX_NAME = "pre fix's"
 JOB_SCRIPTS = ("clockbench.sbatch", "sweep.sbatch", "scaling-report.sbatch")
