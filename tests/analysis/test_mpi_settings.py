@@ -39,3 +39,21 @@ def test_missing_source_names_it(tmp_path: Path) -> None:
 def test_readme_explains_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     assert [name for name in mpi_env() if name not in readme] == []
+
+
+def test_an_installation_is_found_when_there_is_no_checkout(tmp_path: Path, monkeypatch) -> None:
+    """Run from an installed package: no checkout around it, the settings under the clockbench
+    program's prefix (share/clockbench/scripts/mpi-env, as `cmake --install` puts them)."""
+    from clockbench.experiment import mpi_settings
+    from clockbench.file import share
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "clockbench").write_text("#!/bin/sh\n")
+    settings = prefix / "share" / "clockbench" / "scripts" / "mpi-env"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("export OMPI_X=1\n")
+    monkeypatch.setattr(share, "CHECKOUT", tmp_path / "no-checkout")
+    monkeypatch.setenv("CLOCKBENCH_BIN", str(prefix / "bin" / "clockbench"))
+    assert mpi_settings._source() == settings
+    settings.unlink()  # found nowhere: the checkout's place is the one the error names
+    assert mpi_settings._source() == tmp_path / "no-checkout" / "scripts" / "mpi-env"

@@ -1,5 +1,6 @@
 """The Open MPI settings every run here needs, read from their one source, scripts/mpi-env (its
-`export NAME=VALUE` lines), so that the Python runners start ranks exactly as the scripts do."""
+`export NAME=VALUE` lines; the checkout's, else an installation's share/clockbench/scripts/), so
+that the Python runners start ranks exactly as the scripts do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import re
 from pathlib import Path
 from typing import Dict
 
-SOURCE = Path(__file__).resolve().parents[3] / "scripts" / "mpi-env"
+from clockbench.file import share
+
+def _source() -> Path:
+    places = share.candidates("scripts/mpi-env")
+    return next((p for p in places if p.is_file()), places[0])  # the first, to name in the error
+
+
+SOURCE = _source()
 _LINE = re.compile(r"^export ([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*$")
 
 

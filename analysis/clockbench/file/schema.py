@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import h5py
 import numpy as np
+
+from clockbench.file import share
 
 PathLike = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
@@ -23,29 +23,18 @@ TABLE_NAME = "clockbench-1.json"
 
 def table_candidates() -> List[Path]:
     """Where the table is looked for, in order: beside this module (an installed package that ships
-    it), the checkout this package lives in (schema/), then share/clockbench/schema/ of an
-    installation (`cmake --install`): under the Python prefix, and under the prefix of the
-    clockbench program (CLOCKBENCH_BIN, else the one on PATH: <prefix>/bin/clockbench)."""
-    here = Path(__file__).resolve().parent
-    found = [here / TABLE_NAME, here.parents[2] / "schema" / TABLE_NAME]
-    prefixes = [Path(sys.prefix)]
-    program = os.environ.get("CLOCKBENCH_BIN") or shutil.which("clockbench")
-    if program:
-        prefixes.append(Path(program).resolve().parent.parent)
-    for prefix in prefixes:
-        path = prefix / "share" / "clockbench" / "schema" / TABLE_NAME
-        if path not in found:
-            found.append(path)
-    return found
+    it), then where share.py finds the project's data (the checkout's schema/, an installation's
+    share/clockbench/schema/)."""
+    here = Path(__file__).resolve().parent / TABLE_NAME
+    return [here] + [p for p in share.candidates("schema/" + TABLE_NAME) if p != here]
 
 
 def _find_table() -> Path:
-    candidates = table_candidates()
-    for path in candidates:
+    for path in table_candidates():
         if path.is_file():
             return path
     raise FileNotFoundError(f"the file format's table {TABLE_NAME} is in none of: "
-                            + ", ".join(map(str, candidates)))
+                            + ", ".join(map(str, table_candidates())))
 
 
 TABLE_PATH = _find_table()
