@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_positive, default=None, metavar="S",
                    help="model seconds per run (default: the matrix's, 60)")
     p.add_argument("--clockbench", metavar="PATH", default=str(default_binary()),
-                   help="the clockbench binary (default: build/clockbench of this checkout)")
+                   help="the clockbench binary (default: $CLOCKBENCH_BIN, else a clockbench on PATH, else "
+                   "build/clockbench of this checkout)")
     p.add_argument("--force", action="store_true", help="overwrite an existing notebook and run files")
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("recover", help="rebuild a run file from the crash journal of a run that died",

@@ -72,7 +72,7 @@ def test_no_output_writes_nothing(tmp_path: Path) -> None:
 NULL_BASELINE = os.environ.get("CLOCKBENCH_NULL_BASELINE")
 
 
-@pytest.mark.skipif(not NULL_BASELINE, reason="benchmarks not built (CLOCKBENCH_BENCH=OFF)")
+@pytest.mark.skipif(not NULL_BASELINE, reason="benchmarks not built (CLOCKBENCH_BUILD_BENCHMARKS=OFF)")
 def test_null_baseline_runs(tmp_path: Path) -> None:
     proc = subprocess.run(["mpiexec", "-q", "-n", "2", str(NULL_BASELINE), "--duration", "0.2"], cwd=tmp_path,
                           env={**os.environ, **MPI_ENV}, capture_output=True, text=True, timeout=60)
