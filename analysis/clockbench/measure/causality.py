@@ -41,6 +41,8 @@ class VectorClocks:
     start: np.ndarray       # first row of each machine's events
     count: np.ndarray       # events of each machine
     rounds: int             # rounds of the running maxima until nothing changed
+    receives: np.ndarray    # rows of the receives
+    sends: np.ndarray       # rows of the sends they took (same order)
 
     def of(self, machine: int, tick: int) -> np.ndarray:
         return self.clocks[self.start[machine] + tick]
@@ -132,7 +134,7 @@ def vector_clocks(run: Run) -> VectorClocks:
             if not changed:
                 rounds = max(rounds, k)
                 break
-    return VectorClocks(clocks, start, count, rounds)
+    return VectorClocks(clocks, start, count, rounds, rows, src)
 
 
 def longest_chains(run: Run, vc: VectorClocks) -> np.ndarray:
@@ -140,8 +142,7 @@ def longest_chains(run: Run, vc: VectorClocks) -> np.ndarray:
     included), by the same windowed running maxima: chain(e) = 1 + max(chain(previous on its
     machine), chain(the send it takes)), so chain(e) = position(e) + max over e' <= e on its machine
     of (what e' starts from - position(e')). With docs/model.md's clock rule it is the Lamport clock."""
-    start, count = vc.start, vc.count
-    rows, src = _sources(run, start, count)
+    start, count, rows, src = vc.start, vc.count, vc.receives, vc.sends
     total = int(count.sum())
     index = np.arange(total) - np.repeat(start, count)  # position on its machine
     chain = np.zeros(total, dtype=np.int64)
@@ -180,8 +181,7 @@ def check_conditions(run: Run, vc: VectorClocks, chain: np.ndarray) -> Condition
     """a -> b is the transitive closure of program order and messages, and < is transitive, so the
     clock condition holds for every pair exactly when it holds along every machine and every
     message: checked there, in O(events)."""
-    rows, src = _sources(run, vc.start, vc.count)
-    v = vc.clocks
+    rows, src, v = vc.receives, vc.sends, vc.clocks
     below = np.all(v[src] <= v[rows], axis=1) & np.any(v[src] < v[rows], axis=1)
     lam = run.events["lamport"]
     step = np.diff(lam) > 0
