@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -24,6 +25,10 @@ ANALYZE = Path(os.environ.get("CLOCKBENCH_ANALYZE", ROOT / "analysis" / "clockbe
 # As root in a container and with more ranks than cores: scripts/mpi-env, the one source; -q keeps
 # mpirun's own banner out of the way so that clockbench's one-line errors are what a user sees.
 MPI_ENV = mpi_env()
+
+# A wait for something a run must do bounded by this many seconds only catches a hang: it is no
+# measure of speed, and a loaded machine is far inside it.
+HANG_S = 120.0
 
 
 def mpi_command(np_: int, args: Sequence[str]) -> List[str]:
@@ -115,6 +120,46 @@ def rank_pids(mpirun_pid: int, n: int, timeout: float = 20) -> Dict[int, int]:
             return found
         time.sleep(0.05)
     raise AssertionError(f"could not find the {n} clockbench ranks of mpirun {mpirun_pid}")
+
+
+def journal_event_bytes(out: Path) -> Dict[int, int]:
+    """Rank -> bytes of events (past the header) in the crash journal of the run writing `out`
+    (`<out>.<pid>.journal/rank-<r>.bin`, the header's length its second u32, docs/schema.md)."""
+    sizes: Dict[int, int] = {}
+    for f in out.parent.glob(f"{out.name}.*.journal/rank-*.bin"):
+        try:
+            data = f.read_bytes()
+        except OSError:  # removed at the end of the run
+            continue
+        if len(data) >= 12:
+            sizes[int(f.stem.split("-")[1])] = len(data) - struct.unpack_from("<I", data, 8)[0]
+    return sizes
+
+
+def wait_until_ticking(proc: subprocess.Popen, out: Path, n: int, timeout: float = HANG_S) -> None:
+    """Until every one of the n ranks has flushed events to its crash journal: the run is past its
+    start-up and ticking everywhere (the run needs a short --flush-interval). What a test acting
+    on a running run waits for, instead of a fixed sleep; `timeout` only catches a hang."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before it was seen ticking")
+        sizes = journal_event_bytes(out)
+        if len(sizes) == n and all(b > 0 for b in sizes.values()):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not every rank ticking within {timeout} s: journal event bytes {journal_event_bytes(out)}")
+
+
+def wait_for_line(proc: subprocess.Popen, prefix: str) -> List[str]:
+    """Reads the run's stdout up to and including the first line starting with `prefix`; returns
+    the lines read (the caller's timeout, e.g. pytest's or ctest's, catches a run that never says it)."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"the run ended without a line starting {prefix!r}:\n{''.join(lines)}")
 
 
 def attrs(path: Path) -> Dict[str, object]:
