@@ -4,13 +4,12 @@ non-zero exit from every rank, no hang, and no file written or overwritten."""
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 from typing import List, Sequence
 
 import pytest
 
-from runs import run
+from runs import HANG_S, run
 
 # Each case: ranks, arguments, words the error must contain.
 CASES = [
@@ -79,16 +78,14 @@ def files_in(folder: Path) -> List[str]:
 
 def expect_refusal(np_: int, args: Sequence[str], words: str, cwd: Path) -> None:
     before = files_in(cwd)
-    started = time.monotonic()
-    proc = run(np_, args, cwd, timeout=60)
-    elapsed = time.monotonic() - started
+    # A refusal comes before the run: the timeout only catches a run that started anyway.
+    proc = run(np_, args, cwd, timeout=HANG_S)
     assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     errors = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(errors) == 1, f"expected one line, printed once:\n{proc.stderr}"
     assert errors[0].startswith("clockbench: error: ") and words in errors[0], errors[0]
     assert "CLOCKBENCH_RESULT" not in proc.stdout
     assert files_in(cwd) == before, "a refused run must not write anything"
-    assert elapsed < 30
 
 
 @pytest.mark.parametrize("name,np_,args,words", CASES, ids=[c[0] for c in CASES])
@@ -134,11 +131,9 @@ def test_read_only_output_folder_is_found_before_the_run(tmp_path: Path) -> None
     if mounted.returncode != 0:
         pytest.skip("cannot mount a read-only tmpfs here: " + mounted.stderr.decode().strip())
     try:
-        started = time.monotonic()
         # 600 model seconds: were the folder found unwritable only at the end, this would time out.
         expect_refusal(3, ["-o", "ro/run.h5", "--duration", "600"], "cannot write in output folder 'ro'",
                        tmp_path)
-        assert time.monotonic() - started < 30
     finally:
         subprocess.run(["umount", str(ro)], check=False)
 
