@@ -1,5 +1,7 @@
-"""Short sped-up runs on 2, 3 and 8 ranks: the file verifies, follows the schema, keeps time,
-and its stored /config reruns the same experiment."""
+"""Short sped-up runs on 2, 3, 8 and 64 ranks: the file verifies, follows the schema, ticks every
+tick the model says (or counts it missed), its rates agree with its own events, and its stored
+/config reruns the same experiment. How close to the nominal rate the loop runs is a figure of
+bench/run (timing fidelity), not a threshold here: a loaded machine must not fail these."""
 
 from __future__ import annotations
 
@@ -14,11 +16,6 @@ import pytest
 from runs import ANALYZE, result_fields, run, verify
 
 DURATION, SPEEDUP = 20.0, 20.0
-# Ticks run at absolute deadlines, so the achieved rate (ticks - 1) / (t_last - t_first) is off
-# only by the lateness of the first and last tick over a span of about 1 s of wall time:
-# 2% allows a 20 ms hiccup of an oversubscribed 2-core machine, and catches any drifting loop
-# (a 'sleep after work' loop at 6 Hz x 20 loses more than that).
-RATE_TOLERANCE = 0.02
 
 # Names from docs/schema.md, written out here rather than imported from its table
 # (schema/clockbench-1.json), so the writer is checked against the document and not against itself.
@@ -32,12 +29,12 @@ EVENT_FIELDS = {"rank": "i4", "tick": "i8", "t": "f8", "kind": "u1", "lamport": 
                 "queue": "i4", "peer": "i4", "msg_tick": "i8", "msg_clock": "i8"}
 
 
-def ticks_before(end: float, rate: float) -> int:
-    """Ticks k = 0, 1, ... due strictly before `end` (k / rate < end)."""
-    k = math.floor(end * rate)
-    while k > 0 and (k - 1) / rate >= end:
+def ticks_before(end: float, rate: float, phase: float = 0.0) -> int:
+    """Ticks k = 0, 1, ... due strictly before `end` (phase + k / rate < end, docs/model.md)."""
+    k = max(0, math.floor((end - phase) * rate))
+    while k > 0 and phase + (k - 1) / rate >= end:
         k -= 1
-    while k / rate < end:
+    while phase + k / rate < end:
         k += 1
     return k
 
@@ -77,14 +74,29 @@ def test_run_verifies_and_keeps_time(np_: int, tmp_path: Path) -> None:
         assert f["config"].attrs["description"]
 
         rates = f["machines/rate_hz"][:]
+        phases = f["machines/phase_s"][:]
         ticks = f["machines/ticks"][:]
+        missed = f["machines/missed_ticks"][:]
         achieved = f["machines/achieved_hz"][:]
+        rank, tick, t = f["events/rank"][:], f["events/tick"][:], f["events/t"][:]
         assert list(f["machines/rank"][:]) == list(range(np_))
-        # Every rank ticked exactly the ticks due in the duration: none skipped, none extra.
-        assert list(ticks) == [ticks_before(DURATION, r) for r in rates]
-        assert int(fields["events"]) == int(ticks.sum()) == len(f["events/rank"])
-        assert np.all(np.abs(achieved / rates - 1) < RATE_TOLERANCE), (rates, achieved)
-        assert np.all(f["machines/lateness_p99_s"][:] < 0.05)
+        # Every rank ran the ticks due in the duration, none extra, or counted those it could not
+        # run as missed (a loaded machine may); a run that kept time missed none.
+        due = [ticks_before(DURATION, r, ph) for r, ph in zip(rates, phases)]
+        assert list(ticks + missed) == due
+        if fields["timing"] == "ok":
+            assert list(ticks) == due and not missed.any()
+        assert int(fields["events"]) == int(ticks.sum()) == len(rank)
+        assert int(fields["missed_ticks"]) == int(missed.sum())
+        # The achieved rate, recomputed from the events: (ticks - 1) over the span of t.
+        for r in range(np_):
+            mine = t[rank == r]
+            assert np.count_nonzero(rank == r) == ticks[r]
+            assert achieved[r] == pytest.approx((ticks[r] - 1) / (mine.max() - mine.min()), rel=1e-12), r
+        # No tick decided before it was due (tick k of machine i at phase_i + k / rate_i).
+        assert np.all(t >= phases[rank] + tick / rates[rank]), "a tick ran before its deadline"
+        assert fields["max_rate_error"] == "0" or float(fields["max_rate_error"]) == pytest.approx(
+            float(np.max(np.abs(achieved / rates - 1))), rel=1e-9)
         assert set(np.unique(f["machines/hostname"][:])) == {f["machines/hostname"][0]}
         assert np.all(f["machines/clock_offset_s"][:] == 0.0)  # one host: one monotonic clock
         config_text = f["config"][()].decode()
