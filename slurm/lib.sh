@@ -73,8 +73,46 @@ cb_require_binary() {
   fi
 }
 
+# cb_require_analyze_for WHY: clockbench-analyze must be there even with CLOCKBENCH_VERIFY=0, for WHY.
+cb_require_analyze_for() {
+  [[ -x $cb_analyze ]] || cb_die "no clockbench-analyze at $cb_analyze ($1): put it on PATH (install the analysis) or set CLOCKBENCH_ANALYZE"
+}
+
 cb_require_analyze() {
   [[ -x $cb_analyze ]] || cb_die "no clockbench-analyze at $cb_analyze: put it on PATH (install the analysis), set CLOCKBENCH_ANALYZE, or CLOCKBENCH_VERIFY=0 to skip the check"
+}
+
+# cb_plan ARG...: `clockbench-analyze plan ARG...` (the one reader of sweep plans,
+# analysis/clockbench/experiment/plan.py), its output in cb_plan_out; a refusal ends the script
+# with the analysis's error line (exit 2).
+cb_plan() {
+  local err msg
+  err=$(mktemp)
+  if ! cb_plan_out=$("$cb_analyze" plan "$@" 2>"$err"); then
+    msg=$(grep -v '^[[:space:]]*$' "$err" | tail -n 1 | sed 's/^clockbench-analyze[^:]*: error: //')
+    rm -f -- "$err"
+    cb_die "${msg:-clockbench-analyze plan $* failed}"
+  fi
+  rm -f -- "$err"
+}
+
+# cb_plan_count PLAN: plan_count, the number of configuration lines of PLAN.
+# shellcheck disable=SC2034  # read by the calling script
+cb_plan_count() {
+  cb_plan "$1" --count
+  plan_count=$cb_plan_out
+}
+
+# cb_plan_line PLAN K: the K-th configuration of PLAN: line_no, line_text, line_n (empty: the plan
+# leaves N to the job) and its clockbench options, line_args. The analysis prints them one per line
+# (a configuration is one line of words without blanks, so no item holds a newline).
+# shellcheck disable=SC2034  # read by the calling script
+cb_plan_line() {
+  local items
+  cb_plan "$1" --line "$2"
+  mapfile -t items <<<"$cb_plan_out"
+  line_no=${items[0]} line_n=${items[1]} line_text=${items[2]}
+  line_args=("${items[@]:3}")
 }
 
 # cb_tasks: the machines of this job, N = its tasks (sbatch -n N; CLOCKBENCH_NTASKS outside Slurm).

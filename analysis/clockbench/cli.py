@@ -11,7 +11,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
-from clockbench.experiment.runner import ExperimentError, default_binary, default_folder, run_experiment
+from clockbench.experiment import plan, plan_command, repetitions, runner
 
 from clockbench import __version__
 from clockbench.exercise import DEFAULT_SEED_BASE, DEFAULT_SPEEDUP, MATRICES
@@ -115,25 +115,44 @@ def build_parser() -> argparse.ArgumentParser:
                    "<file stem>-report for one file, report-<UTC time> for several)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("experiment", help="run a named matrix of runs and write its lab notebook",
+    p = sub.add_parser("experiment", help="run a named matrix, or a sweep plan with repetitions",
                        description="Run a named matrix of clockbench runs through mpirun, verify every "
                        "file and write the lab notebook (notebook.md, notebook.html) beside them. "
-                       "Names: " + ", ".join(sorted(MATRICES)) + ".")
-    p.add_argument("name", metavar="NAME", help="matrix to run: " + ", ".join(sorted(MATRICES)))
+                       "Names: " + ", ".join(sorted(MATRICES)) + ". Or, with --plan FILE --repetitions R, "
+                       "run every line of a sweep plan (docs/plans.md) R times with seeds in turn and "
+                       "print each statistic of the summary as mean ± 95% confidence interval over the "
+                       "repetitions (progress on stderr; every figure in DIR/repetitions.json).")
+    p.add_argument("name", metavar="NAME", nargs="?", help="matrix to run: " + ", ".join(sorted(MATRICES)))
+    p.add_argument("--plan", metavar="FILE", help="a sweep plan to run locally instead of a matrix (the format "
+                   "of slurm/sweep.sbatch; check it with `clockbench-analyze plan FILE`)")
+    p.add_argument("--repetitions", type=_repetitions, default=None, metavar="R",
+                   help="with --plan: runs per plan line (default 1); repetition r of a line runs with seed "
+                   "S + (r-1)*2^32, S its seed= or else BASE (--seed)")
     p.add_argument("-o", "--output", metavar="DIR",
-                   help="output folder (default: results/experiment-NAME-<UTC time>)")
-    p.add_argument("--speedup", type=_positive, default=DEFAULT_SPEEDUP,
-                   help=f"run every trial S times faster than model time ({DEFAULT_SPEEDUP:g})")
+                   help="output folder (default: results/experiment-NAME-<UTC time>, NAME the plan's file "
+                   "name without its extension)")
+    p.add_argument("--speedup", type=_positive, default=None,
+                   help=f"run every trial S times faster than model time (a matrix: {DEFAULT_SPEEDUP:g}; a "
+                   "plan: for the lines without speedup=, else clockbench's default)")
     p.add_argument("--np", type=_count, default=None, dest="np_", metavar="N",
-                   help="machines (MPI ranks) per run (default: the matrix's, 3)")
+                   help="machines (MPI ranks) per run (default: the matrix's, 3; a plan: for the lines that set "
+                   f"neither n= nor rates=, default {repetitions.DEFAULT_MACHINES})")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED_BASE, metavar="BASE",
-                   help=f"seeds are BASE, BASE+1, ... in trial order ({DEFAULT_SEED_BASE})")
+                   help=f"seeds are BASE, BASE+1, ... in trial order ({DEFAULT_SEED_BASE}); a plan: the seed of "
+                   "the lines without seed= (see --repetitions)")
     p.add_argument("--duration", type=_positive, default=None, metavar="S",
-                   help="model seconds per run (default: the matrix's, 60)")
-    p.add_argument("--clockbench", metavar="PATH", default=str(default_binary()),
+                   help="model seconds per run (default: the matrix's, 60; a plan: for the lines without "
+                   "duration=, else clockbench's default)")
+    p.add_argument("--clockbench", metavar="PATH", default=str(runner.default_binary()),
                    help="the clockbench binary (default: $CLOCKBENCH_BIN, else a clockbench on PATH, else "
                    "build/clockbench of this checkout)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing notebook and run files")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="with --plan: text (default), json or csv (one row per statistic) on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="with --plan: no progress lines on stderr")
+    p.add_argument("--dry-run", action="store_true",
+                   help="with --plan: print the command of every run and run nothing")
+    p.add_argument("--force", action="store_true", help="overwrite an existing notebook and run files (a plan: "
+                   "write into a folder that is not empty)")
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("recover", help="rebuild a run file from the crash journal of a run that died",
                        description="Build a clockbench/1 file from JOURNAL (the <output>.<pid>.journal folder "
@@ -143,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="the file to write")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_recover)
+    plan_command.register(sub)
     scaling.register(sub)
     causality.register(sub)
     spacetime.register(sub)
@@ -166,6 +186,7 @@ def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], kind: str
 _positive = _checked(float, lambda v: 0 < v < float("inf"), "a number", "must be a positive number, got {}")
 _count = _checked(int, lambda v: v >= 2, "a whole number", "needs at least 2 machines, got {}")
 _seed = _checked(int, lambda v: v >= 0, "a whole number", "seeds are non-negative, got {}")
+_repetitions = _checked(int, lambda v: v >= 1, "a whole number", "needs at least 1 repetition, got {}")
 
 
 def _rates(text: str) -> List[float]:
@@ -351,16 +372,53 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    """`experiment NAME`: run the matrix, verify each file, write the notebook."""
+    """`experiment NAME`: run the matrix, verify each file, write the notebook; `experiment --plan FILE`:
+    run the plan's lines with repetitions and print their statistics."""
+    if (args.name is None) == (args.plan is None):
+        return _usage("experiment", "give a matrix NAME or --plan FILE (one of the two)")
+    if args.plan is not None:
+        return _experiment_plan(args)
+    only_plan = [o for o, given in (("--repetitions", args.repetitions is not None),
+                                    ("--format", args.format != "text"), ("--dry-run", args.dry_run),
+                                    ("-q", args.quiet)) if given]
+    if only_plan:
+        return _usage("experiment", f"{only_plan[0]} goes with --plan, not with a matrix NAME")
     if args.name not in MATRICES:
         print(f"{PROG}: error: unknown experiment '{args.name}' (known: {', '.join(sorted(MATRICES))})",
               file=sys.stderr, flush=True)
         return EXIT_ERROR
-    folder = args.output or default_folder(args.name)
+    folder = args.output or runner.default_folder(args.name)
     try:
-        return run_experiment(args.name, folder, speedup=args.speedup, np_=args.np_, seed_base=args.seed,
-                              duration_s=args.duration, binary=args.clockbench, force=args.force)
-    except ExperimentError as exc:
+        return runner.run_experiment(args.name, folder, speedup=args.speedup or DEFAULT_SPEEDUP, np_=args.np_,
+                              seed_base=args.seed, duration_s=args.duration, binary=args.clockbench,
+                              force=args.force)
+    except runner.ExperimentError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
+
+
+def _usage(command: str, message: str) -> int:
+    print(f"{PROG} {command}: error: {message} (see --help)", file=sys.stderr, flush=True)
+    return EXIT_ERROR
+
+
+def _experiment_plan(args: argparse.Namespace) -> int:
+    """`experiment --plan FILE --repetitions R`: every line checked before anything runs."""
+    try:
+        lines = plan.read_plan(args.plan)
+    except plan.PlanError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
+    stem = Path(args.plan).name.split(".")[0] or "plan"
+    defaults = {opt: f"{value:.15g}" for opt, value in (("--duration", args.duration), ("--speedup", args.speedup))
+                if value is not None}
+    try:
+        return repetitions.run_plan(args.plan, lines, args.repetitions or 1,
+                                    args.output or runner.default_folder(stem), args.clockbench,
+                                    machines=args.np_ or repetitions.DEFAULT_MACHINES, defaults=defaults,
+                                    seed_base=args.seed, force=args.force, quiet=args.quiet, fmt=args.format,
+                                    dry_run=args.dry_run, analysis_version=__version__)
+    except runner.ExperimentError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_ERROR
 

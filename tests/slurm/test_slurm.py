@@ -64,6 +64,13 @@ SCRIPT_CASES = [
     ("sweep outside an array", "sweep.sbatch", ["PLAN"], {"CLOCKBENCH_NTASKS": "3"}, "not an array job"),
     ("sweep index past the plan", "sweep.sbatch", ["PLAN"], {"CLOCKBENCH_NTASKS": "3", "SLURM_ARRAY_TASK_ID": "20"},
      "array index 20"),
+    ("sweep without the analysis", "sweep.sbatch", ["PLAN"],
+     {"CLOCKBENCH_NTASKS": "3", "SLURM_ARRAY_TASK_ID": "1", "CLOCKBENCH_VERIFY": "0",
+      "CLOCKBENCH_ANALYZE": "/nonexistent/clockbench-analyze"},
+     "no clockbench-analyze at /nonexistent/clockbench-analyze (the sweep reads its plan with it, even with "
+     "CLOCKBENCH_VERIFY=0)"),
+    ("sweep with a bad plan line", "sweep.sbatch", ["BADPLAN"], {"CLOCKBENCH_NTASKS": "3", "SLURM_ARRAY_TASK_ID": "2"},
+     "line 4: 'rates=1,2 colour=red': unknown key 'colour' (known: rates range fractional n p_internal"),
     ("scaling --n without a value", "scaling.sh", ["--n"], {}, "--n needs a value"),
     ("scaling N not a number", "scaling.sh", ["--n", "3,x"], {}, "N must be whole numbers, got 'x'"),
     ("scaling unknown topology", "scaling.sh", ["--topologies", "star"], {}, "topology must be full or ring"),
@@ -80,6 +87,10 @@ def test_script_refuses_bad_parameters(name: str, script: str, args: List[str], 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SALLOC_", "CLOCKBENCH_"))}
     env.update(CLOCKBENCH_RESULTS=str(tmp_path / "results"), **extra)
     args = [str(SLURM_DIR / "sweep-example.plan") if a == "PLAN" else a for a in args]
+    if "BADPLAN" in args:  # beside the test's folder, which must stay empty
+        bad = tmp_path.parent / f"{tmp_path.name}.plan"
+        bad.write_text("rates=1,2 seed=1\n\n# the second configuration:\nrates=1,2 colour=red\n")
+        args = [str(bad) if a == "BADPLAN" else a for a in args]
     # A refusal comes before any job: the timeout only catches a script that went on anyway.
     proc = subprocess.run([str(SLURM_DIR / script), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=runs.HANG_S, stdin=subprocess.DEVNULL)
