@@ -40,9 +40,21 @@ def _rows(header: List[str], rows: List[List[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _conventions(column: Dict) -> str:
+    """A column's conventions (docs/schema.md, "Conventions"), after its meaning."""
+    out = ""
+    if "fill_value" in column:
+        out += f" (`_FillValue` {column['fill_value']}: no value)"
+    words = column.get("flag_meanings")
+    if words:
+        out += (f" (CF `flag_values` {', '.join(map(str, range(len(words))))}, `flag_meanings` "
+                f"`{' '.join(words)}`)")
+    return out
+
+
 def _columns(group: Dict) -> str:
     return _rows(["field", "type", "units", "meaning"],
-                 [[f"`{c['name']}`", c["type"], c["units"], _meaning(c)] for c in group["columns"]])
+                 [[f"`{c['name']}`", c["type"], c["units"], _meaning(c) + _conventions(c)] for c in group["columns"]])
 
 
 def blocks(table: Dict) -> Dict[str, str]:
@@ -50,7 +62,8 @@ def blocks(table: Dict) -> Dict[str, str]:
     attrs = table["root_attributes"]
     out = {"root-attributes": _rows(["name", "type", "meaning"],
                                     [[f"`{a['name']}`", a["type"], _meaning(a)
-                                      + ("" if a.get("required") or "added" in a else " (not required of a reader)")]
+                                      + ("" if a.get("required") or "added" in a else " (not required of a reader)")
+                                      + (" (not in a recovered file)" if a.get("recovered") == "absent" else "")]
                                      for a in attrs])}
     added = [a for a in attrs if "added" in a]
     out["root-attributes"] += ("\nFiles written before the model-time attributes existed lack them and are read as "
@@ -58,7 +71,9 @@ def blocks(table: Dict) -> Dict[str, str]:
     c = table["config"]
     out["config"] = f"`/config` ({c['type']}, units `{c['units']}`, description \"{c['description']}\"): {c['note']}.\n"
     for group in table["groups"]:
-        text = f"Group description: \"{group['description']}\".\n\n" + _columns(group)
+        dims = ", ".join(f"`{d}`" for d in group["dimensions"])
+        text = (f"Group description: \"{group['description']}\". Dimension scales (netCDF dimensions, one per axis of "
+                f"every dataset): {dims}.\n\n" + _columns(group))
         later = [col for col in group["columns"] if "added" in col]
         if later:
             text += ("\nAdded later, so a file written before lacks them: "

@@ -211,7 +211,12 @@ std::string result_json(const RunDescription& f, const MachineResult& run, const
   const double window_wall_s = run.end_s / f.config.speedup;
   std::string s = "{\n  \"format\": \"clockbench-result/1\",\n  \"clockbench_version\": " + json_string(f.version) +
                   ",\n  \"git_sha\": " + json_string(f.git_sha) +
-                  ",\n  \"command_line\": " + json_string(f.command_line) + ",\n  \"result\": {";
+                  ",\n  \"command_line\": " + json_string(f.command_line) +
+                  ",\n  \"build\": {\"compiler_id\": " + json_string(f.build.compiler_id) +
+                  ", \"compiler_version\": " + json_string(f.build.compiler_version) +
+                  ", \"build_type\": " + json_string(f.build.build_type) +
+                  ", \"build_flags\": " + json_string(f.build.build_flags) +
+                  ", \"cpu_model\": " + json_string(f.build.cpu_model) + "},\n  \"result\": {";
   const char* sep = "\n    ";
   for (const ResultField& field : result_fields(f, run, machines, status, write_s)) {
     s += sep + json_string(field.key) + ": " + json_value(field);

@@ -57,6 +57,9 @@ void share(RunDescription& d, MPI_Comm comm) {
   d.git_sha = bcast_string(d.git_sha, 0, comm);
   d.mpi_library = bcast_string(d.mpi_library, 0, comm);
   d.hdf5_version = bcast_string(d.hdf5_version, 0, comm);
+  for (std::string* s :
+       {&d.build.compiler_id, &d.build.compiler_version, &d.build.build_type, &d.build.build_flags, &d.build.cpu_model})
+    *s = bcast_string(*s, 0, comm);
 }
 
 std::string slurm_label(const RunDescription& d) {
@@ -120,6 +123,7 @@ RunMetadata run_metadata(const RunDescription& d, const MachineResult& result, c
   m.command_line = d.command_line;
   m.mpi_library_version = d.mpi_library;
   m.hdf5_version = d.hdf5_version;
+  m.build = d.build;
   m.topology = topology_name(c.topology);
   m.stop_reason = result.stop_reason;
   m.slurm_job_id = d.slurm.job_id;

@@ -11,6 +11,7 @@
 #include "app/slurm_job.hpp"
 #include "core/config.hpp"
 #include "io/journal.hpp"
+#include "io/provenance.hpp"
 #include "io/run_writer.hpp"
 #include "mpi/engine.hpp"
 
@@ -31,6 +32,7 @@ struct RunDescription {
   std::string git_sha;
   std::string mpi_library;
   std::string hdf5_version;
+  BuildProvenance build;  // rank 0's: this binary's build and its CPU model
 };
 
 // Collective: every rank leaves with rank 0's description.

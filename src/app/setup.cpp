@@ -10,6 +10,7 @@
 #include "core/rates.hpp"
 #include "git_sha.hpp"
 #include "io/h5_handles.hpp"
+#include "io/provenance.hpp"
 #include "mpi/mpi_env.hpp"
 #include "version.hpp"
 
@@ -63,6 +64,7 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
   d.git_sha = kGitSha;
   d.mpi_library = MpiEnvironment::library_version();
   d.hdf5_version = h5_library_version();
+  d.build = build_provenance();
   auto fail = [&s](std::string err) {
     if (err.empty()) return false;
     s.status = CliStatus::error;

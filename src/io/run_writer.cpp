@@ -1,8 +1,12 @@
 // The parallel HDF5 writer. Parallel HDF5's collective rule: every rank creates every object with the
-// same arguments, and takes part in every write, selecting none where it has nothing to write.
+// same arguments (datasets, attributes, dimension scales), and takes part in every write, selecting
+// none where it has nothing to write.
 #include "io/run_writer.hpp"
 
+#include <hdf5_hl.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -71,10 +75,59 @@ void set_number_attr(hid_t obj, const char* name, T value) {
   check_h5_status(H5Awrite(attr, H5Type<T>::mem(), &value), "H5Awrite");
 }
 
-void describe(hid_t obj, const schema::Field& f) {
+// A column's attributes: units and description, and its conventions from the table (docs/schema.md):
+// `_FillValue` of the column's own type where a value means none, CF flags where values name things.
+void describe(hid_t obj, const schema::Field& f, hid_t file_type) {
   set_text_attr(obj, "units", f.units);
   set_text_attr(obj, "description", f.description);
+  const H5Id scalar = owned_space(H5Screate(H5S_SCALAR), "H5Screate");
+  if (f.has_fill) {
+    const H5Id attr =
+        owned_attribute(H5Acreate2(obj, "_FillValue", file_type, scalar, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+    check_h5_status(H5Awrite(attr, H5T_NATIVE_LLONG, &f.fill), "H5Awrite");
+  }
+  if (*f.flag_meanings) {
+    std::vector<long long> values(1);
+    for (const char* c = f.flag_meanings; *c; ++c)
+      if (*c == ' ') values.push_back(static_cast<long long>(values.size()));
+    const auto n = static_cast<hsize_t>(values.size());
+    const H5Id space = owned_space(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+    const H5Id attr =
+        owned_attribute(H5Acreate2(obj, "flag_values", file_type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+    check_h5_status(H5Awrite(attr, H5T_NATIVE_LLONG, values.data()), "H5Awrite");
+    set_text_attr(obj, "flag_meanings", f.flag_meanings);
+  }
 }
+
+// How a dataset is created: its fill value where the table has one (also the HDF5 fill value, as
+// netCDF has it); never filled, as every element is written (a fill pass would be a second
+// collective write of the whole dataset).
+H5Id creation_plist(const schema::Field* f) {
+  H5Id dcpl = owned_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
+  if (f && f->has_fill) check_h5_status(H5Pset_fill_value(dcpl, H5T_NATIVE_LLONG, &f->fill), "H5Pset_fill_value");
+  check_h5_status(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  return dcpl;
+}
+
+// A dimension of a group, as netCDF-4 stores a dimension without a variable: a dimension scale
+// dataset of the dimension's name and size whose NAME says so; its elements are never written.
+H5Id dimension_scale(hid_t group, const char* name, hsize_t size) {
+  const H5Id space = owned_space(H5Screate_simple(1, &size, nullptr), "H5Screate_simple");
+  const H5Id dcpl = creation_plist(nullptr);
+  H5Id scale =
+      owned_dataset(H5Dcreate2(group, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2");
+  char text[128];
+  std::snprintf(text, sizeof text, "%s%10llu", schema::kDimensionWithoutVariable,
+                static_cast<unsigned long long>(size));
+  check_h5_status(H5DSset_scale(scale, text), "H5DSset_scale");
+  return scale;
+}
+
+// A group and its dimension scales, one per axis of its datasets.
+struct Table {
+  H5Id group;
+  std::vector<H5Id> scales;
+};
 
 // One dataset: created collectively with shape `dims` (empty = scalar); this rank writes
 // `data` into the block at `start` of size `count` (all-zero count = writes nothing).
@@ -121,21 +174,30 @@ class Writer {
     if (from == 0) throw H5Error(error);
   }
 
-  H5Id group(const char* name, const char* description) {
-    H5Id g = owned_group(H5Gcreate2(file_, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2");
-    set_text_attr(g, "description", description);
-    return g;
+  // A group with its description and a dimension scale per axis: `names` from the table, `sizes` alike.
+  template <std::size_t K>
+  Table table(const char* name, const char* description, const char* const (&names)[K],
+              const std::vector<hsize_t>& sizes) {
+    Table t{owned_group(H5Gcreate2(file_, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"), {}};
+    set_text_attr(t.group, "description", description);
+    for (std::size_t axis = 0; axis < K; ++axis)
+      t.scales.push_back(dimension_scale(t.group, names[axis], sizes.at(axis)));
+    return t;
   }
 
+  // `scales`: one per axis of `dims`, attached to the dataset (none for /config, a scalar).
   void dataset(hid_t loc, const schema::Field& f, hid_t file_type, hid_t mem_type, const std::vector<hsize_t>& dims,
-               const Block& block, const void* data) {
+               const Block& block, const void* data, const std::vector<H5Id>& scales = {}) {
     const H5Id fspace =
         dims.empty()
             ? owned_space(H5Screate(H5S_SCALAR), "H5Screate")
             : owned_space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple");
+    const H5Id dcpl = creation_plist(&f);
     const H5Id dset =
-        owned_dataset(H5Dcreate2(loc, f.name, file_type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate2");
-    describe(dset, f);
+        owned_dataset(H5Dcreate2(loc, f.name, file_type, fspace, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2");
+    describe(dset, f, file_type);
+    for (std::size_t axis = 0; axis < scales.size(); ++axis)
+      check_h5_status(H5DSattach_scale(dset, scales[axis], static_cast<unsigned>(axis)), "H5DSattach_scale");
     const hsize_t one = 1;
     const H5Id mspace = owned_space(H5Screate_simple(1, &one, nullptr), "H5Screate_simple");
     if (block.empty()) {
@@ -154,8 +216,8 @@ class Writer {
   }
 
   template <typename T>
-  void column(hid_t loc, const schema::Field& f, hsize_t total, hsize_t offset, const std::vector<T>& rows) {
-    dataset(loc, f, H5Type<T>::file(), H5Type<T>::mem(), {total}, {{offset}, {rows.size()}}, rows.data());
+  void column(const Table& t, const schema::Field& f, hsize_t total, hsize_t offset, const std::vector<T>& rows) {
+    dataset(t.group, f, H5Type<T>::file(), H5Type<T>::mem(), {total}, {{offset}, {rows.size()}}, rows.data(), t.scales);
   }
 
   // What the last write really did: HDF5 may quietly fall back to independent I/O.
@@ -195,6 +257,11 @@ void write_root_attributes(hid_t file, const RunMetadata& m) {
   set_text_attr(file, "command_line", m.command_line);
   set_text_attr(file, "mpi_library_version", m.mpi_library_version);
   set_text_attr(file, "hdf5_version", m.hdf5_version);
+  set_text_attr(file, "compiler_id", m.build.compiler_id);
+  set_text_attr(file, "compiler_version", m.build.compiler_version);
+  set_text_attr(file, "build_type", m.build.build_type);
+  set_text_attr(file, "build_flags", m.build.build_flags);
+  set_text_attr(file, "cpu_model", m.build.cpu_model);
   set_number_attr<std::int32_t>(file, "n_machines", m.n_machines);
   set_number_attr<double>(file, "duration_s", m.duration_s);
   set_number_attr<double>(file, "speedup", m.speedup);
@@ -247,14 +314,15 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
   }
 
   {
-    const H5Id g = w.group("machines", "one row per machine (MPI rank)");
+    namespace m = schema::machines;
+    const Table g = w.table(m::kGroup, m::kGroupDescription, m::kDimensions, {un});
     auto row = [&](const schema::Field& f, auto value) { w.column(g, f, un, me, std::vector<decltype(value)>{value}); };
     row(schema::kRank, s.rank);
     {
       const H5Id type = string_type(max_host_len);
       std::vector<char> buf(std::max<std::uint64_t>(max_host_len, 1), '\0');
       std::memcpy(buf.data(), hostname.data(), hostname.size());
-      w.dataset(g, schema::kHostname, type, type, {un}, {{me}, {1}}, buf.data());
+      w.dataset(g.group, schema::kHostname, type, type, {un}, {{me}, {1}}, buf.data(), g.scales);
     }
     row(schema::kPid, s.pid);
     row(schema::kRateHz, s.rate_hz);
@@ -280,8 +348,9 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
   }
 
   {
-    const H5Id g = w.group("events", "one row per event (one per tick), ordered by rank then tick");
     const auto tot = static_cast<hsize_t>(total);
+    namespace ev = schema::events;
+    const Table g = w.table(ev::kGroup, ev::kGroupDescription, ev::kDimensions, {tot});
     const auto off = static_cast<hsize_t>(offset);
     const EventLog& e = local.events;
     w.column(g, schema::kEvRank, tot, off, std::vector<std::int32_t>(e.size(), rank));
@@ -310,16 +379,20 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
   }
 
   {
-    const H5Id g = w.group("network", "N x N matrices: row = sending machine, column = receiving machine");
+    namespace net = schema::network;
+    const Table g = w.table(net::kGroup, net::kGroupDescription, net::kDimensions, {un, un});
     std::vector<std::uint8_t> adjacency(static_cast<std::size_t>(n), 0);
     for (const int p : local.peers) adjacency[static_cast<std::size_t>(p)] = 1;
     const Block my_row{{me, 0}, {1, un}};
     const Block my_column{{0, me}, {un, 1}};
-    w.dataset(g, schema::kAdjacency, H5T_STD_U8LE, H5T_NATIVE_UINT8, {un, un}, my_row, adjacency.data());
-    w.dataset(g, schema::kNetSent, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_row, local.sent_to.data());
-    w.dataset(g, schema::kNetReceived, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_column,
-              local.received_from.data());
-    w.dataset(g, schema::kNetLeft, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_column, local.left_from.data());
+    w.dataset(g.group, schema::kAdjacency, H5T_STD_U8LE, H5T_NATIVE_UINT8, {un, un}, my_row, adjacency.data(),
+              g.scales);
+    w.dataset(g.group, schema::kNetSent, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_row, local.sent_to.data(),
+              g.scales);
+    w.dataset(g.group, schema::kNetReceived, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_column,
+              local.received_from.data(), g.scales);
+    w.dataset(g.group, schema::kNetLeft, H5T_STD_I64LE, H5T_NATIVE_INT64, {un, un}, my_column, local.left_from.data(),
+              g.scales);
   }
 
   w.close();

@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/machine_result.hpp"
+#include "io/provenance.hpp"
 
 namespace clockbench {
 
@@ -39,9 +40,11 @@ struct RunMetadata {
   std::string timing;  // "ok" or "degraded: ..."
   std::int64_t late_deliveries = 0;
   std::int64_t missed_ticks = 0;
+  BuildProvenance build;  // compiler, flags, build type; rank 0's CPU model
 };
 
-// Collective. Creates `path` (which must not exist), writes everything, closes it.
+// Collective. Creates `path` (which must not exist), writes everything, closes it. The file follows the
+// netCDF-4/CF conventions of docs/schema.md: every group's dimension scales, _FillValue, kind's flags.
 void write_run_file(const std::string& path, const RunMetadata& meta, const std::string& config_text,
                     const MachineResult& local, const std::string& hostname, IoMode io, MPI_Comm comm);
 

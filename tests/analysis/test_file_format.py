@@ -20,7 +20,7 @@ from runs import run
 from test_recover import write_journal
 
 from clockbench.file.run_file import NUMPY_TYPES, write_run
-from clockbench.file.schema import ATTRIBUTES, CONFIG, GROUP_DESCRIPTIONS, GROUPS, TABLE
+from clockbench.file.schema import ATTRIBUTES, CONFIG, GROUP_DESCRIPTIONS, GROUP_DIMENSIONS, GROUPS, TABLE
 
 TYPES = {"str", *NUMPY_TYPES}
 
@@ -40,7 +40,7 @@ def differences(path: Path, recovered: Optional[str] = None, complete: bool = Tr
     with h5py.File(path, "r") as f:
         for a in ATTRIBUTES:
             if a.name not in f.attrs:
-                if complete and (a.name != "recovered" or recovered):
+                if complete and (a.name != "recovered" or recovered) and not (a.recovered_absent and recovered):
                     out.append(f"root attribute {a.name} missing")
             elif _type(f.attrs.get_id(a.name)) != a.type:
                 out.append(f"root attribute {a.name}: {_type(f.attrs.get_id(a.name))}, the table says {a.type}")
@@ -60,7 +60,8 @@ def differences(path: Path, recovered: Optional[str] = None, complete: bool = Tr
             if f[group].attrs.get("description") != description:
                 found = f[group].attrs.get("description")
                 out.append(f"/{group} description {found!r}, the table says {description!r}")
-            out += [f"/{group}/{k} not in the table" for k in f[group] if k not in GROUPS[group]]
+            out += [f"/{group}/{k} not in the table" for k in f[group]
+                    if k not in GROUPS[group] and k not in GROUP_DIMENSIONS[group]]
         out += [f"/{k} not in the table" for k in f if k not in (CONFIG.name, *GROUPS)]
     return out
 

@@ -10,6 +10,7 @@ import ast
 from pathlib import Path
 from typing import Callable, Dict, Set
 
+import h5py
 import numpy as np
 import pytest
 
@@ -153,6 +154,26 @@ def in_the_loop(d: RunData) -> None:
     """The fault was planted in the loop that made the run (BASES)."""
 
 
+def in_the_file(d: RunData) -> None:
+    """The fault is planted in the written file's HDF5 metadata (FILE_PLANTS)."""
+
+
+def plant_dimension_scales(f: h5py.File) -> None:
+    f["events/peer"].dims[0].detach_scale(f["events/event"])
+
+
+def plant_fill_value(f: h5py.File) -> None:
+    f["events/msg_tick"].attrs["_FillValue"] = np.int64(0)
+
+
+def plant_flags(f: h5py.File) -> None:
+    f["events/kind"].attrs["flag_meanings"] = "internal send receive all"
+
+
+def plant_provenance(f: h5py.File) -> None:
+    f.attrs["compiler_id"] = "GNU"  # without the rest of the build's provenance
+
+
 def faulty(**faults) -> Callable[[], RunData]:
     """A run whose loop breaks the queue rule at a busy receive of the clean run."""
     def make() -> RunData:
@@ -203,6 +224,17 @@ PLANTS: Dict[str, Callable[[RunData], None]] = {
     "queue-order": in_the_loop,
     "queue-draw": in_the_loop,
     "queue-length": in_the_loop,
+    "dimension-scales": in_the_file,
+    "fill-value": in_the_file,
+    "flags": in_the_file,
+    "provenance": in_the_file,
+}
+# Plants in the HDF5 metadata of the file written from the run (the conventions of docs/schema.md).
+FILE_PLANTS: Dict[str, Callable[[h5py.File], None]] = {
+    "dimension-scales": plant_dimension_scales,
+    "fill-value": plant_fill_value,
+    "flags": plant_flags,
+    "provenance": plant_provenance,
 }
 # Plants that need another run than base(): the ring's non-peer send, and the faults of the loop.
 BASES: Dict[str, Callable[[], RunData]] = {
@@ -230,6 +262,10 @@ def test_the_unplanted_runs_verify(tmp_path: Path, make) -> None:
 def test_each_rule_fails_on_its_plant(tmp_path: Path, rule: str) -> None:
     d = BASES.get(rule, base)()
     PLANTS[rule](d)
-    result = verify(open_run(write_run(tmp_path / "run.h5", d)))
+    path = write_run(tmp_path / "run.h5", d)
+    if rule in FILE_PLANTS:
+        with h5py.File(path, "r+") as f:
+            FILE_PLANTS[rule](f)
+    result = verify(open_run(path))
     seen = {v.check for v in result.violations}
     assert rule in seen, f"{rule} not reported; reported: {sorted(seen)}"

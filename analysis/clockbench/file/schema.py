@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from clockbench.file import share
+from clockbench.file.layout import Layout, read_layout
 
 PathLike = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
@@ -54,6 +55,8 @@ class Column:
     recovered: Optional[str] = None              # a recovered file's description, if it differs
     recovered_unjournaled: Optional[str] = None  # ... from a journal before CBJRNL03
     note: str = ""               # more for docs/schema.md
+    fill_value: Optional[int] = None     # its _FillValue (and HDF5 fill value): the value meaning none
+    flag_meanings: Tuple[str, ...] = ()  # CF flag_meanings of the values 0, 1, ... (flag_values)
 
     @property
     def path(self) -> str:
@@ -84,6 +87,7 @@ class Attribute:
     required: bool
     added: Optional[str] = None
     if_absent: Any = None
+    recovered_absent: bool = False  # not in a recovered file: no journal records it
 
 
 def _absent(entry: Dict[str, Any]) -> Any:
@@ -100,12 +104,14 @@ def load_table(path: PathLike = None) -> Dict[str, Any]:
 def _parse(table: Dict[str, Any]) -> Tuple[Tuple[Attribute, ...], Column, Dict[str, Dict[str, Column]],
                                            Dict[str, str]]:
     attrs = tuple(Attribute(a["name"], a["type"], a["description"], bool(a.get("required")), a.get("added"),
-                            _absent(a) if "added" in a else None) for a in table["root_attributes"])
+                            _absent(a) if "added" in a else None, a.get("recovered") == "absent")
+                  for a in table["root_attributes"])
     c = table["config"]
     config = Column("", c["name"], c["type"], c["units"], c["description"], note=c.get("note", ""))
     groups = {g["name"]: {c["name"]: Column(g["name"], c["name"], c["type"], c["units"], c["description"],
                                             c.get("added"), _absent(c) if "added" in c else None,
-                                            c.get("recovered"), c.get("recovered_unjournaled"), c.get("note", ""))
+                                            c.get("recovered"), c.get("recovered_unjournaled"), c.get("note", ""),
+                                            c.get("fill_value"), tuple(c.get("flag_meanings", ())))
                           for c in g["columns"]} for g in table["groups"]}
     return attrs, config, groups, {g["name"]: g["description"] for g in table["groups"]}
 
@@ -137,12 +143,19 @@ CLOCK_MACHINE_FIELDS: Dict[str, Tuple[str, float]] = {
 CLOCK_NAMES = tuple(f"machines/{k}" for k in CLOCK_MACHINE_FIELDS)
 _ALL_OPTIONAL_MACHINE_FIELDS = {**OPTIONAL_MACHINE_FIELDS, **CLOCK_MACHINE_FIELDS}
 NETWORK_DATASETS = tuple(GROUPS["network"])
+# The conventions (docs/schema.md, "Conventions"): each group's dimensions, one per axis of its
+# datasets, stored as netCDF-4 stores a dimension without a variable (NAME = this text, then the size).
+GROUP_DIMENSIONS: Dict[str, Tuple[str, ...]] = {g["name"]: tuple(g["dimensions"]) for g in TABLE["groups"]}
+DIMENSION_WITHOUT_VARIABLE: str = TABLE["conventions"]["dimension_name"]
+DIMENSION_TYPE: str = TABLE["conventions"]["dimension_type"]
+# The build's provenance: root attributes a recovered file lacks.
+PROVENANCE_ATTRS = tuple(a.name for a in ATTRIBUTES if a.recovered_absent)
 CONFIG_DATASET = CONFIG.name
 DATASET_ATTRS = ("units", "description")
 
-# Event kinds, as stored in /events/kind.
+# Event kinds, as stored in /events/kind; their names are its flag_meanings in the table.
 INTERNAL, SEND_ONE, SEND_ALL, RECEIVE = 0, 1, 2, 3
-KIND_NAMES = ("internal", "send-one", "send-all", "receive")
+KIND_NAMES: Tuple[str, ...] = GROUPS["events"]["kind"].flag_meanings
 
 # `timing` of a run whose loop kept up with the model, and the prefix of one that did not.
 TIMING_OK, TIMING_DEGRADED = "ok", "degraded"
@@ -176,6 +189,9 @@ class Run:
     # Optional names (OPTIONAL_*) the file lacked: "phase_mode", "machines/phase_s",
     # "events/msg_arrival", ...; their values above are the defaults.
     missing: Tuple[str, ...] = ()
+    # Dimension scales, fill values and flags of every dataset of the groups (docs/schema.md,
+    # "Conventions"), as the file declares them; verify checks them (conventions.py).
+    layout: Layout = field(default_factory=dict)
 
     @property
     def n_machines(self) -> int:
@@ -380,4 +396,5 @@ def _load(name: str, f: h5py.File) -> Run:
         events=events,
         network={k: _column(f["network"][k]) for k in NETWORK_DATASETS},
         missing=tuple([k for k in OPTIONAL_ROOT_ATTRS if k not in f.attrs] + lacking),
+        layout=read_layout(f, tuple(GROUPS)),
     )

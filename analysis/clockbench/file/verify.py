@@ -9,6 +9,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from clockbench.file.checks import Checker, Messages, Violation
+from clockbench.file.conventions import check_conventions
 from clockbench.file.model_checks import check_clock, check_model_time, check_settings
 from clockbench.file.schema import KIND_NAMES, RECEIVE, SEND_ALL, SEND_ONE, Run
 
@@ -80,6 +81,7 @@ def verify(run: Run) -> VerifyResult:
     matched = int(np.count_nonzero(msgs.receive_row >= 0))
     _check_counts(c, run, ev, counts, sent_m, recv_m)
     checked, excused = check_model_time(c, run, ev, msgs, latency, not c.failed(STRUCTURAL))
+    check_conventions(c, run)
     kinds = np.bincount(kind[(kind >= 0) & (kind <= 3)], minlength=4)
     return VerifyResult(
         path=run.path, n_machines=n, n_events=run.n_events,
