@@ -48,6 +48,27 @@ CASES: List[Tuple[str, List[str], str]] = [
     ("config: not HDF5", ["config", "text.h5"], "text.h5: not an HDF5 file"),
     ("scaling: not HDF5", ["scaling", "text.h5", "-o", "sc"], "no scaling report written"),
     ("unknown command", ["bogus"], "invalid choice: 'bogus'"),
+    # Plans (docs/plans.md): nothing may run, so no results/ folder appears.
+    ("experiment --plan: unknown key", ["experiment", "--plan", "badkey.plan", "--repetitions", "2"],
+     "badkey.plan line 3: 'rates=1,2 colour=red': unknown key 'colour' (known: rates range fractional n"),
+    ("experiment --plan: malformed line", ["experiment", "--plan", "malformed.plan"],
+     "malformed.plan line 1: 'rates=1,2 duration': 'duration' is not key=value"),
+    ("experiment --plan: 0 repetitions", ["experiment", "--plan", "good.plan", "--repetitions", "0"],
+     "argument --repetitions: needs at least 1 repetition, got 0"),
+    ("experiment --plan: negative repetitions", ["experiment", "--plan", "good.plan", "--repetitions", "-3"],
+     "argument --repetitions: needs at least 1 repetition, got -3"),
+    ("experiment --plan: repetitions not a number", ["experiment", "--plan", "good.plan", "--repetitions", "2.5"],
+     "argument --repetitions: '2.5' is not a whole number"),
+    ("experiment --plan: missing plan", ["experiment", "--plan", "nosuch.plan"], "plan file 'nosuch.plan' not found"),
+    ("experiment --plan: empty plan", ["experiment", "--plan", "empty.plan"], "the plan has no configuration line"),
+    ("experiment: a name and a plan", ["experiment", "assignment", "--plan", "good.plan"],
+     "give a matrix NAME or --plan FILE (one of the two)"),
+    ("experiment: neither name nor plan", ["experiment"], "give a matrix NAME or --plan FILE (one of the two)"),
+    ("experiment: repetitions of a matrix", ["experiment", "assignment", "--repetitions", "2"],
+     "--repetitions goes with --plan, not with a matrix NAME"),
+    ("plan: unknown key", ["plan", "badkey.plan"], "badkey.plan line 3: 'rates=1,2 colour=red': unknown key 'colour'"),
+    ("plan: line 0", ["plan", "good.plan", "--line", "0"], "configurations are numbered from 1, got 0"),
+    ("plan: past the end", ["plan", "good.plan", "--line", "3"], "there is no configuration 3"),
 ]
 
 
@@ -58,6 +79,10 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0, proc.stderr
     good = folder / "good.h5"
     (folder / "text.h5").write_text("hello, not HDF5\n")
+    (folder / "good.plan").write_text("rates=1,2 duration=1 speedup=50 seed=1\n")
+    (folder / "badkey.plan").write_text("rates=1,2 seed=1\n# the next line is wrong\nrates=1,2 colour=red\n")
+    (folder / "malformed.plan").write_text("rates=1,2 duration\n")
+    (folder / "empty.plan").write_text("# no configuration\n")
     (folder / "trunc.h5").write_bytes(good.read_bytes()[:3000])
 
     def variant(name: str, change) -> None:
