@@ -6,16 +6,20 @@
 #
 #   slurm/scaling.sh                                          # N = 3 6 12 24 48, full and ring
 #   slurm/scaling.sh --n 3,6,12 --topologies ring -- --duration 30 --speedup 20
+#   slurm/scaling.sh --repetitions 5 -- --duration 30 --speedup 20     # every point a mean of 5 seeds
 #
 # Options: --n LIST (CLOCKBENCH_SCALING_N), --topologies LIST (CLOCKBENCH_SCALING_TOPOLOGIES),
-# --name NAME, the job name of the study (CLOCKBENCH_SCALING_NAME, clockbench-scaling); lists are
+# --name NAME, the job name of the study (CLOCKBENCH_SCALING_NAME, clockbench-scaling), --repetitions R
+# (CLOCKBENCH_SCALING_REPETITIONS, 1): runs of every point, repetition r with seed S + (r-1)*2^32
+# (docs/plans.md), and the report's points become means with their 95% interval; lists are
 # separated by commas or blanks. Arguments after --, and the words of CLOCKBENCH_ARGS before them,
 # go to clockbench in every run (e.g. --duration, --speedup, --rate-min, --rate-max, --p-internal,
 # --seed; a seed is drawn once for the whole study when none is given). sbatch options for every
 # job come from sbatch's own environment variables (SBATCH_PARTITION, SBATCH_TIMELIMIT, ...).
 #
 # Everything lands in results/<name>-<id>/ (CLOCKBENCH_RESULTS instead of results/), <id> being
-# the analysis job's: the runs <topology>-n<N>.h5, every job's output, study.txt, scaling.md/html.
+# the analysis job's: the runs <topology>-n<N>.h5 (with repetitions <topology>-n<N>-r<r>.h5), every
+# job's output, study.txt, scaling.md/html.
 set -euo pipefail
 
 if [[ -z ${CLOCKBENCH_HOME:-} ]]; then
@@ -33,14 +37,16 @@ cb_init scaling.sh
 n_list=${CLOCKBENCH_SCALING_N:-3 6 12 24 48}
 topologies=${CLOCKBENCH_SCALING_TOPOLOGIES:-full ring}
 name=${CLOCKBENCH_SCALING_NAME:-clockbench-scaling}
+repetitions=${CLOCKBENCH_SCALING_REPETITIONS:-1}
 while (($# > 0)); do
   case $1 in
-    --n | --topologies | --name)
+    --n | --topologies | --name | --repetitions)
       (($# >= 2)) || cb_die "$1 needs a value"
       case $1 in
         --n) n_list=$2 ;;
         --topologies) topologies=$2 ;;
         --name) name=$2 ;;
+        --repetitions) repetitions=$2 ;;
       esac
       shift 2
       ;;
@@ -68,20 +74,40 @@ for t in "${topos[@]}"; do
   [[ $t == full || $t == ring ]] || cb_die "topology must be full or ring, got '$t' in --topologies '$topologies'"
 done
 [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || cb_die "the study name may hold letters, digits, '.', '_', '-': got '$name'"
+if ! [[ $repetitions =~ ^[0-9]{1,4}$ ]] || ((10#$repetitions < 1 || 10#$repetitions > 1000)); then
+  cb_die "--repetitions must be a whole number from 1 to 1000, got '$repetitions'"
+fi
+repetitions=$((10#$repetitions))
 
 cb_split_args "${CLOCKBENCH_ARGS:-}"
-args=("${cb_args[@]}" "$@")
-has_seed=0
-for a in "${args[@]}"; do
+given=("${cb_args[@]}" "$@")
+args=()
+seed=""
+for ((k = 0; k < ${#given[@]}; k++)); do
+  a=${given[k]}
   case $a in
     --rates | --rates=*) cb_die "--rates fixes every machine's rate, so it cannot scale with N: give --rate-min/--rate-max" ;;
     --topology | --topology=*) cb_die "the study sets --topology itself: use --topologies" ;;
     -o | -o?* | --output | --output=* | --no-output) cb_die "the study names its files itself: leave out $a" ;;
-    --seed | --seed=*) has_seed=1 ;;
+    --seed)
+      ((k + 1 < ${#given[@]})) || cb_die "--seed needs a value"
+      k=$((k + 1)) seed=${given[k]}
+      ;;
+    --seed=*)
+      seed=${a#--seed=}
+      [[ -n $seed ]] || cb_die "--seed needs a value"
+      ;;
+    *) args+=("$a") ;;
   esac
 done
-# One seed for every run: rank r draws the same rate at every N, so a larger N adds machines.
-((has_seed)) || args+=(--seed "$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')")
+# One seed for every N of a repetition: rank r draws the same rate at every N, so a larger N adds
+# machines. Repetition r runs with seed S + (r-1)*2^32 (docs/plans.md), S given or drawn once.
+if [[ -z $seed ]]; then
+  seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+elif ! [[ $seed =~ ^[0-9]{1,18}$ ]]; then
+  cb_die "--seed must be a whole number below 10^18 (repetitions add multiples of 2^32 to it), got '$seed'"
+fi
+seed=$((10#$seed))
 
 command -v sbatch >/dev/null || cb_die "sbatch not found: run this where Slurm's client commands are"
 cb_require_binary
@@ -98,25 +124,38 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+# run_name T N R: the file and job name of repetition R of topology T at N.
+run_name() {
+  if ((repetitions == 1)); then echo "$1-n$2"; else echo "$1-n$2-r$3"; fi
+}
 files=()
 for t in "${topos[@]}"; do
-  for n in "${ns[@]}"; do files+=("$t-n$n.h5"); done
+  for n in "${ns[@]}"; do
+    for ((r = 1; r <= repetitions; r++)); do files+=("$(run_name "$t" "$n" "$r").h5"); done
+  done
 done
+report_args=()
+((repetitions == 1)) || report_args=(--repetitions "$repetitions")
 report=$(sbatch --parsable --hold --job-name="$name" --kill-on-invalid-dep=yes --output="$root/%x-%j/%x-%j.out" \
-  "$CLOCKBENCH_HOME/slurm/scaling-report.sbatch" "${files[@]}")
+  "$CLOCKBENCH_HOME/slurm/scaling-report.sbatch" "${report_args[@]}" "${files[@]}")
 report=${report%%;*}
 submitted+=("$report")
 dir=$root/$name-$report
 mkdir -p -- "$dir"
 runs=()
+seeds=()
+for ((r = 1; r <= repetitions; r++)); do seeds+=($((seed + (r - 1) * 4294967296))); done
 for t in "${topos[@]}"; do
   for n in "${ns[@]}"; do
-    id=$(sbatch --parsable --job-name="$name-$t-n$n" --ntasks="$n" --output="$dir/%x-%j.out" \
-      "$CLOCKBENCH_HOME/slurm/clockbench.sbatch" --topology "$t" -o "$dir/$t-n$n.h5" "${args[@]}")
-    id=${id%%;*}
-    submitted+=("$id")
-    runs+=("$id")
-    echo "$t N=$n: job $id"
+    for ((r = 1; r <= repetitions; r++)); do
+      run=$(run_name "$t" "$n" "$r")
+      id=$(sbatch --parsable --job-name="$name-$run" --ntasks="$n" --output="$dir/%x-%j.out" \
+        "$CLOCKBENCH_HOME/slurm/clockbench.sbatch" --topology "$t" -o "$dir/$run.h5" "${args[@]}" --seed "${seeds[r - 1]}")
+      id=${id%%;*}
+      submitted+=("$id")
+      runs+=("$id")
+      echo "$t N=$n$( ((repetitions == 1)) || echo " repetition $r") (seed ${seeds[r - 1]}): job $id"
+    done
   done
 done
 dependency=afterok:$(IFS=:; echo "${runs[*]}")
@@ -124,7 +163,7 @@ scontrol update JobId="$report" Dependency="$dependency"
 scontrol release "$report"
 {
   echo "study: $name-$report, submitted $(date -u +%Y-%m-%dT%H:%M:%SZ) from $PWD"
-  echo "N: ${ns[*]}; topologies: ${topos[*]}; clockbench options: ${args[*]}"
+  echo "N: ${ns[*]}; topologies: ${topos[*]}; repetitions: $repetitions (seeds ${seeds[*]}); clockbench options: ${args[*]}"
   echo "runs: ${runs[*]}; analysis job: $report ($dependency)"
 } >"$dir/study.txt"
 submitted=()

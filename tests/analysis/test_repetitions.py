@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import math
 import re
 import statistics
@@ -19,7 +20,7 @@ import h5py
 import numpy as np
 import pytest
 
-from runs import ANALYZE, BIN, run
+from runs import ANALYZE, BIN, ROOT, run
 
 RECEIVE = 3        # docs/schema.md, /events/kind
 T_975_DF2 = 4.303  # Student t, 0.975 quantile, 2 degrees of freedom (NIST/SEMATECH e-Handbook, 1.3.6.7.2)
@@ -144,3 +145,100 @@ def test_an_existing_folder_is_refused(repeated) -> None:
     assert errors[0] == (f"clockbench-analyze: error: {out}: the folder exists and is not empty; choose another -o "
                          "DIR or pass --force to write into it (files of the same names are overwritten)")
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+# ---- the scaling study's repetitions --------------------------------------------------------------
+
+SCALING_SEED = 7
+
+
+@pytest.fixture(scope="module")
+def scaling_runs(tmp_path_factory: pytest.TempPathFactory) -> List[Path]:
+    """Full topology at N = 2 and 3, three repetitions each (seeds as slurm/scaling.sh gives them)."""
+    folder = tmp_path_factory.mktemp("scaling-rep")
+    files = []
+    for n in (2, 3):
+        for r in (1, 2, 3):
+            name = f"full-n{n}-r{r}.h5"
+            proc = run(n, ["--duration", "6", "--speedup", "30", "--seed", str(SCALING_SEED + (r - 1) * STRIDE),
+                           "-q", "-o", name], folder)
+            assert proc.returncode == 0, proc.stderr
+            files.append(folder / name)
+    return files
+
+
+def test_scaling_points_are_means_with_intervals(scaling_runs: List[Path], tmp_path: Path) -> None:
+    per_run = json.loads(analyze("scaling", *scaling_runs, "--format", "json").stdout)["runs"]
+    res = analyze("scaling", *scaling_runs, "--repetitions", 3, "--format", "json", "-o", tmp_path / "report")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["repetitions"] == 3 and [(p["topology"], p["N"], p["runs"]) for p in doc["points"]] == [
+        ("full", 2, 3), ("full", 3, 3)]
+    for point in doc["points"]:
+        mine = [r for r in per_run if r["N"] == point["N"]]
+        assert sorted(point["seeds"]) == [SCALING_SEED, SCALING_SEED + STRIDE, SCALING_SEED + 2 * STRIDE]
+        for column in ("drift_max", "drift_max_th", "lag_slope", "lag_slope_th", "growing", "dQdt_mean"):
+            values = [r[column] for r in mine]
+            want = expected(values)
+            assert point[column] == pytest.approx(want["mean"], rel=1e-12, abs=1e-12), column
+            assert abs(point[f"{column}_ci95"] - want["ci95"]) <= 0.0005 / T_975_DF2 * want["ci95"] + 1e-12, column
+    md = (tmp_path / "report" / "scaling.md").read_text()
+    assert re.search(r"^\| full \| 2 \| 3 \| [0-9.]+ ± [0-9.]+ \|", md, re.M), md
+    assert "95% confidence interval" in md and (tmp_path / "report" / "scaling.png").is_file()
+    text = analyze("scaling", *scaling_runs, "--repetitions", 3, "-o", tmp_path / "text")
+    first = next(ln for ln in text.stdout.splitlines() if ln.split()[:3] == ["full", "2", "3"])
+    drift = doc["points"][0]
+    assert f"{drift['drift_max']:.0f} ± {drift['drift_max_ci95']:.0f}" in first, first
+    csv_out = analyze("scaling", *scaling_runs, "--repetitions", 3, "--format", "csv")
+    rows = list(csv.DictReader(csv_out.stdout.splitlines()))
+    assert [float(r["drift_max_ci95"]) for r in rows] == pytest.approx([p["drift_max_ci95"] for p in doc["points"]])
+
+
+def test_scaling_refuses_a_point_without_its_repetitions(scaling_runs: List[Path], tmp_path: Path) -> None:
+    cases = [(scaling_runs[:5], "topology full, N=3: 2 run(s) with seeds"),
+             (scaling_runs[:3] + [scaling_runs[3]] * 3, "topology full, N=3: 3 run(s) with seeds 7, 7, 7;")]
+    for files, words in cases:
+        res = analyze("scaling", *files, "--repetitions", 3, "-o", tmp_path / "no")
+        errors = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert res.returncode == 2 and len(errors) == 1 and words in errors[0], res.stderr
+        assert errors[0].startswith("clockbench-analyze: error: no scaling report written: ")
+        assert not (tmp_path / "no").exists()
+
+
+def fake_slurm(folder: Path) -> Dict[str, str]:
+    """sbatch and scontrol that only log their arguments (one file per call, NUL-separated) and
+    hand out job ids from 100: what slurm/scaling.sh submits, without a cluster."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    log = folder / "calls"
+    log.mkdir()
+    for name, reply in (("sbatch", 'echo "$id"'), ("scontrol", ":"), ("scancel", ":")):
+        path = bin_dir / name
+        path.write_text("#!/bin/bash\n"
+                        f'id=$((100 + $(ls "{log}" | wc -l)))\n'
+                        f'printf "%s\\0" {name} "$@" > "{log}/$id"\n{reply}\n')
+        path.chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "CLOCKBENCH_RESULTS": str(folder / "results")}
+
+
+def test_scaling_sh_submits_every_repetition_with_its_seed(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "CLOCKBENCH_"))}
+    env.update(fake_slurm(tmp_path), CLOCKBENCH_BIN=str(BIN), CLOCKBENCH_ANALYZE=str(ANALYZE))
+    proc = subprocess.run([str(ROOT / "slurm" / "scaling.sh"), "--n", "2,3", "--topologies", "full",
+                           "--repetitions", "2", "--", "--duration", "5", "--seed", "40", "--speedup", "20"],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    calls = [(tmp_path / "calls" / f).read_text().split("\0")[:-1] for f in sorted(os.listdir(tmp_path / "calls"))]
+    sbatch = [c[1:] for c in calls if c[0] == "sbatch"]
+    study = tmp_path / "results" / "clockbench-scaling-100"
+    report, runs = sbatch[0], sbatch[1:]
+    names = [f"full-n{n}-r{r}" for n in (2, 3) for r in (1, 2)]
+    assert report[-6:] == ["--repetitions", "2"] + [f"{x}.h5" for x in names]
+    assert len(runs) == 4
+    for args, name in zip(runs, names):
+        seed = 40 + (int(name[-1]) - 1) * STRIDE
+        assert args[args.index("-o") + 1] == f"{study}/{name}.h5"
+        assert f"--ntasks={name.split('-')[1][1:]}" in args
+        assert args[-2:] == ["--seed", str(seed)] and args.count("--seed") == 1, args
+        assert args[args.index("--duration") + 1] == "5" and args[args.index("--speedup") + 1] == "20"
+    assert "repetitions: 2 (seeds 40 4294967336)" in (study / "study.txt").read_text()

@@ -69,6 +69,10 @@ CASES: List[Tuple[str, List[str], str]] = [
     ("plan: unknown key", ["plan", "badkey.plan"], "badkey.plan line 3: 'rates=1,2 colour=red': unknown key 'colour'"),
     ("plan: line 0", ["plan", "good.plan", "--line", "0"], "configurations are numbered from 1, got 0"),
     ("plan: past the end", ["plan", "good.plan", "--line", "3"], "there is no configuration 3"),
+    ("scaling: 0 repetitions", ["scaling", "good.h5", "--repetitions", "0", "-o", "sc"],
+     "argument --repetitions: needs at least 1 repetition, got 0"),
+    ("scaling: a point short of its repetitions", ["scaling", "good.h5", "--repetitions", "2", "-o", "sc"],
+     "no scaling report written: topology full, N=2: 1 run(s) with seeds 3; --repetitions 2 needs 2 runs"),
 ]
 
 

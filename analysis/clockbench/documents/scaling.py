@@ -20,7 +20,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -32,10 +32,15 @@ from clockbench.measure.metrics import compute, slope
 from clockbench.file.schema import SchemaError, open_run
 from clockbench.documents.formats import FORMATS, json_text, plain, records_csv
 from clockbench.documents.tables import Table, num, render_text
+from clockbench.documents.scaling_points import (RepetitionError, ScalingPoint, flat, points, points_records,
+                                                 points_table, series)
 
 # Exit codes, as the rest of clockbench-analyze: 0 done, 2 a file could not be read or analysed.
 EXIT_OK, EXIT_ERROR = 0, 2
 
+REPETITIONS_TEXT = ("Each cell is the mean over the point's runs (one per seed) ± the half-width of its 95% "
+                    "confidence interval, t(0.975, R-1) s / sqrt(R) (docs/plans.md, \"The interval\"); the theory's "
+                    "columns are averaged too, since each seed draws its own rates.")
 GROWING_TEXT = (f"a queue is measured as growing when its least-squares slope exceeds {SIGMAS:g} sigma "
                 "of the arrivals' noise, sigma = sqrt(lambda / T) with lambda its measured arrival rate "
                 "and T the run's length (the tolerance idea of the theory checks)")
@@ -158,16 +163,11 @@ def scaling_records(rows: Sequence[ScalingRow]) -> List[Dict[str, Any]]:
     return out
 
 
-def _series(rows: Sequence[ScalingRow], topology: str, value) -> Tuple[np.ndarray, np.ndarray]:
-    """(N, mean of value over the runs at that N) for one topology."""
-    ns = sorted({r.n for r in rows if r.topology == topology})
-    ys = [float(np.mean([value(r) for r in rows if r.topology == topology and r.n == n])) for n in ns]
-    return np.array(ns, dtype=float), np.array(ys)
-
-
 def scaling_figure(rows: Sequence[ScalingRow]) -> Figure:
     """Drift, the slowest machine's lag growth and the growing fraction against N: measured
-    (solid, dots) and predicted (dashed), one colour per topology."""
+    (solid, dots; where a point has several runs, their mean with its 95 % interval as an error bar,
+    drawn just left of N) and predicted (dashed: the mean of the runs' predictions), one colour per
+    topology."""
     fig = Figure(figsize=(13.5, 4.2), layout="constrained")
     panels = [("max drift (Lamport spread)", lambda r: r.drift_max, lambda r: r.drift_max_pred),
               ("lag growth of the slowest machine, per s", lambda r: r.lag_slope, lambda r: r.lag_slope_pred),
@@ -180,9 +180,13 @@ def scaling_figure(rows: Sequence[ScalingRow]) -> Figure:
         ax = fig.add_subplot(1, 3, k + 1)
         for j, topo in enumerate(topologies):
             colour = colours[j % len(colours)]
-            x, y = _series(rows, topo, measured)
-            ax.plot(x, y, "o-", color=colour, label=f"{topo}, measured")
-            x, y = _series(rows, topo, predicted)
+            x, y, half = series(rows, topo, measured)
+            if np.isfinite(half).any():  # beside the theory's marker, not on it
+                ax.errorbar(x / 1.025, y, yerr=np.nan_to_num(half), fmt="o-", color=colour, capsize=3,
+                            label=f"{topo}, measured (95% CI)")
+            else:
+                ax.plot(x, y, "o-", color=colour, label=f"{topo}, measured")
+            x, y, _ = series(rows, topo, predicted)
             ax.plot(x, y, "s--", color=colour, alpha=0.7, mfc="none", label=f"{topo}, theory")
         ax.set_xscale("log", base=2)
         ax.set_xticks(all_n)
@@ -195,19 +199,22 @@ def scaling_figure(rows: Sequence[ScalingRow]) -> Figure:
     return fig
 
 
-def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Document:
+def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str],
+                   pts: Optional[Sequence[ScalingPoint]] = None) -> Document:
+    """The report; with `pts` (scaling --repetitions), one row per point, as mean ± 95 % interval."""
     ns = sorted({r.n for r in rows})
     doc = Document("clockbench scaling study",
                    f"{len(rows)} runs, N = {', '.join(map(str, ns))}, topologies "
-                   f"{', '.join(sorted({r.topology for r in rows}))}")
+                   f"{', '.join(sorted({r.topology for r in rows}))}"
+                   + (f", {len(pts[0].rows)} repetitions of each point" if pts else ""))
     if skipped:
         doc.para(f"Not included (could not be read or analysed): {', '.join(skipped)}", "banner")
     partial = [os.path.basename(r.path) for r in rows if not r.completed]
     if partial:
         doc.para(f"Stopped early (completed=0): {', '.join(partial)}", "banner")
     doc.heading("Drift, lag and queue growth against N")
-    doc.table(scaling_table(rows))
-    doc.bullets([
+    doc.table(points_table(pts, scaling_records) if pts else scaling_table(rows))
+    doc.bullets(([REPETITIONS_TEXT] if pts else []) + [
         "_th: the theory's prediction at the run's length T, solved from each run's rates and "
         "its latency: queues as reflected random walks (analysis/clockbench/theory/finite.py), so near rho = 1 "
         "lag and drift grow like sqrt(T), plus the lag the pace reaches each machine with, latency "
@@ -234,7 +241,8 @@ def build_document(rows: Sequence[ScalingRow], skipped: Sequence[str]) -> Docume
         "model second, mean and max over the machines; theory (mean-field): lambda_i - r_i for "
         "unstable machines, 0 else.",
     ])
-    doc.figure(scaling_figure(rows), "scaling", "Measured (solid) and predicted (dashed) against N, per topology.")
+    doc.figure(scaling_figure(rows), "scaling", "Measured (solid) and predicted (dashed) against N, per topology"
+               + ("; error bars: the 95% confidence interval of the mean over the repetitions." if pts else "."))
     doc.heading("Runs")
     doc.table(Table(["topology", "N", "seed", "completed", "file"],
                     [[r.topology, str(r.n), str(r.seed), "yes" if r.completed else "no", r.path] for r in rows]))
@@ -265,24 +273,33 @@ def cmd_scaling(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
         return EXIT_ERROR
     rows.sort(key=lambda r: (r.topology, r.n, r.seed, r.path))
+    pts = None
+    if args.repetitions is not None:
+        try:
+            pts = points(rows, args.repetitions)
+        except RepetitionError as exc:
+            print(f"clockbench-analyze: error: no scaling report written: {exc}", file=sys.stderr, flush=True)
+            return EXIT_ERROR
     written = None
     if args.output:
         try:
-            written = build_document(rows, skipped).write(args.output, "scaling")
+            written = build_document(rows, skipped, pts).write(args.output, "scaling")
         except OSError as exc:
             print(f"clockbench-analyze: error: {args.output}: cannot write the report ({exc.strerror or exc})",
                   file=sys.stderr, flush=True)
             return EXIT_ERROR
     if fmt == "json":
         sys.stdout.write(json_text({"format": "clockbench-scaling/1", "runs": scaling_records(rows),
+                                    **({"repetitions": args.repetitions,
+                                        "points": points_records(pts, scaling_records)} if pts else {}),
                                     "skipped": skipped,
                                     "report": {"html": str(written[0]), "markdown": str(written[1])}
                                     if written else None}))
     elif fmt == "csv":
-        sys.stdout.write(records_csv(scaling_records(rows)))
+        sys.stdout.write(records_csv(flat(points_records(pts, scaling_records)) if pts else scaling_records(rows)))
     else:
         html_path, md_path = written
-        print(render_text(scaling_table(rows)))
+        print(render_text(points_table(pts, scaling_records) if pts else scaling_table(rows)))
         print(f"scaling report of {len(rows)} run(s) written to {html_path} and {md_path}"
               + (f"; skipped {len(skipped)}: {', '.join(skipped)}" if skipped else ""), flush=True)
     sys.stdout.flush()
@@ -302,7 +319,22 @@ def register(subparsers) -> None:
                    help="folder to write the report into (required with --format text)")
     p.add_argument("--format", choices=FORMATS, default="text",
                    help="what to print: text (the table, default), json or csv (its records, every digit)")
+    p.add_argument("--repetitions", type=_repetitions, default=None, metavar="R",
+                   help="the files hold R runs (different seeds) of every topology and N: each point is their "
+                   "mean with its 95%% confidence interval, in the table (mean ± half-width; JSON and CSV: "
+                   "<column> and <column>_ci95, one record per point) and as error bars in the plot; a point "
+                   "with another number of runs is refused")
     p.set_defaults(func=cmd_scaling)
+
+
+def _repetitions(text: str) -> int:
+    try:
+        r = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if r < 1:
+        raise argparse.ArgumentTypeError(f"needs at least 1 repetition, got {text}")
+    return r
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
