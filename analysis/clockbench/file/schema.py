@@ -396,5 +396,5 @@ def _load(name: str, f: h5py.File) -> Run:
         events=events,
         network={k: _column(f["network"][k]) for k in NETWORK_DATASETS},
         missing=tuple([k for k in OPTIONAL_ROOT_ATTRS if k not in f.attrs] + lacking),
-        layout=read_layout(f, tuple(GROUPS)),
+        layout=read_layout(f, GROUP_DIMENSIONS),
     )
