@@ -164,6 +164,9 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
              "per host other than rank 0's), force (every rank but 0, as if each had a host of its own), "
              "off (none: every offset taken as 0)");
   app.add_flag("-q,--quiet", c.quiet, "print only errors, warnings and the CLOCKBENCH_RESULT line");
+  app.add_flag("--timings", c.timings,
+               "after the run, print a CLOCKBENCH_TIMINGS line: wall seconds of each phase of start-up, ticking "
+               "and tear-down, the slowest rank's (see docs/measurements.md, \"Phases of a run\")");
 
   try {
     app.parse(argc, argv);

@@ -6,14 +6,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <string>
 
 #include "app/publish.hpp"
 #include "app/report.hpp"
 #include "app/run_description.hpp"
 #include "app/setup.hpp"
+#include "core/phase_times.hpp"
 #include "io/journal.hpp"
 #include "mpi/engine.hpp"
 #include "mpi/failure_vote.hpp"
+#include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/stop_control.hpp"
 
@@ -43,10 +46,31 @@ void start_journal(const RunDescription& d, int rank, const EventProgress& progr
   }
 }
 
-int run(const MpiEnvironment& mpi, int argc, char** argv) {
+// The slowest rank's time in each phase, on rank 0, when --timings asked for it: the line is
+// printed after MPI_Finalize, whose own time it then adds (rank 0's).
+struct TimingsRequest {
+  bool wanted = false;
+  PhaseTimes slowest;
+};
+
+void print_timings(const PhaseTimes& t) {
+  std::string line = "CLOCKBENCH_TIMINGS";
+  double total = 0.0;
+  for (std::size_t p = 0; p < PhaseTimes::count; ++p) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.6g", t.s[p]);
+    line += " " + std::string(PhaseTimes::kNames[p]) + "=" + value;
+    total += t.s[p];
+  }
+  std::printf("%s sum_s=%.6g\n", line.c_str(), total);
+  std::fflush(stdout);
+}
+
+int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, TimingsRequest& timings) {
   const MPI_Comm comm = mpi.world();
   const bool root = mpi.rank() == 0;
   const Setup setup = decide_setup(argc, argv, comm);
+  PhaseClock phase(times, monotonic_now());
   if (setup.status == CliStatus::exit_ok) {
     if (root) std::fputs(setup.message.c_str(), stdout);
     return 0;
@@ -66,6 +90,7 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   std::optional<EventFlusher> flusher;
   start_journal(d, mpi.rank(), events_progress, flusher);
   {
+  phase.mark(PhaseTimes::setup, monotonic_now());
     ProgressPrinter progress(live, c.duration_s, c.speedup, root && !c.quiet);
     result = run_engine(plan, comm, root ? &live : nullptr, flusher ? &events_progress : nullptr);
   }
@@ -74,11 +99,19 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   // "Engine choices"). A journal that failed (its folder full or read-only, its file removed) is
   // told once, by rank 0.
   const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
+  for (std::size_t p = PhaseTimes::reserve; p <= PhaseTimes::settle; ++p) times.s[p] = result.phases.s[p];
+  phase.restart(monotonic_now());
   if (root && !c.quiet && !result.completed)
+  if (flusher) phase.mark(PhaseTimes::journal, monotonic_now());
     std::printf("stopped early at model t %.3f s: %s\n", result.end_s, result.stop_reason.c_str());
 
   Publication published;
-  if (!c.no_output) published = publish_run(d, result, journal_error, flusher, comm);
+  if (!c.no_output) {
+    phase.restart(monotonic_now());
+    published = publish_run(d, result, journal_error, flusher, comm);
+    phase.mark(PhaseTimes::write, monotonic_now());
+  }
+  phase.restart(monotonic_now());
 
   const auto machines = gather_summaries(result.summary, mpi.size(), comm);
   std::string json_error;
@@ -102,6 +135,12 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
   // Every rank exits 1 when the --json file could not be written, as when the run's file could not.
   const bool json_failed = bcast_value<int>(json_error.empty() ? 0 : 1, 0, comm) != 0;
   if (published.write_failed) {
+  phase.mark(PhaseTimes::report, monotonic_now());
+  if (c.timings && !published.write_failed) {
+    timings.wanted = true;
+    check_mpi(MPI_Reduce(times.s.data(), timings.slowest.s.data(), PhaseTimes::count, MPI_DOUBLE, MPI_MAX, 0, comm),
+              "MPI_Reduce");
+  }
     // HDF5 keeps a file whose close failed in its table and crashes closing it again inside
     // MPI_Finalize: end every rank here, together, with the error already printed once.
     check_mpi(MPI_Barrier(comm), "MPI_Barrier");
@@ -120,15 +159,27 @@ int run(const MpiEnvironment& mpi, int argc, char** argv) {
 int main(int argc, char** argv) {
   std::optional<clockbench::MpiEnvironment> mpi;
   try {
+  clockbench::PhaseTimes times;
+  clockbench::TimingsRequest timings;
     mpi.emplace(argc, argv);
+    const double before_init = clockbench::monotonic_now();
     // From here on a SIGINT/SIGTERM is a request to stop cleanly, even during set-up.
+    times[clockbench::PhaseTimes::mpi_init] = clockbench::monotonic_now() - before_init;
     clockbench::install_stop_signals();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clockbench: error: %s\n", e.what());
     return 1;
   }
   try {
-    return clockbench::run(*mpi, argc, argv);
+    const int code = clockbench::run(*mpi, argc, argv, times, timings);
+    const bool root = mpi->rank() == 0;
+    const double before_finalize = clockbench::monotonic_now();
+    mpi.reset();  // MPI_Finalize
+    if (timings.wanted && root) {
+      timings.slowest[clockbench::PhaseTimes::finalize] = clockbench::monotonic_now() - before_finalize;
+      clockbench::print_timings(timings.slowest);
+    }
+    return code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clockbench: error on rank %d: %s\n", mpi->rank(), e.what());
     std::fflush(stderr);

@@ -31,6 +31,7 @@ void share(RunDescription& d, MPI_Comm comm) {
   c.p_internal = bcast_value(c.p_internal, 0, comm);
   c.topology = bcast_value(c.topology, 0, comm);
   c.quiet = bcast_value(c.quiet, 0, comm);
+  c.timings = bcast_value(c.timings, 0, comm);
   c.force = bcast_value(c.force, 0, comm);
   c.flat_out = bcast_value(c.flat_out, 0, comm);
   c.max_ticks = bcast_value(c.max_ticks, 0, comm);

@@ -68,6 +68,7 @@ struct Config {
   bool force = false;      // overwrite an existing output
   bool no_output = false;  // run and report, but write no file (measures what recording costs)
   bool quiet = false;
+  bool timings = false;  // --timings: where each phase's wall time went (core/phase_times.hpp)
   // Wall seconds between background flushes of the recorded events to the run's journal (crash
   // recovery: clockbench-analyze recover); 0 turns the journal off.
   double flush_interval_s = 2.0;

@@ -9,6 +9,7 @@
 
 #include "core/event.hpp"
 #include "core/machine_summary.hpp"
+#include "core/phase_times.hpp"
 
 namespace clockbench {
 
@@ -30,6 +31,7 @@ struct MachineResult {
   std::string timing;
   std::int64_t late_deliveries = 0;  // totals over all machines
   std::int64_t missed_ticks = 0;
+  PhaseTimes phases;  // this rank's engine phases, reserve .. settle (core/phase_times.hpp)
   bool degraded() const { return timing != "ok"; }
 };
 

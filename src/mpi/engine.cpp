@@ -280,6 +280,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const double phase = machine_phase(plan.seed, static_cast<std::uint64_t>(rank), rate, plan.phase);
 
   MachineResult res;
+  PhaseClock phases(res.phases, monotonic_now());
   res.peers = peers_of(rank, n, plan.topology);
   res.sent_to.assign(un, 0);
   res.received_from.assign(un, 0);
@@ -308,9 +309,11 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     paced.emplace(loop, machine, board, res.peers, rate, phase, plan.grace_s, budget);
   TickPolicy& policy = flat ? static_cast<TickPolicy&>(*flat) : *paced;
 
+  phases.mark(PhaseTimes::reserve, monotonic_now());
   const ClockSync clock_sync(comm, plan.clock_estimate);
   ClockLine clock;
   clock.start = clock_sync.estimate();
+  phases.mark(PhaseTimes::clock_estimate, monotonic_now());
   if (progress) {
     // The journal's header gets the start estimate before its first record (docs/schema.md).
     progress->clock_offset_s = clock.start.offset_s;
@@ -320,6 +323,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   lower_timer_slack();
   policy.publish_sends(0);
   transport.warm_up(res.peers);
+  phases.mark(PhaseTimes::warm_up, monotonic_now());
   // Rank 0 fixes model time 0 on its clock; each rank shifts it onto its own clock by the start
   // offset. The loop paces and stamps t on that; the file's t is placed on the line between the
   // start and end estimates when it is written (run_writer.cpp), the journal keeps the loop's.
@@ -327,6 +331,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const double t0 = t0_rank0 + clock.start.offset_s;
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
   loop.start(t0);
+  phases.mark(PhaseTimes::start_wait, std::max(t0, monotonic_now()));  // the loop waits for t0
 
   // One tick decided at god's-eye model time t with model deadline T: the machine's event, its
   // messages (arriving at T + latency), the record and what the tick publishes.
@@ -376,6 +381,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     now = loop.idle_until(std::min(loop.wall_at(loop.end()), now + kPollSliceWall));
   const double loop_end = monotonic_now();
   // ---- end of the timed window ----
+  phases.mark(PhaseTimes::ticking, loop_end);
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
@@ -386,8 +392,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   machine.queue().for_each([&](const Message& m) { ++res.left_from[static_cast<std::size_t>(m.source)]; });
 
   const StopControl::Outcome stopped = stop.finish();
+  phases.mark(PhaseTimes::drain, monotonic_now());
   // The offsets again, now that the network is quiet: how far each clock ran from rank 0's.
   clock.end = clock_sync.estimate();
+  phases.mark(PhaseTimes::end_estimate, monotonic_now());
   res.end_s = std::min(plan.duration_s, std::max(0.0, stopped.at));
   res.completed = res.end_s >= plan.duration_s;
   res.stop_reason = res.completed ? "duration reached" : stopped.reason;
@@ -432,6 +440,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   s.late_deliveries = timing.late_deliveries;
   s.missed_ticks = timing.missed_ticks;
   s.first_degraded_s = timing.first_s;
+  phases.mark(PhaseTimes::settle, monotonic_now());
   return res;
 }
 
