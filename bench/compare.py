@@ -8,7 +8,7 @@ A figure measured several times in each result (flat-out rates and the MPI floor
 repetition; microbenchmarks: Google Benchmark's repetitions) is compared by its median. The change
 is flagged ("faster"/"slower") only when the two sets of repetitions do not overlap at all and the
 medians differ by more than the wider of the two ranges (max - min): a change smaller than what
-repeating the same measurement moves is noise. A figure measured once (the timing-fidelity runs)
+repeating the same measurement moves is noise. A figure measured once (the timing-fidelity and start-up runs)
 has no measured noise: its change is printed but never flagged. Exit status 0 either way (a
 comparison reports; it is not a test), 2 on bad input.
 """
@@ -55,6 +55,9 @@ def figures(system: Dict[str, object]) -> Dict[str, Figure]:
         key = f"fidelity {r['ranks']} ranks, speedup {r['speedup']:g}, grace {r['grace_s']:g} s"
         out[f"{key}: worst rate error"] = ([float(r["worst_rate_error"])], False)
         out[f"{key}: p99 lateness s"] = ([float(r["late_p99_s"])], False)
+    for r in system.get("startup") or []:
+        out[f"start-up {r['ranks']} ranks: bare MPI program, mpirun wall s"] = ([float(r["bare_wall_s"])], False)
+        out[f"start-up {r['ranks']} ranks: clockbench, mpirun wall s"] = ([float(r["wall_s"])], False)
     return {k: v for k, v in out.items() if v[0]}
 
 

@@ -316,6 +316,36 @@ def fidelity(folder: Path, t: Table) -> List[Dict[str, Any]]:
     return runs
 
 
+def startup(folder: Path, t: Table) -> List[Dict[str, Any]]:
+    """Per rank count: the whole mpirun's wall time of a bare MPI program and of a short clockbench
+    run, and clockbench's phases (--timings, the slowest rank's); what the launcher spends outside
+    the program is the wall time minus the phases' sum."""
+    rows = []
+    for log in folder.glob("startup-np*-clockbench.log"):
+        np_ = int(log.name.split("-")[1][2:])
+        phases = {k: float(v) for k, v in fields("CLOCKBENCH_TIMINGS", log.read_text()).items()}
+        rows.append({"ranks": np_, "phases": phases,
+                     "wall_s": float((folder / f"startup-np{np_}-clockbench.wall").read_text()),
+                     "bare_wall_s": float((folder / f"startup-np{np_}-bare.wall").read_text())})
+    rows.sort(key=lambda r: r["ranks"])
+    if not rows:
+        return rows
+    t.section("Start-up and tear-down: whole mpirun wall s, a bare MPI program (MPI_Init, barrier, "
+              "MPI_Finalize) beside clockbench (1 model s at speedup 10, --timings: the slowest rank's phases)")
+    shown = ("mpi_init_s", "setup_s", "reserve_s", "clock_estimate_s", "warm_up_s", "start_wait_s", "ticking_s",
+             "drain_s", "end_estimate_s", "write_s", "finalize_s")
+    widths = (6, 8, 11, 11) + (9,) * len(shown)
+    t.row("ranks", "bare", "clockbench", "launcher", *(k[:-2][:8] for k in shown), widths=widths)
+    for r in rows:
+        outside = r["wall_s"] - r["phases"]["sum_s"]
+        r["launcher_s"] = outside
+        t.row(str(r["ranks"]), f"{r['bare_wall_s']:.2f}", f"{r['wall_s']:.2f}", f"{outside:.2f}",
+              *(f"{r['phases'][k]:.3f}" for k in shown), widths=widths)
+    t.lines.append("(launcher: clockbench's mpirun wall time minus the sum of its phases, i.e. mpirun's own "
+                   "start-up and exit; clockbench's own share of start-up is the rest)")
+    return rows
+
+
 def main(argv: List[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -325,6 +355,7 @@ def main(argv: List[str]) -> int:
     micro = microbenchmarks(folder / "microbench.json", t)
     flat = {str(np_): flat_out(folder, t, np_, targets=(np_ == FLAT_TARGET_RANKS)) for np_ in FLAT_RANKS}
     fid = fidelity(folder, t)
+    start = startup(folder, t)
     hdf5 = fid[0]["hdf5_version"] if fid else "unknown"
     machine = machine_description(folder, micro["context"], hdf5)
     header = [
@@ -336,7 +367,7 @@ def main(argv: List[str]) -> int:
         f"after {' '.join(machine['load_after'])}",
     ]
     print("\n".join(header) + "\n" + t.text())
-    system = {"schema": "clockbench-bench/2", "machine": machine, "flat_out": flat, "fidelity": fid,
+    system = {"schema": "clockbench-bench/2", "machine": machine, "flat_out": flat, "fidelity": fid, "startup": start,
               "microbench_items_per_second": micro["repetitions"],
               "targets": [{"name": n, "value": v, "target": g, "met": ok} for n, v, g, ok in t.targets]}
     (folder / "system.json").write_text(json.dumps(system, indent=2, default=float) + "\n")

@@ -37,7 +37,8 @@ def system(events_per_s, floor_ns, p99) -> dict:
                                         "floor": [{"ns_per_message": str(v)} for v in floor_ns]}}},
             "microbench_items_per_second": {"BM_QueuePushPop<MessageQueue>/0": [5e7, 5.1e7, 4.9e7]},
             "fidelity": [{"ranks": 3, "speedup": 100.0, "grace_s": 0.002, "worst_rate_error": 1e-4,
-                          "late_p99_s": p99}]}
+                          "late_p99_s": p99}],
+            "startup": [{"ranks": 64, "bare_wall_s": 20.0, "wall_s": 22.5}]}
 
 
 def test_compare_two_results(tmp_path: Path) -> None:
@@ -55,8 +56,10 @@ def test_compare_two_results(tmp_path: Path) -> None:
         "microbenchmark BM_QueuePushPop<MessageQueue>/0 items/s": "same",
         "fidelity 3 ranks, speedup 100, grace 0.002 s: worst rate error": "run",
         "fidelity 3 ranks, speedup 100, grace 0.002 s: p99 lateness s": "run",
+        "start-up 64 ranks: bare MPI program, mpirun wall s": "run",
+        "start-up 64 ranks: clockbench, mpirun wall s": "run",
     }
-    assert "1 of 5 figures changed beyond noise (1 worse)" in proc.stdout
+    assert "1 of 7 figures changed beyond noise (1 worse)" in proc.stdout
 
 
 def test_reads_the_first_format(tmp_path: Path) -> None:
