@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -160,6 +161,16 @@ def wait_for_line(proc: subprocess.Popen, prefix: str) -> List[str]:
         if line.startswith(prefix):
             return lines
     raise AssertionError(f"the run ended without a line starting {prefix!r}:\n{''.join(lines)}")
+
+
+def ticks_before(end: float, rate: float, phase: float = 0.0) -> int:
+    """Ticks k = 0, 1, ... due strictly before `end` (phase + k / rate < end, docs/model.md)."""
+    k = max(0, math.floor((end - phase) * rate))
+    while k > 0 and phase + (k - 1) / rate >= end:
+        k -= 1
+    while phase + k / rate < end:
+        k += 1
+    return k
 
 
 def attrs(path: Path) -> Dict[str, object]:

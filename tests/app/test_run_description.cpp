@@ -1,6 +1,6 @@
-// The views of one run description agree with each other: the journal header (what recovery
-// rebuilds a file from) and the file's root attributes carry the same facts, and /config text
-// names the same experiment.
+// The views of one run description say what it holds: the journal header (what recovery rebuilds
+// a file from) and the file's root attributes each carry the description's facts, checked against
+// the literals it was made of (not against each other), and /config text names the same experiment.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -44,19 +44,27 @@ TEST(RunDescription, JournalHeaderAndFileAttributesCarryTheSameFacts) {
 
   EXPECT_EQ(h.rank, 2);
   EXPECT_EQ(h.hostname, "node7");
-  EXPECT_EQ(h.n_machines, m.n_machines);
-  EXPECT_EQ(h.seed, m.seed);
-  EXPECT_EQ(h.duration_s, m.duration_s);
-  EXPECT_EQ(h.speedup, m.speedup);
-  EXPECT_EQ(h.p_internal, m.p_internal);
-  EXPECT_EQ(h.version, m.clockbench_version);
-  EXPECT_EQ(h.git_sha, m.git_sha);
-  EXPECT_EQ(h.topology, 1);
+  EXPECT_EQ(h.n_machines, 4);
+  EXPECT_EQ(m.n_machines, 4);
+  EXPECT_EQ(h.seed, 42u);
+  EXPECT_EQ(m.seed, 42u);
+  EXPECT_EQ(h.duration_s, 30.0);
+  EXPECT_EQ(m.duration_s, 30.0);
+  EXPECT_EQ(h.speedup, 100.0);
+  EXPECT_EQ(m.speedup, 100.0);
+  EXPECT_EQ(h.p_internal, 0.25);
+  EXPECT_EQ(m.p_internal, 0.25);
+  EXPECT_EQ(h.version, "9.8.7");
+  EXPECT_EQ(m.clockbench_version, "9.8.7");
+  EXPECT_EQ(h.git_sha, "abc123");
+  EXPECT_EQ(m.git_sha, "abc123");
+  EXPECT_EQ(h.topology, 1);  // the journal header's code for ring (0 full, 1 ring)
   EXPECT_EQ(m.topology, "ring");
-  EXPECT_EQ(h.flat_out, m.flat_out);
+  EXPECT_EQ(h.flat_out, 0);
+  EXPECT_EQ(m.flat_out, 0);
   EXPECT_EQ(h.max_ticks, 0);  // paced: no cap, in both
   EXPECT_EQ(m.max_ticks, 0);
-  EXPECT_EQ(h.rates, d.rates);
+  EXPECT_EQ(h.rates, (std::vector<double>{1, 2.5, 3, 6}));
   EXPECT_EQ(h.peers, (std::vector<std::int32_t>{1, 3}));  // ring neighbours of 2 among 4
 
   EXPECT_EQ(m.end_s, 12.5);

@@ -1,5 +1,7 @@
 """Property test: random valid configurations (N 2..16, integer and fractional rates, p_internal
-from 0 to 1 including both ends, both topologies, speedups) all complete and verify.
+from 0 to 1 including both ends, both topologies, speedups) all complete and verify, with the rates
+asked for (or drawn from the range asked for), the seed asked for, every tick the model says is
+due (docs/model.md) run or counted missed, and no internal event at p_internal 0 and no send at 1.
 
 The configurations come from one seeded generator. Each test prints its configuration and the
 command that reruns it; to replay a failure, set CLOCKBENCH_PROPERTY_SEED to the printed seed
@@ -17,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 
-from runs import mpi_command, result_fields, run, verify
+from runs import mpi_command, result_fields, run, ticks_before, verify
 
 SEED = int(os.environ.get("CLOCKBENCH_PROPERTY_SEED", "20261126"))
 CASES = 50
@@ -49,6 +51,22 @@ def draw_config(rng: random.Random) -> Tuple[int, List[str]]:
     args += ["--p-internal", f"{p:g}", "--topology", topology, "--duration", f"{duration:g}",
              "--speedup", f"{speedup:g}", "--seed", str(rng.randrange(2**32)), "-q"]
     return n, args
+
+
+def option(args: List[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def check_rates(args: List[str], rates: np.ndarray) -> None:
+    """The machines' rates are the list asked for, or drawn from the range asked for (integers
+    unless --fractional-rates)."""
+    if "--rates" in args:
+        assert list(rates) == [float(r) for r in option(args, "--rates").split(",")]
+        return
+    lo, hi = float(option(args, "--rate-min")), float(option(args, "--rate-max"))
+    assert np.all((rates >= lo) & (rates <= hi)), (lo, hi, rates)
+    if "--fractional-rates" not in args:
+        assert np.all(rates == np.round(rates)), rates
 
 
 def all_configs(seed: int) -> List[Tuple[int, List[str]]]:
@@ -89,7 +107,22 @@ def test_random_configuration_completes_and_verifies(index: int, tmp_path: Path)
         assert int(f.attrs["n_machines"]) == n
         assert f.attrs["topology"] == args[args.index("--topology") + 1]
         assert np.isclose(float(f.attrs["p_internal"]), float(args[args.index("--p-internal") + 1]))
+        assert int(f.attrs["seed"]) == int(option(args, "--seed")), context
+        assert fields["seed"] == option(args, "--seed")
+        rates = f["machines/rate_hz"][:]
+        check_rates(args, rates)
+        # Tick k of machine i is due at phase_i + k / rate_i; those before the duration ran or, on a
+        # loaded machine, were counted missed; a run that kept time missed none.
+        duration = float(option(args, "--duration"))
+        due = [ticks_before(duration, r, ph) for r, ph in zip(rates, f["machines/phase_s"][:])]
+        ticks, missed = f["machines/ticks"][:], f["machines/missed_ticks"][:]
+        assert list(ticks + missed) == due, context
+        if fields["timing"] == "ok":
+            assert list(ticks) == due, context
         kinds = f["events/kind"][:]
-        if float(f.attrs["p_internal"]) == 1.0:  # nothing is ever sent
+        p_internal = float(option(args, "--p-internal"))  # as asked (the file says the same, above)
+        if p_internal == 1.0:  # nothing is ever sent
             assert not np.any(kinds != 0) and int(f["network/sent"][:].sum()) == 0
+        if p_internal == 0.0:  # a free tick always sends: internal events (kind 0) never happen
+            assert not np.any(kinds == 0) and int(f["network/sent"][:].sum()) > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"], "no partial file may be left"

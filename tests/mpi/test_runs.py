@@ -5,7 +5,6 @@ bench/run (timing fidelity), not a threshold here: a loaded machine must not fai
 
 from __future__ import annotations
 
-import math
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from runs import ANALYZE, result_fields, run, verify
+from runs import ANALYZE, result_fields, run, ticks_before, verify
 
 DURATION, SPEEDUP = 20.0, 20.0
 
@@ -27,16 +26,6 @@ MACHINE_FIELDS = ["rank", "hostname", "pid", "rate_hz", "achieved_hz", "ticks", 
                   "lateness_max_s"]
 EVENT_FIELDS = {"rank": "i4", "tick": "i8", "t": "f8", "kind": "u1", "lamport": "i8", "jump": "i8",
                 "queue": "i4", "peer": "i4", "msg_tick": "i8", "msg_clock": "i8"}
-
-
-def ticks_before(end: float, rate: float, phase: float = 0.0) -> int:
-    """Ticks k = 0, 1, ... due strictly before `end` (phase + k / rate < end, docs/model.md)."""
-    k = max(0, math.floor((end - phase) * rate))
-    while k > 0 and phase + (k - 1) / rate >= end:
-        k -= 1
-    while phase + k / rate < end:
-        k += 1
-    return k
 
 
 @pytest.mark.parametrize("np_", [2, 3, 8, 64], ids=["np2", "np3", "np8", "np64"])
