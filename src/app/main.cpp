@@ -69,8 +69,8 @@ void print_timings(const PhaseTimes& t) {
 int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, TimingsRequest& timings) {
   const MPI_Comm comm = mpi.world();
   const bool root = mpi.rank() == 0;
-  const Setup setup = decide_setup(argc, argv, comm);
   PhaseClock phase(times, monotonic_now());
+  const Setup setup = decide_setup(argc, argv, comm);
   if (setup.status == CliStatus::exit_ok) {
     if (root) std::fputs(setup.message.c_str(), stdout);
     return 0;
@@ -89,8 +89,8 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
   EventProgress events_progress;
   std::optional<EventFlusher> flusher;
   start_journal(d, mpi.rank(), events_progress, flusher);
-  {
   phase.mark(PhaseTimes::setup, monotonic_now());
+  {
     ProgressPrinter progress(live, c.duration_s, c.speedup, root && !c.quiet);
     result = run_engine(plan, comm, root ? &live : nullptr, flusher ? &events_progress : nullptr);
   }
@@ -98,11 +98,11 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
   // event (deferring it until a write fails saved nothing measurable: docs/measurements.md,
   // "Engine choices"). A journal that failed (its folder full or read-only, its file removed) is
   // told once, by rank 0.
-  const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
   for (std::size_t p = PhaseTimes::reserve; p <= PhaseTimes::settle; ++p) times.s[p] = result.phases.s[p];
   phase.restart(monotonic_now());
-  if (root && !c.quiet && !result.completed)
+  const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
   if (flusher) phase.mark(PhaseTimes::journal, monotonic_now());
+  if (root && !c.quiet && !result.completed)
     std::printf("stopped early at model t %.3f s: %s\n", result.end_s, result.stop_reason.c_str());
 
   Publication published;
@@ -134,13 +134,13 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
   }
   // Every rank exits 1 when the --json file could not be written, as when the run's file could not.
   const bool json_failed = bcast_value<int>(json_error.empty() ? 0 : 1, 0, comm) != 0;
-  if (published.write_failed) {
   phase.mark(PhaseTimes::report, monotonic_now());
   if (c.timings && !published.write_failed) {
     timings.wanted = true;
     check_mpi(MPI_Reduce(times.s.data(), timings.slowest.s.data(), PhaseTimes::count, MPI_DOUBLE, MPI_MAX, 0, comm),
               "MPI_Reduce");
   }
+  if (published.write_failed) {
     // HDF5 keeps a file whose close failed in its table and crashes closing it again inside
     // MPI_Finalize: end every rank here, together, with the error already printed once.
     check_mpi(MPI_Barrier(comm), "MPI_Barrier");
@@ -158,13 +158,13 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
 
 int main(int argc, char** argv) {
   std::optional<clockbench::MpiEnvironment> mpi;
-  try {
   clockbench::PhaseTimes times;
   clockbench::TimingsRequest timings;
-    mpi.emplace(argc, argv);
+  try {
     const double before_init = clockbench::monotonic_now();
-    // From here on a SIGINT/SIGTERM is a request to stop cleanly, even during set-up.
+    mpi.emplace(argc, argv);
     times[clockbench::PhaseTimes::mpi_init] = clockbench::monotonic_now() - before_init;
+    // From here on a SIGINT/SIGTERM is a request to stop cleanly, even during set-up.
     clockbench::install_stop_signals();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clockbench: error: %s\n", e.what());
