@@ -35,12 +35,6 @@ PROVENANCE = ("compiler_id", "compiler_version", "build_type", "build_flags", "c
 NOT_A_VARIABLE = "This is a netCDF dimension but not a netCDF variable."
 
 
-def _sizes(path: Path) -> Dict[str, Dict[str, int]]:
-    with h5py.File(path, "r") as f:
-        n, e = int(f.attrs["n_machines"]), len(f["events/rank"])
-    return {"machines": {"machine": n}, "events": {"event": e}, "network": {"sender": n, "receiver": n}}
-
-
 def assert_xarray_opens(path: Path, n_machines: int, n_events: int) -> None:
     """Every group opens with engine h5netcdf and no phony_dims, with the table's dimension names and
     the run's sizes, and the same values h5py reads (-1 read as missing where it means none)."""
@@ -197,7 +191,15 @@ def _wrong_name(f: h5py.File) -> None:
     _replace_scale(f, "machines", "machine", 3, "machine")  # a netCDF coordinate variable, unwritten
 
 
-def _not_a_scale(f: h5py.File) -> None:
+def _plain_dataset(f: h5py.File) -> None:
+    for name, ds in f["machines"].items():
+        if name != "machine":
+            ds.dims[0].detach_scale(f["machines/machine"])
+    del f["machines/machine"]
+    f["machines"].create_dataset("machine", shape=(3,), dtype="u1")  # named so, but not a dimension scale
+
+
+def _sender_twice(f: h5py.File) -> None:
     ds = f["network/sent"]
     ds.dims[1].detach_scale(f["network/receiver"])
     ds.dims[1].attach_scale(f["network/sender"])  # sender x sender
@@ -232,11 +234,12 @@ def _fill_without_fill_value(f: h5py.File) -> None:
 
 # What is planted, the rule verify must report, and a piece of its message.
 PLANTS: Dict[str, Tuple[Callable[[h5py.File], None], str, str]] = {
-    "scale-size": (_wrong_size, "dimension-scales", "but the group has"),
+    "scale-size": (_wrong_size, "dimension-scales", "but its axis of the group has"),
     "scale-name": (_wrong_name, "dimension-scales", "a netCDF dimension without a variable"),
-    "scale-axis": (_not_a_scale, "dimension-scales", "/network/sent has dimension scales (sender; sender)"),
+    "scale-axis": (_sender_twice, "dimension-scales", "/network/sent has dimension scales (sender; sender)"),
     "scale-unattached": (_unattached, "dimension-scales", "/events/lamport has dimension scales (none)"),
     "scale-missing": (_missing_scale, "dimension-scales", "/network/sender missing"),
+    "scale-plain": (_plain_dataset, "dimension-scales", "/machines/machine is not a dimension scale"),
     "fill-value": (_set("events/peer", "_FillValue", np.int32(0)), "fill-value", "_FillValue is 0"),
     "fill-type": (_set("events/msg_clock", "_FillValue", np.int32(-1)), "fill-value", "(int32), expected -1 (int64"),
     "fill-unknown": (_set("events/rank", "_FillValue", np.int32(-1)), "fill-value", "the table gives it none"),

@@ -44,11 +44,11 @@ def _check_scales(c: Checker, run: Run) -> None:
             scale = entries.get(dim)
             where = f"/{group}/{dim}"
             if scale is None:
-                problems.append(f"{where} missing: the group's other datasets have dimension scales")
+                problems.append(f"{where} missing, where the group has other dimension scales")
             elif not scale.is_scale:
                 problems.append(f"{where} is not a dimension scale (no CLASS DIMENSION_SCALE)")
             elif scale.shape != (size,):
-                problems.append(f"{where} has shape {scale.shape}, but the group has {size} rows")
+                problems.append(f"{where} has shape {scale.shape}, but its axis of the group has {size} elements")
             elif scale.scale_name != scale_name(size):
                 problems.append(f"{where} NAME is {scale.scale_name!r}, expected {scale_name(size)!r} "
                                 "(a netCDF dimension without a variable, then its size)")
