@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
-from runs import ANALYZE, HANG_S, journal_event_bytes, rank_pids, start, verify, wait_for
+from runs import ANALYZE, HANG_S, journal_event_bytes, rank_pids, start, verify, wait_for, wait_until_ticking
 
 FLUSH_INTERVAL_S = 1.0
 # The kill comes this long (x the interval) after the journal was first seen to hold events of every
@@ -162,3 +164,57 @@ def test_recover_never_overwrites_or_follows_a_link(crashed, tmp_path: Path) -> 
     p = analyze("recover", str(journal), "-o", "link.h5", "--force", cwd=tmp_path)
     assert p.returncode == 2 and "is a symbolic link" in p.stderr
     assert (tmp_path / "keep.h5").read_bytes() == b"precious"
+
+
+def test_recovered_file_is_0644_under_umask_000(crashed, tmp_path: Path) -> None:
+    journal = next(crashed["folder"].glob("run.h5.*.journal"))
+    old = os.umask(0)
+    try:
+        p = analyze("recover", str(journal), "-o", "r.h5", cwd=tmp_path)
+    finally:
+        os.umask(old)
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE((tmp_path / "r.h5").stat().st_mode) == 0o644
+
+
+def crash_and_recover(tmp_path: Path, n: int, args) -> Path:
+    """A run of n ranks SIGKILLed on rank 1 once every rank has flushed events; its journal recovered."""
+    out = tmp_path / "run.h5"
+    proc = start(n, [*args, "--duration", "600", "--seed", "8", "--flush-interval", "0.2", "-q", "-o", out], tmp_path)
+    pids = rank_pids(proc.pid, n)
+    wait_until_ticking(proc, out, n)
+    os.kill(pids[1], signal.SIGKILL)
+    assert wait_for(proc, timeout=HANG_S) not in (None, 0)
+    proc.communicate()
+    journals = list(tmp_path.glob("run.h5.*.journal"))
+    assert len(journals) == 1 and not out.exists(), list(tmp_path.iterdir())
+    rec = tmp_path / "recovered.h5"
+    p = analyze("recover", str(journals[0]), "-o", str(rec), cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.startswith(f"recovered {rec}: {n} machines"), p.stdout
+    v = verify(rec)
+    assert v.returncode == 0 and v.stdout.startswith("OK "), v.stdout + v.stderr
+    return rec
+
+
+def test_recover_a_flat_out_journal(tmp_path: Path) -> None:
+    rec = crash_and_recover(tmp_path, 3, ["--rates", "max", "--max-ticks", "200000"])
+    with h5py.File(rec, "r") as f:
+        assert int(f.attrs["flat_out"]) == 1 and int(f.attrs["completed"]) == 0 and int(f.attrs["recovered"]) == 1
+        assert int(f.attrs["max_ticks"]) == 200000
+        ticks, rank = f["machines/ticks"][:], f["events/rank"][:]
+        assert list(ticks) == [np.count_nonzero(rank == r) for r in range(3)] and ticks.min() > 0
+        assert f["events/t"][:].max() <= float(f.attrs["end_s"])
+
+
+def test_recover_a_ring_journal(tmp_path: Path) -> None:
+    rec = crash_and_recover(tmp_path, 4, ["--topology", "ring", "--rates", "20,30,50,40", "--speedup", "1"])
+    with h5py.File(rec, "r") as f:
+        assert f.attrs["topology"] == "ring" and int(f.attrs["recovered"]) == 1
+        assert list(f["machines/rate_hz"][:]) == [20.0, 30.0, 50.0, 40.0]
+        assert f["network/adjacency"][:].tolist() == [[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]]
+        peer, kind, rank = f["events/peer"][:], f["events/kind"][:], f["events/rank"][:]
+    # A send to one peer goes to a neighbour on the ring, never across it (0-2, 1-3).
+    one = kind == 1
+    assert one.any() and set(np.unique(peer[one])) <= {0, 1, 2, 3}
+    assert np.all((peer[one] - rank[one]) % 4 != 2) and np.all(peer[one] != rank[one])
