@@ -75,8 +75,9 @@ def configuration_data(entry: Dict[str, Any], summaries: Sequence[Dict[str, Any]
     out = dict(entry)
     out["statistics"] = {name: _interval_data(run[name], [f[name] for f in figures]) for name, _ in RUN_STATISTICS}
     out["machines"] = None if machines is None else [
-        {"machine": i, "statistics": {name: _interval_data(ivs[name], [_value(s["machines"][i][name]) for s in summaries])
-                                      for name, _ in MACHINE_STATISTICS}}
+        {"machine": i,
+         "statistics": {name: _interval_data(ivs[name], [_value(s["machines"][i][name]) for s in summaries])
+                        for name, _ in MACHINE_STATISTICS}}
         for i, ivs in enumerate(machines)]
     return plain(out)
 

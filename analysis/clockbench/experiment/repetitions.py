@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -116,7 +117,7 @@ def _run_one(r: Repetition) -> None:
         raise ExperimentError(f"{r.path}: clockbench did not finish within {r.timeout_s:.0f} s") from None
     r.wall_s = time.monotonic() - started
     if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or ["(no message)"]
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or [_no_message(proc.returncode)]
         raise ExperimentError(f"{r.path}: clockbench failed (exit {proc.returncode}, configuration "
                               f"{r.line.index}, repetition {r.rep}): {lines[-1].strip()}")
     try:
@@ -127,6 +128,14 @@ def _run_one(r: Repetition) -> None:
     r.verified = result.ok
     r.first_violation = "" if result.ok else str(result.violations[0])
     r.summary = summary_data(summary_parts(run))
+
+
+def _no_message(code: int) -> str:
+    """What an exit code without a message says: above 128, mpirun passes on a rank's signal."""
+    try:
+        return f"no message; a rank was ended by {signal.Signals(code - 128).name}" if code > 128 else "no message"
+    except ValueError:
+        return "no message"
 
 
 def _progress(k: int, total: int, r: Repetition, elapsed: float) -> str:
