@@ -61,6 +61,43 @@ def test_tick_cap_stops_every_rank_at_one_time(tmp_path: Path) -> None:
         assert np.all(f["events/t"][:] < end_s)  # and no rank ticked past it
 
 
+def test_a_rank_at_its_cap_before_the_stop_ticks_no_more(tmp_path: Path) -> None:
+    """--max-ticks 1: each rank is at its cap after its first tick, before any stop can be set
+    (the stop's lead is 0.1 s); it ticks no more while the stop time comes, and the run ends there
+    as a capped one: ticks equal to --max-ticks everywhere, one stop time, exit 0."""
+    out = tmp_path / "cap1.h5"
+    proc = run(3, ["--rates", "max", "--max-ticks", 1, "--duration", 60, "--seed", 2, "-o", out, "-q"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    fields = result_fields(proc.stdout)
+    assert fields["capped"] == "1" and fields["completed"] == "0" and fields["events"] == "3"
+    v = verify(out)
+    assert v.returncode == 0, v.stdout + v.stderr
+    with h5py.File(out, "r") as f:
+        assert list(f["machines/ticks"][:]) == [1, 1, 1] and int(f.attrs["max_ticks"]) == 1
+        assert "--max-ticks nearly reached on rank" in f.attrs["stop_reason"]
+        assert np.all(f["events/t"][:] < float(f.attrs["end_s"]))
+
+
+def test_flat_out_ring(tmp_path: Path) -> None:
+    out = tmp_path / "ring.h5"
+    proc = run(4, ["--rates", "max", "--topology", "ring", "--max-ticks", 500000, "--duration", 0.3, "--seed", 9,
+                   "-o", out, "-q"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert result_fields(proc.stdout)["topology"] == "ring"
+    v = verify(out)
+    assert v.returncode == 0, v.stdout + v.stderr
+    with h5py.File(out, "r") as f:
+        assert int(f.attrs["flat_out"]) == 1 and f.attrs["topology"] == "ring"
+        assert f["network/adjacency"][:].tolist() == [[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]]
+        sent = f["network/sent"][:]
+        peer, kind, rank = f["events/peer"][:], f["events/kind"][:], f["events/rank"][:]
+    # Nothing is sent across the ring (0-2, 1-3), and every neighbour pair carried messages.
+    assert sent[0, 2] == sent[2, 0] == sent[1, 3] == sent[3, 1] == 0 and np.all(np.diag(sent) == 0)
+    assert all(sent[i, (i + 1) % 4] > 0 and sent[i, (i - 1) % 4] > 0 for i in range(4)), sent
+    one = kind == 1
+    assert np.all((peer[one] - rank[one]) % 4 != 2)
+
+
 def test_no_output_writes_nothing(tmp_path: Path) -> None:
     proc = run(2, ["--rates", "max", "--duration", 0.2, "--no-output", "-q"], tmp_path)
     assert proc.returncode == 0, proc.stderr
