@@ -135,3 +135,48 @@ def test_report_shows_each_runs_model_and_marks_a_degraded_one(tmp_path: Path, c
     assert "| **DEGRADED (0 late, 3 missed)** |" in md
     assert "> **TIMING DEGRADED: the real-time loop did not keep up" in md
     assert "TIMING DEGRADED" not in page.split("Run 2: bad.h5")[0].split("Run 1: good.h5")[1]
+
+
+def md_table(md: str, first_column: str) -> list:
+    """The rows of the first Markdown table whose header starts with `first_column`, as dicts."""
+    lines = md.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(f"| {first_column} |"))
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = []
+    for ln in lines[start + 2:]:
+        if not ln.startswith("|"):
+            break
+        rows.append(dict(zip(header, (c.strip().strip("*") for c in ln.strip("|").split("|")))))
+    return rows
+
+
+def test_report_figures_agree_with_the_file(real_run: Path, tmp_path: Path, cli) -> None:
+    """The overview and the machine table of report.md against /events and the attributes, each
+    figure recomputed here from the file (rounded as the report shows it)."""
+    res = cli("report", real_run, "-o", tmp_path / "rep")
+    assert res.code == 0, res.err
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    with h5py.File(real_run, "r") as f:
+        ev = {k: f["events"][k][:] for k in ("rank", "t", "kind", "jump", "queue")}
+        rates, phases = f["machines/rate_hz"][:], f["machines/phase_s"][:]
+        late, missed = f["machines/late_deliveries"][:], f["machines/missed_ticks"][:]
+    overview = md_table(md, "file")[0]
+    assert overview["file"] == "classic.h5" and overview["N"] == "3" and overview["topology"] == "full"
+    assert overview["rates_hz"] == "1,2,6" and overview["p_internal"] == "0.7" and overview["seed"] == "5"
+    assert float(overview["duration_s"]) == 20 and int(overview["events"]) == len(ev["rank"])
+    machines = md_table(md, "machine")
+    assert [int(m["machine"]) for m in machines] == [0, 1, 2]
+    for i, m in enumerate(machines):
+        mine = ev["rank"] == i
+        n = int(mine.sum())
+        kinds = ev["kind"][mine]
+        recv = mine & (ev["kind"] == 3)
+        t = ev["t"][mine]
+        assert float(m["rate_hz"]) == rates[i] and int(m["ticks"]) == n
+        assert float(m["achieved_hz"]) == pytest.approx((n - 1) / (t.max() - t.min()), abs=5e-5)
+        for name, code in (("internal", 0), ("send_one", 1), ("send_all", 2), ("receive", 3)):
+            assert float(m[name]) == pytest.approx(np.count_nonzero(kinds == code) / n, abs=5e-4), (i, name)
+        assert int(m["jump_max"]) == (int(ev["jump"][recv].max()) if recv.any() else 0)
+        assert int(m["queue_max"]) == int(ev["queue"][mine].max())
+        assert float(m["phase_s"]) == pytest.approx(phases[i], abs=5e-5)
+        assert int(m["late_deliveries"]) == late[i] and int(m["missed_ticks"]) == missed[i]

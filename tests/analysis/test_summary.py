@@ -183,3 +183,33 @@ def test_summary_of_a_file_without_timing_counts(make_run, cli) -> None:
         in res.out
     row = [ln.split() for ln in res.out.splitlines() if ln.split()[:1] == ["0"]][0]
     assert row[-3:] == ["0.0000", "-", "-"]
+
+
+# Ring (1,2,3,4) at p = 0.7: a machine sends each neighbour 2 (1 - p) / 3 = 0.2 messages per free
+# tick. Machine 0 is swamped and sends nothing, so with a = lambda_1 = lambda_3 (both hear only
+# machine 2 besides 0) and b = lambda_2 = lambda_0 (both hear 1 and 3): a = 0.2 (3 - b),
+# b = 0.2 (2 - a + 4 - a), hence b = 0.96 / 0.92 = 1.0435 and a = 0.3913; machine 0's queue grows
+# at b - 1 = 0.0435 per s.
+RING_1234 = {0: ("1.0435", "GROWS", "0.0435"), 1: ("0.3913", "stable", "0.0000"), 2: ("1.0435", "stable", "0.0000"),
+             3: ("0.3913", "stable", "0.0000")}
+
+
+def theory_rows(out: str) -> dict:
+    return {int(ln.split()[0]): ln.split() for ln in out.splitlines() if ln.split() and ln.split()[0].isdigit()}
+
+
+def test_theory_of_a_ring_from_its_rates(cli) -> None:
+    res = cli("theory", "--rates", "1,2,3,4", "--topology", "ring")
+    assert res.code == 0, res.err
+    assert "4 machines, topology ring, p_internal 0.7" in res.out
+    rows = theory_rows(res.out)
+    assert {i: (r[2], r[4], r[5]) for i, r in rows.items()} == RING_1234
+
+
+def test_theory_of_a_run_file_takes_its_rates_topology_and_p(make_run, cli) -> None:
+    path = make_run(rates=(1.0, 2.0, 3.0, 4.0), topology="ring", p_internal=0.7, duration_s=5.0)
+    res = cli("theory", path)
+    assert res.code == 0, res.err
+    assert f"from the rates of {path}" in res.out and "4 machines, topology ring, p_internal 0.7" in res.out
+    rows = theory_rows(res.out)
+    assert {i: (r[2], r[4], r[5]) for i, r in rows.items()} == RING_1234
