@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="DIR",
                    help="output folder (default: results/experiment-NAME-<UTC time>, NAME the plan's file "
                    "name without its extension)")
-    p.add_argument("--speedup", type=_positive, default=None,
+    p.add_argument("--speedup", type=_positive, default=None, metavar="S",
                    help=f"run every trial S times faster than model time (a matrix: {DEFAULT_SPEEDUP:g}; a "
                    "plan: for the lines without speedup=, else clockbench's default)")
     p.add_argument("--np", type=_count, default=None, dest="np_", metavar="N",
