@@ -167,7 +167,9 @@ def run_plan(plan_path: str, lines: Sequence[PlanLine], repetitions: int, folder
     _check_can_start(folder, binary, force)
     try:
         os.makedirs(folder, exist_ok=True)
-        shutil.copyfile(plan_path, os.path.join(folder, os.path.basename(plan_path)))
+        copy = os.path.join(folder, os.path.basename(plan_path))
+        if not (os.path.exists(copy) and os.path.samefile(copy, plan_path)):  # -o . beside the plan
+            shutil.copyfile(plan_path, copy)
     except OSError as exc:
         raise ExperimentError(f"{folder}: cannot create the folder or copy the plan into it "
                               f"({exc.strerror or exc})") from None
