@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import shutil
@@ -96,6 +98,16 @@ def result_fields(stdout: str) -> Dict[str, str]:
 def verify(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["/usr/bin/python3", str(ANALYZE), "verify", str(path)], capture_output=True,
                           text=True, timeout=120)
+
+
+def verify_in_process(path: Path) -> subprocess.CompletedProcess:
+    """`clockbench-analyze verify` run in this process (its main(), the same code as the command):
+    for a test verifying many files, without an interpreter's start-up and imports each time."""
+    from clockbench.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["verify", str(path)])
+    return subprocess.CompletedProcess(["verify", str(path)], code, out.getvalue(), err.getvalue())
 
 
 def rank_pids(mpirun_pid: int, n: int, timeout: float = 20) -> Dict[int, int]:

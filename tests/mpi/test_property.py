@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 
-from runs import mpi_command, result_fields, run, ticks_before, verify
+from runs import mpi_command, result_fields, run, ticks_before, verify_in_process
 
 SEED = int(os.environ.get("CLOCKBENCH_PROPERTY_SEED", "20261126"))
 CASES = 50
@@ -100,7 +100,7 @@ def test_random_configuration_completes_and_verifies(index: int, tmp_path: Path)
     fields = result_fields(proc.stdout)
     assert fields["status"] == "ok" and fields["completed"] == "1", context
     assert fields["machines"] == str(n), context
-    v = verify(out)
+    v = verify_in_process(out)
     assert v.returncode == 0 and v.stdout.startswith("OK "), v.stdout + v.stderr + context
     with h5py.File(out, "r") as f:
         assert int(f.attrs["completed"]) == 1
