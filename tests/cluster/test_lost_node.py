@@ -64,7 +64,7 @@ RUN_ARGS = ["--duration", "600", "--speedup", "1", "--rate-min", "10", "--rate-m
 # machine: the bound on reaching a ticking run guards against a hang only.
 START_BOUND_S = 240.0
 # The README documents that mpirun ends the job within about 2 s of a crashed rank on one host
-# (tests/mpi/test_crash_recovery.py allows 10 s). Across hosts the job took 4-5 s here. This bound
+# (tests/mpi/test_crash_recovery.py prints it). Across hosts the job took 4-5 s here. This bound
 # is a hang guard, not a timing check: a case that reaches it fails with where the processes were.
 END_BOUND_S = 120.0
 
