@@ -9,9 +9,10 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, List, Sequence, Tuple, Union
 
-from matplotlib.figure import Figure
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn: a command without one starts faster
+    from matplotlib.figure import Figure
 
 from clockbench.documents.tables import Table, alarming, render_html, render_markdown
 

@@ -20,10 +20,12 @@ import math
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # imported when the plot is drawn (clockbench-analyze starts without matplotlib)
+    from matplotlib.figure import Figure
 
 from clockbench.theory.clocks import paces
 from clockbench.theory.compare import SIGMAS, theory_for
@@ -168,6 +170,8 @@ def scaling_figure(rows: Sequence[ScalingRow]) -> Figure:
     (solid, dots; where a point has several runs, their mean with its 95 % interval as an error bar,
     drawn just left of N) and predicted (dashed: the mean of the runs' predictions), one colour per
     topology."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(13.5, 4.2), layout="constrained")
     panels = [("max drift (Lamport spread)", lambda r: r.drift_max, lambda r: r.drift_max_pred),
               ("lag growth of the slowest machine, per s", lambda r: r.lag_slope, lambda r: r.lag_slope_pred),
