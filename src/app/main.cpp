@@ -18,6 +18,7 @@
 #include "mpi/failure_vote.hpp"
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/platform.hpp"
 #include "mpi/stop_control.hpp"
 
 namespace clockbench {
@@ -33,11 +34,11 @@ std::vector<MachineSummary> gather_summaries(const MachineSummary& mine, int n, 
   return all;
 }
 
-// This rank's journal writer, or none (journal off, or its file cannot be made: the run goes on
-// without it, with a warning).
+// This rank's journal writer, or none (journal off, a simulation, which has no thread to flush it
+// from, or its file cannot be made: the run goes on without it, with a warning).
 void start_journal(const RunDescription& d, int rank, const EventProgress& progress,
                    std::optional<EventFlusher>& flusher) {
-  if (d.journal.empty() || d.config.no_output) return;
+  if (d.journal.empty() || d.config.no_output || !platform::kOwnThreads) return;
   try {
     flusher.emplace(d.journal, journal_header(d, rank, MpiEnvironment::processor_name()), progress,
                     d.config.flush_interval_s);
@@ -91,7 +92,7 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
   start_journal(d, mpi.rank(), events_progress, flusher);
   phase.mark(PhaseTimes::setup, monotonic_now());
   {
-    ProgressPrinter progress(live, c.duration_s, c.speedup, root && !c.quiet);
+    ProgressPrinter progress(live, c.duration_s, c.speedup, root && !c.quiet && platform::kOwnThreads);
     result = run_engine(plan, comm, root ? &live : nullptr, flusher ? &events_progress : nullptr);
   }
   // A last flush: should the file's write fail, or a rank die during it, the journal holds every
@@ -164,8 +165,8 @@ int main(int argc, char** argv) {
     const double before_init = clockbench::monotonic_now();
     mpi.emplace(argc, argv);
     times[clockbench::PhaseTimes::mpi_init] = clockbench::monotonic_now() - before_init;
-    // From here on a SIGINT/SIGTERM is a request to stop cleanly, even during set-up.
-    clockbench::install_stop_signals();
+    // From here on a SIGINT/SIGTERM is a request to stop cleanly, even during set-up (a real run's).
+    if constexpr (clockbench::platform::kStopSignals) clockbench::install_stop_signals();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clockbench: error: %s\n", e.what());
     return 1;

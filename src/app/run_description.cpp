@@ -7,6 +7,7 @@
 #include "core/phase.hpp"
 #include "core/topology.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/platform.hpp"
 
 namespace clockbench {
 
@@ -125,6 +126,7 @@ RunMetadata run_metadata(const RunDescription& d, const MachineResult& result, c
   m.mpi_library_version = d.mpi_library;
   m.hdf5_version = d.hdf5_version;
   m.build = d.build;
+  m.simulation = platform::simulation();
   m.topology = topology_name(c.topology);
   m.stop_reason = result.stop_reason;
   m.slurm_job_id = d.slurm.job_id;

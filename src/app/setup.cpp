@@ -12,6 +12,7 @@
 #include "io/h5_handles.hpp"
 #include "io/provenance.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/platform.hpp"
 #include "version.hpp"
 
 namespace clockbench {
@@ -71,12 +72,16 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
     s.message = std::move(err);
     return true;
   };
+  // Flat out, a tick takes no simulated time: every tick of the run would fall at model time 0.
+  if (platform::kSimulated && c.flat_out &&
+      fail("--rates max (flat out) has no meaning in a simulation: its ticks take no simulated time"))
+    return s;
   if (fail(check_memory(d.rates, c))) return s;
   if (!c.no_output && fail(plan_output(c.output, c.force, d.seed, d.output))) return s;
   if (!cli.json.empty() && fail(plan_json(cli.json, c.force, d.output.final_path, d.json))) return s;
   if (c.no_output) return s;
   // The journal folder is created last, when nothing else can refuse the run.
-  if (c.flush_interval_s > 0) {
+  if (c.flush_interval_s > 0 && platform::kOwnThreads) {  // a simulation has no journal (docs/simulation.md)
     d.journal = journal_folder(d.output);
     fail(create_journal_folder(d.journal));
   }

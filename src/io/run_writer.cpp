@@ -1,6 +1,7 @@
-// The parallel HDF5 writer. Parallel HDF5's collective rule: every rank creates every object with the
-// same arguments (datasets, attributes, dimension scales), and takes part in every write, selecting
-// none where it has nothing to write.
+// The run file's layout, written by every rank together. Parallel HDF5's collective rule: every rank
+// creates every object with the same arguments (datasets, attributes, dimension scales), and takes
+// part in every write, selecting none where it has nothing to write (how the blocks reach the file:
+// io/file_access.hpp, parallel HDF5 or rank 0 alone in the SMPI build).
 #include "io/run_writer.hpp"
 
 #include <hdf5_hl.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/clock_line.hpp"
+#include "io/file_access.hpp"
 #include "io/h5_handles.hpp"
 #include "io/schema.hpp"
 #include "mpi/failure_vote.hpp"
@@ -141,44 +143,20 @@ struct Block {
 
 class Writer {
  public:
-  Writer(const std::string& path, IoMode io, MPI_Comm comm) : comm_(comm), io_(io) {
-    quiet_h5_errors();
-    const H5Id fapl = owned_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-    check_h5_status(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-    file_ = owned_file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), "H5Fcreate");
-    dxpl_ = owned_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
-    check_h5_status(H5Pset_dxpl_mpio(dxpl_, io == IoMode::collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
-                    "H5Pset_dxpl_mpio");
-  }
+  Writer(const std::string& path, IoMode io, MPI_Comm comm) : access_(path, io, comm) {}
 
-  hid_t file() const { return file_; }
+  hid_t file() const { return access_.file(); }
 
-  // Every rank leaves a write having succeeded, or every rank throws the first failing rank's
-  // error. A collective write fails on all ranks together; an independent one may fail on one
-  // rank only (its share of a full disk), and a rank that threw alone would unwind into
-  // H5Dclose/H5Fclose (collective) while the others went on to H5Dcreate: a deadlock.
+  // Every rank leaves a write having succeeded, or every rank throws the first failing rank's error.
   void write(hid_t dset, hid_t mem_type, hid_t mspace, hid_t fspace, const void* data) {
-    if (io_ == IoMode::collective) {
-      check_h5_status(H5Dwrite(dset, mem_type, mspace, fspace, dxpl_, data), "H5Dwrite");
-      return;
-    }
-    std::string error;
-    try {
-      check_h5_status(H5Dwrite(dset, mem_type, mspace, fspace, dxpl_, data), "H5Dwrite");
-    } catch (const H5Error& e) {
-      error = e.what();
-    }
-    int from = -1;
-    error = first_rank_error(error, comm_, &from);
-    if (from > 0) throw H5Error(error + " on rank " + std::to_string(from));
-    if (from == 0) throw H5Error(error);
+    access_.write(dset, mem_type, mspace, fspace, data);
   }
 
   // A group with its description and a dimension scale per axis: `names` from the table, `sizes` alike.
   template <std::size_t K>
   Table table(const char* name, const char* description, const char* const (&names)[K],
               const std::vector<hsize_t>& sizes) {
-    Table t{owned_group(H5Gcreate2(file_, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"), {}};
+    Table t{owned_group(H5Gcreate2(file(), name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2"), {}};
     set_text_attr(t.group, "description", description);
     for (std::size_t axis = 0; axis < K; ++axis)
       t.scales.push_back(dimension_scale(t.group, names[axis], sizes.at(axis)));
@@ -221,32 +199,12 @@ class Writer {
   }
 
   // What the last write really did: HDF5 may quietly fall back to independent I/O.
-  std::string actual_io_mode() const {
-    H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
-    check_h5_status(H5Pget_mpio_actual_io_mode(dxpl_, &mode), "H5Pget_mpio_actual_io_mode");
-    switch (mode) {
-      case H5D_MPIO_CONTIGUOUS_COLLECTIVE:
-      case H5D_MPIO_CHUNK_COLLECTIVE:
-        return "collective";
-      case H5D_MPIO_CHUNK_MIXED:
-        return "mixed";
-      case H5D_MPIO_CHUNK_INDEPENDENT:
-      case H5D_MPIO_NO_COLLECTIVE:
-      default:
-        return "independent";
-    }
-  }
+  std::string actual_io_mode() const { return access_.io_mode(); }
 
-  void close() {
-    dxpl_.close("H5Pclose");
-    file_.close("H5Fclose");
-  }
+  void close() { access_.close(); }
 
  private:
-  MPI_Comm comm_;
-  H5Id file_;
-  H5Id dxpl_;
-  IoMode io_;
+  FileAccess access_;
 };
 
 void write_root_attributes(hid_t file, const RunMetadata& m) {
@@ -282,6 +240,11 @@ void write_root_attributes(hid_t file, const RunMetadata& m) {
   set_text_attr(file, "timing", m.timing);
   set_number_attr<std::int64_t>(file, "late_deliveries", m.late_deliveries);
   set_number_attr<std::int64_t>(file, "missed_ticks", m.missed_ticks);
+  // A simulated run says so, and on what (docs/simulation.md); a real run's are 0 and "".
+  set_number_attr<std::int32_t>(file, "simulated", m.simulation.platform.empty() ? 0 : 1);
+  set_text_attr(file, "platform", m.simulation.platform);
+  set_text_attr(file, "platform_parameters", m.simulation.parameters);
+  set_text_attr(file, "simgrid_version", m.simulation.simgrid_version);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Writes one run into one HDF5 file with parallel HDF5: every rank its own rows, collectively.
+// Writes one run into one HDF5 file: every rank its own rows, collectively (io/file_access.hpp: how).
 #pragma once
 
 #include <mpi.h>
@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/machine_result.hpp"
 #include "io/provenance.hpp"
+#include "mpi/platform.hpp"
 
 namespace clockbench {
 
@@ -40,7 +41,8 @@ struct RunMetadata {
   std::string timing;  // "ok" or "degraded: ..."
   std::int64_t late_deliveries = 0;
   std::int64_t missed_ticks = 0;
-  BuildProvenance build;  // compiler, flags, build type; rank 0's CPU model
+  BuildProvenance build;            // compiler, flags, build type; rank 0's CPU model
+  platform::Simulation simulation;  // a simulated run's platform; its name empty on a real run
 };
 
 // Collective. Creates `path` (which must not exist), writes everything, closes it. The file follows the

@@ -7,6 +7,7 @@
 
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/platform.hpp"
 
 namespace clockbench {
 
@@ -43,6 +44,8 @@ ClockSync::ClockSync(MPI_Comm comm, ClockEstimate mode, int rounds) : comm_(comm
   int size = 1;
   check_mpi(MPI_Comm_rank(comm, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
+  // Nobody measures: every rank takes rank 0's clock as its own (in a simulation it is).
+  if (mode == ClockEstimate::off || platform::kOneClock) return;
   // Every rank's host, as the index of the lowest rank on it.
   std::vector<char> mine(MPI_MAX_PROCESSOR_NAME + 1, '\0');
   const std::string name = MpiEnvironment::processor_name();
@@ -57,7 +60,6 @@ ClockSync::ClockSync(MPI_Comm comm, ClockEstimate mode, int rounds) : comm_(comm
       if (std::strcmp(names.data() + mine.size() * static_cast<std::size_t>(q), own) == 0) return q;
   };
   for (int r = 1; r < size; ++r) {
-    if (mode == ClockEstimate::off) break;
     const int host = host_of(r);
     if (mode == ClockEstimate::force || (host == r && host_of(0) != host)) {
       measuring_.push_back(r);  // a host's lowest rank, or every rank when forced

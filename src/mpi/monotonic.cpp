@@ -3,9 +3,12 @@
 
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <ctime>
+
+#include "mpi/platform.hpp"
 
 namespace clockbench {
 
@@ -16,6 +19,16 @@ double monotonic_now() {
 }
 
 void sleep_until(double monotonic_t) {
+  if constexpr (platform::kSimulated) {
+    // SMPI routes nanosleep to simulated time, but not clock_nanosleep: sleep the difference.
+    const double left = monotonic_t - monotonic_now();
+    if (left <= 0) return;
+    timespec d{};
+    d.tv_sec = static_cast<time_t>(std::floor(left));
+    d.tv_nsec = std::min(999'999'999L, static_cast<long>((left - std::floor(left)) * 1e9));
+    nanosleep(&d, nullptr);
+    return;
+  }
   timespec ts{};
   const double whole = std::floor(monotonic_t);
   ts.tv_sec = static_cast<time_t>(whole);

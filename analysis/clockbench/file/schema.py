@@ -148,8 +148,8 @@ NETWORK_DATASETS = tuple(GROUPS["network"])
 GROUP_DIMENSIONS: Dict[str, Tuple[str, ...]] = {g["name"]: tuple(g["dimensions"]) for g in TABLE["groups"]}
 DIMENSION_WITHOUT_VARIABLE: str = TABLE["conventions"]["dimension_name"]
 DIMENSION_TYPE: str = TABLE["conventions"]["dimension_type"]
-# The build's provenance: root attributes a recovered file lacks.
-PROVENANCE_ATTRS = tuple(a.name for a in ATTRIBUTES if a.recovered_absent)
+# The build's provenance: root attributes a recovered file lacks (but a simulation's platform).
+PROVENANCE_ATTRS = tuple(a.name for a in ATTRIBUTES if a.recovered_absent and a.added != "simulation")
 CONFIG_DATASET = CONFIG.name
 DATASET_ATTRS = ("units", "description")
 
