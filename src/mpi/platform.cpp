@@ -4,8 +4,11 @@
 #include <cstdlib>
 
 #ifdef CLOCKBENCH_SMPI
+// simgrid/version.h uses xbt/base.h's macros without including it: xbt/base.h first.
+// clang-format off
+#include <xbt/base.h>
 #include <simgrid/version.h>
-#include <xbt/base.h>  // simgrid/version.h uses its macros without including it
+// clang-format on
 #endif
 
 namespace clockbench::platform {
