@@ -147,7 +147,7 @@ def test_table_and_result_line_agree_with_the_file(default_run) -> None:
 
 
 def test_quiet_prints_only_the_result_line(tmp_path: Path) -> None:
-    proc = run(3, ["--duration", 60, "--speedup", 10, "--seed", 3, "-q", "-o", "q.h5"], tmp_path)
+    proc = run(3, ["--duration", 10, "--speedup", 20, "--seed", 3, "-q", "-o", "q.h5"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("CLOCKBENCH_RESULT "), proc.stdout
