@@ -89,6 +89,18 @@ def plant_phase(d: RunData) -> None:
     d.machines["phase_s"][1] = 5.0 / d.machines["rate_hz"][1]
 
 
+def plant_tick_before_deadline(d: RunData) -> None:
+    """The 11th tick of rank 1 stamped 1 ms before its deadline (phase + k / rate), t still in order."""
+    r = int(np.flatnonzero(d.events["rank"] == 1)[10])
+    k, m = int(d.events["tick"][r]), d.machines
+    d.events["t"][r] = m["phase_s"][1] + k / m["rate_hz"][1] - 1e-3
+
+
+def plant_achieved_rate(d: RunData) -> None:
+    """Rank 2's achieved rate set to its nominal one, as if the file copied it instead of measuring."""
+    d.machines["achieved_hz"][2] = d.machines["rate_hz"][2]
+
+
 def plant_timing(d: RunData) -> None:
     d.attrs["late_deliveries"] = int(d.attrs["late_deliveries"]) + 3
 
@@ -216,6 +228,8 @@ PLANTS: Dict[str, Callable[[RunData], None]] = {
     "arrival-field": plant_arrival_field,
     "arrival": plant_arrival,
     "receive-deadline": plant_receive_deadline,
+    "tick-before-deadline": plant_tick_before_deadline,
+    "achieved-rate": plant_achieved_rate,
     "receive-after-send": plant_receive_after_send,
     "end": plant_end,
     "latency": plant_latency,

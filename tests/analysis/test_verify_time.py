@@ -451,18 +451,15 @@ def tiled(d: RunData, copies: int) -> RunData:
 
 
 @pytest.mark.slow
-def test_a_million_events_verify_in_seconds(tmp_path: Path) -> None:
-    import time
+def test_a_million_events_verify(tmp_path: Path) -> None:
+    """A million events tiled from one run with a late delivery: every copy's departure from the queue
+    rule is found and excused. How fast verify is: bench/analysis.py (no wall-clock bound here)."""
     kwargs = {"latency": "uniform:0.01,0.4", "duration_s": 1000.0}
     late = received_message(simulate_model(**kwargs), 100)
     one = simulate_model(**kwargs, faults=Faults(late={late: 3.0}))
     copies = 1_000_000 // one.events["rank"].size + 1
     run = open_run(write_run(tmp_path / "big.h5", tiled(one, copies)))
     assert run.n_events >= 1_000_000
-    began = time.perf_counter()
     result = verify(run)
-    took = time.perf_counter() - began
     assert result.ok, result.violations
     assert sorted(result.excused) == [late[2] + 3 * k for k in range(copies)]  # the queue rule was checked
-    print(f"verify: {took:.2f} s for {run.n_events} events")
-    assert took < 10.0, f"verify took {took:.1f} s for {run.n_events} events"

@@ -1,14 +1,13 @@
 """Bad input to clockbench-analyze: files that are not clockbench/1 runs (not HDF5, another schema,
 truncated, a missing field or attribute, a field of the wrong type, an empty run) and bad
 arguments. Each case asserts the exit code, the words of the one error line, that nothing was
-written or overwritten, and a time bound. Also: the analysis never executes anything it reads."""
+written or overwritten, and no hang (a timeout that only catches one). Also: the analysis never executes anything it reads."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -16,9 +15,8 @@ import h5py
 import numpy as np
 import pytest
 
-from runs import ANALYZE, ROOT, run
+from runs import ANALYZE, HANG_S, ROOT, run
 
-TIME_BOUND_S = 30.0
 
 # name, arguments, words the error must contain (files are made by `bad_files`).
 CASES: List[Tuple[str, List[str], str]] = [
@@ -127,10 +125,8 @@ def snapshot(folder: Path) -> Dict[str, Tuple[int, int]]:
 @pytest.mark.parametrize("name,args,words", CASES, ids=[c[0] for c in CASES])
 def test_bad_analysis_input(name: str, args: List[str], words: str, bad_files: Path) -> None:
     before = snapshot(bad_files)
-    started = time.monotonic()
     proc = subprocess.run(["/usr/bin/python3", str(ANALYZE), *args], cwd=bad_files, capture_output=True, text=True,
-                          timeout=TIME_BOUND_S)
-    assert time.monotonic() - started < TIME_BOUND_S
+                          timeout=HANG_S)
     assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     errors = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert errors and all(re.match(r"clockbench-analyze( \w+)?: error: ", ln) for ln in errors), proc.stderr

@@ -195,7 +195,9 @@ def check_model_time(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Mess
         moved = float(run.attrs["speedup"]) * clock_bounds(run)[1] if not paced else np.zeros(c.n)
         _check_arrivals(c, ev, msgs, got, deadline, latency, moved)
     _check_send_before_receive(c, run, ev, msgs, got)
+    _check_achieved_rate(c, run, ev)
     if paced:
+        _check_not_before_deadline(c, run, ev, deadline)
         r = msgs.receive_row[got]
         late = ~(deadline[r] > arrival[r]) & np.isfinite(arrival[r])  # a NaN is an arrival-field violation
         c.flag("receive-deadline", late, lambda k: f"{_message(ev, msgs, got[k])}: taken by the tick with "
@@ -206,6 +208,38 @@ def check_model_time(c: Checker, run: Run, ev: Dict[str, np.ndarray], msgs: Mess
     if paced and structural_ok and latency is not None and not c.failed(frozenset(("arrival-field",))):
         excused = check_queue_rule(c, run, ev, msgs, deadline, latency)
     return True, excused
+
+
+def _check_not_before_deadline(c: Checker, run: Run, ev: Dict[str, np.ndarray], deadline: np.ndarray) -> None:
+    """A paced tick decides at or after its deadline (the loop sleeps until it): t >= deadline, less
+    what placing t on the offset's line may have moved it (clock_bounds) and rounding."""
+    speedup = float(run.attrs["speedup"])
+    moved = speedup * clock_bounds(run)[1][ev["rank"]]
+    t = ev["t"]
+    # Rounding: of the model times, and of the wall clock's seconds (about 1e-11 s at a day of
+    # uptime), which the speed-up multiplies: 1 ns of wall time covers it.
+    early = t < deadline - moved - 1e-9 * (np.maximum(1.0, np.abs(deadline)) + speedup)
+    c.flag("tick-before-deadline", early, lambda i: f"rank {ev['rank'][i]} tick {ev['tick'][i]}: t {t[i]!r} s is "
+           f"before its deadline {deadline[i]!r} s (a tick decides at or after its deadline"
+           + (f"; the offset's line moved t by at most {moved[i]!r} s)" if moved[i] > 0 else ")"))
+
+
+def _check_achieved_rate(c: Checker, run: Run, ev: Dict[str, np.ndarray]) -> None:
+    """/machines/achieved_hz is (ticks - 1) / (t of the last tick - t of the first), from the file's
+    own events (NaN for fewer than two ticks); events are in (rank, tick) order here."""
+    rank, t = ev["rank"], ev["t"]
+    got = run.machines["achieved_hz"]
+    n = got.shape[0]
+    count = np.bincount(rank, minlength=n)[:n]
+    first = np.searchsorted(rank, np.arange(n), side="left")
+    last = np.searchsorted(rank, np.arange(n), side="right") - 1
+    want = np.full(n, np.nan)
+    two = count >= 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want[two] = (count[two] - 1) / (t[last[two]] - t[first[two]])
+    same = (got == want) | (np.isnan(got) & np.isnan(want)) | np.isclose(got, want, rtol=1e-9, atol=0.0)
+    c.flag("achieved-rate", ~same, lambda i: f"machines/achieved_hz[{i}] is {got[i]!r} Hz, but its {count[i]} "
+           f"events give {want[i]!r} Hz ((ticks - 1) / (t of the last - t of the first))")
 
 
 def _message(ev: Dict[str, np.ndarray], msgs: Messages, k: int) -> str:
