@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
   std::string matrix_path;
   std::int64_t per_peer = -1;
   CLI::App app{"the MPI floor: a clockbench run's messages, and nothing else (mpirun -np N)"};
-  auto* from = app.add_option("--sent", matrix_path, "N x N matrix of messages sent (row: sender), e.g. a run's /network/sent");
+  auto* from =
+      app.add_option("--sent", matrix_path, "N x N matrix of messages sent (row: sender), e.g. a run's /network/sent");
   app.add_option("--messages", per_peer, "instead: this many messages from every rank to every other")
       ->check(CLI::NonNegativeNumber)
       ->excludes(from);

@@ -24,7 +24,8 @@ class MessageQueue {
  public:
   // Room for at least `capacity` messages held at once (queued and in flight together).
   explicit MessageQueue(std::size_t capacity)
-      : capacity_(std::max<std::size_t>(capacity, 1)), buf_(std::allocator<Message>().allocate(capacity_), Free{capacity_}) {}
+      : capacity_(std::max<std::size_t>(capacity, 1)),
+        buf_(std::allocator<Message>().allocate(capacity_), Free{capacity_}) {}
 
   // Messages queued (a < the last deadline advanced to); the next tick's receive takes the first.
   bool empty() const { return queued_ == 0; }

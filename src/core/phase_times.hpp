@@ -28,8 +28,8 @@ struct PhaseTimes {
     count
   };
   static constexpr std::array<const char*, count> kNames = {
-      "mpi_init_s", "setup_s",  "reserve_s", "clock_estimate_s", "warm_up_s", "start_wait_s", "ticking_s",
-      "drain_s",    "end_estimate_s", "settle_s", "journal_s", "write_s", "report_s", "finalize_s"};
+      "mpi_init_s", "setup_s",        "reserve_s", "clock_estimate_s", "warm_up_s", "start_wait_s", "ticking_s",
+      "drain_s",    "end_estimate_s", "settle_s",  "journal_s",        "write_s",   "report_s",     "finalize_s"};
 
   std::array<double, count> s{};  // 0 for a phase that did not happen (no file, no journal)
   double& operator[](Phase p) { return s[p]; }
