@@ -13,14 +13,6 @@ namespace clockbench {
 
 namespace {
 
-// A block of a dataset of at most two axes, as one rank sends it to rank 0: its first and last
-// element per axis and its size in bytes (0: nothing selected).
-struct BlockShape {
-  std::array<std::uint64_t, 2> first{};
-  std::array<std::uint64_t, 2> last{};
-  std::uint64_t bytes = 0;
-};
-
 // The first rank's error everywhere, with the rank named: no rank unwinds alone into a collective.
 void throw_first_error(const std::string& mine, MPI_Comm comm) {
   int from = -1;
@@ -85,14 +77,15 @@ void FileAccess::write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t 
   throw_first_error(error, comm_);
 }
 
-// Every rank's block goes to rank 0, which writes them one after the other into its file.
+// Every rank's block goes to rank 0, which writes them one after the other into its file. Point to
+// point, one rank at a time: a gather's wait on N requests at once costs SMPI time in N squared.
 void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data) {
+  constexpr int kShapeTag = 71;
+  constexpr int kBytesTag = 72;
   int n = 1;
   check_mpi(MPI_Comm_size(comm_, &n), "MPI_Comm_size");
   std::string error;
   BlockShape mine;
-  std::vector<BlockShape> shapes(rank_ == 0 ? static_cast<std::size_t>(n) : 0);
-  std::vector<unsigned char> bytes;
   try {
     const H5Id whole = owned_space(H5Dget_space(dset), "H5Dget_space");
     const hid_t selection = fspace == H5S_ALL ? whole.get() : fspace;
@@ -103,9 +96,9 @@ void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const
     if (points > 0 && axes > 0) {
       std::array<hsize_t, 2> first{}, last{};
       check_h5_status(H5Sget_select_bounds(selection, first.data(), last.data()), "H5Sget_select_bounds");
-      for (int a = 0; a < axes; ++a) {
-        mine.first[static_cast<std::size_t>(a)] = first[static_cast<std::size_t>(a)];
-        mine.last[static_cast<std::size_t>(a)] = last[static_cast<std::size_t>(a)];
+      for (std::size_t a = 0; a < static_cast<std::size_t>(axes); ++a) {
+        mine.first[a] = first[a];
+        mine.last[a] = last[a];
       }
     }
     mine.bytes = static_cast<std::uint64_t>(points) * H5Tget_size(mem_type);
@@ -113,49 +106,53 @@ void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const
     error = e.what();
   }
   throw_first_error(error, comm_);
-  check_mpi(MPI_Gather(&mine, sizeof mine, MPI_BYTE, shapes.data(), sizeof mine, MPI_BYTE, 0, comm_), "MPI_Gather");
-  std::vector<int> counts, offsets;
-  if (rank_ == 0) {
-    std::uint64_t total = 0;
-    for (const BlockShape& s : shapes) {
-      counts.push_back(static_cast<int>(s.bytes));
-      offsets.push_back(static_cast<int>(total));
-      total += s.bytes;
-    }
-    bytes.resize(total);
-  }
-  check_mpi(MPI_Gatherv(data, static_cast<int>(mine.bytes), MPI_BYTE, bytes.data(), counts.data(), offsets.data(),
-                        MPI_BYTE, 0, comm_),
-            "MPI_Gatherv");
-  if (rank_ == 0) {
-    try {
-      const H5Id space = owned_space(H5Dget_space(dset), "H5Dget_space");
-      const int axes = H5Sget_simple_extent_ndims(space);
-      for (std::size_t r = 0; r < shapes.size(); ++r) {
-        const BlockShape& s = shapes[r];
-        if (s.bytes == 0) continue;
-        const unsigned char* block = bytes.data() + offsets[r];
-        if (axes == 0) {
-          check_h5_status(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, dxpl_, block), "H5Dwrite");
-          continue;
-        }
-        std::array<hsize_t, 2> start{}, count{};
-        hsize_t elements = 1;
-        for (std::size_t a = 0; a < static_cast<std::size_t>(axes); ++a) {
-          start[a] = s.first[a];
-          count[a] = s.last[a] - s.first[a] + 1;
-          elements *= count[a];
-        }
-        const H5Id mem = owned_space(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple");
-        check_h5_status(H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-                        "H5Sselect_hyperslab");
-        check_h5_status(H5Dwrite(dset, mem_type, mem, space, dxpl_, block), "H5Dwrite");
+  if (rank_ != 0) {
+    check_mpi(MPI_Send(&mine, sizeof mine, MPI_BYTE, 0, kShapeTag, comm_), "MPI_Send (block shape)");
+    if (mine.bytes > 0)
+      check_mpi(MPI_Send(data, static_cast<int>(mine.bytes), MPI_BYTE, 0, kBytesTag, comm_), "MPI_Send (block)");
+  } else {
+    std::vector<unsigned char> bytes;
+    for (int r = 0; r < n; ++r) {
+      BlockShape s = mine;
+      const void* block = data;
+      if (r > 0) {
+        check_mpi(MPI_Recv(&s, sizeof s, MPI_BYTE, r, kShapeTag, comm_, MPI_STATUS_IGNORE), "MPI_Recv (block shape)");
+        bytes.resize(s.bytes);
+        if (s.bytes > 0)
+          check_mpi(MPI_Recv(bytes.data(), static_cast<int>(s.bytes), MPI_BYTE, r, kBytesTag, comm_, MPI_STATUS_IGNORE),
+                    "MPI_Recv (block)");
+        block = bytes.data();
       }
-    } catch (const H5Error& e) {
-      error = e.what();
+      if (s.bytes == 0 || !error.empty()) continue;  // after a failure, the blocks are only taken
+      try {
+        write_block(dset, mem_type, s, block);
+      } catch (const H5Error& e) {
+        error = e.what();
+      }
     }
   }
   throw_first_error(error, comm_);
+}
+
+// Rank 0: one block into its place in `dset`.
+void FileAccess::write_block(hid_t dset, hid_t mem_type, const BlockShape& s, const void* block) {
+  const H5Id space = owned_space(H5Dget_space(dset), "H5Dget_space");
+  const int axes = H5Sget_simple_extent_ndims(space);
+  if (axes == 0) {
+    check_h5_status(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, dxpl_, block), "H5Dwrite");
+    return;
+  }
+  std::array<hsize_t, 2> start{}, count{};
+  hsize_t elements = 1;
+  for (std::size_t a = 0; a < static_cast<std::size_t>(axes); ++a) {
+    start[a] = s.first[a];
+    count[a] = s.last[a] - s.first[a] + 1;
+    elements *= count[a];
+  }
+  const H5Id mem = owned_space(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple");
+  check_h5_status(H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+                  "H5Sselect_hyperslab");
+  check_h5_status(H5Dwrite(dset, mem_type, mem, space, dxpl_, block), "H5Dwrite");
 }
 
 std::string FileAccess::io_mode() const {

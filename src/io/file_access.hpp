@@ -8,12 +8,22 @@
 
 #include <mpi.h>
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include "core/config.hpp"
 #include "io/h5_handles.hpp"
 
 namespace clockbench {
+
+// A block of a dataset of at most two axes, as one rank sends it to rank 0: its first and last
+// element per axis and its size in bytes (0: nothing selected).
+struct BlockShape {
+  std::array<std::uint64_t, 2> first{};
+  std::array<std::uint64_t, 2> last{};
+  std::uint64_t bytes = 0;
+};
 
 class FileAccess {
  public:
@@ -35,6 +45,7 @@ class FileAccess {
  private:
   void write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t fspace, const void* data);
   void write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data);
+  void write_block(hid_t dset, hid_t mem_type, const BlockShape& shape, const void* block);
 
   MPI_Comm comm_;
   int rank_ = 0;

@@ -42,8 +42,10 @@ CASES = [(n, topology, latency) for n in (3, 16) for topology in ("full", "ring"
 
 
 def case_args(n: int, topology: str, latency: Optional[str]) -> List[str]:
-    # Real time (speedup 1) so that 16 ranks on two shared cores keep time; a fixed seed per case.
-    args = ["--seed", str(170 + n), "--topology", topology, "--duration", "8" if n == 3 else "5", "-q"]
+    # Real time (speedup 1) and a grace of 50 ms, so that 16 ranks on two shared cores keep time (the
+    # grace changes no event, only how long a tick may wait for its senders); a fixed seed per case.
+    args = ["--seed", str(170 + n), "--topology", topology, "--duration", "8" if n == 3 else "5", "--grace", "0.05",
+            "-q"]
     return args + (["--latency", latency] if latency else [])
 
 
@@ -94,11 +96,15 @@ def test_simulated_run_records_the_real_runs_events(smpi_ready, tmp_path, n, top
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"OK {sim}" in done.stdout  # scripts/simulate verified the file it left
 
-    real = tmp_path / "real.h5"
-    ran = run(n, [*args, "-o", str(real)], cwd=tmp_path, timeout=HANG_S)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    # A run that fell behind the model records other events by design: no comparison then.
-    assert kept_time(real) == "", f"cannot compare: the real run fell behind, {kept_time(real)} (rerun on an idle machine)"
+    # A run that fell behind the model records other events by design: no comparison then. A loaded
+    # machine may stall one run; three in a row mean it cannot host this one.
+    for attempt in range(3):
+        real = tmp_path / f"real-{attempt}.h5"
+        ran = run(n, [*args, "-o", str(real)], cwd=tmp_path, timeout=HANG_S)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        if kept_time(real) == "":
+            break
+    assert kept_time(real) == "", f"cannot compare: the real run fell behind 3 times, {kept_time(real)}"
     assert kept_time(sim) == "", f"cannot compare: the simulation fell behind the model, {kept_time(sim)}"
     assert differences(real, sim) == []
 
