@@ -342,7 +342,9 @@ def startup(folder: Path, t: Table) -> List[Dict[str, Any]]:
         t.row(str(r["ranks"]), f"{r['bare_wall_s']:.2f}", f"{r['wall_s']:.2f}", f"{outside:.2f}",
               *(f"{r['phases'][k]:.3f}" for k in shown), widths=widths)
     t.lines.append("(launcher: clockbench's mpirun wall time minus the sum of its phases, i.e. mpirun's own "
-                   "start-up and exit; clockbench's own share of start-up is the rest)")
+                   "start-up and exit; each phase is the slowest rank's, and at many ranks the slowest differ "
+                   "from phase to phase, so the sum can exceed any one rank's and this is a lower bound, "
+                   "even below 0)")
     return rows
 
 
