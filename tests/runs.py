@@ -149,6 +149,20 @@ def journal_event_bytes(out: Path) -> Dict[int, int]:
     return sizes
 
 
+def wait_until_journaling(proc: subprocess.Popen, out: Path, n: int, timeout: float = HANG_S) -> None:
+    """Until every one of the n ranks has created its crash journal: each is past MPI_Init, its stop
+    signals installed and its set-up done (rank 0's header comes out before the others may be; a
+    broadcast's root does not wait for its receivers). `timeout` only catches a hang."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before every rank had its journal")
+        if len(journal_event_bytes(out)) == n:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"not every rank set up within {timeout} s: journals of ranks {sorted(journal_event_bytes(out))}")
+
+
 def wait_until_ticking(proc: subprocess.Popen, out: Path, n: int, timeout: float = HANG_S) -> None:
     """Until every one of the n ranks has flushed events to its crash journal: the run is past its
     start-up and ticking everywhere (the run needs a short --flush-interval). What a test acting

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from runs import (HANG_S, rank_pids, result_fields, start, ticks_before, verify, wait_for, wait_for_line,
-                  wait_until_ticking)
+                  wait_until_journaling, wait_until_ticking)
 
 # 600 model s at speedup 10: a minute of wall time, far more than any signal here needs to arrive,
 # so the run cannot end by itself first however loaded the machine is.
@@ -38,9 +38,11 @@ def run_and_signal(tmp_path: Path, target: str, sig: int, n: int = 3, when: str 
     out = tmp_path / "stopped.h5"
     proc = start(n, [*LONG_RUN, "-o", out], tmp_path)
     pids = rank_pids(proc.pid, n)
-    header = wait_for_line(proc, "  output:")  # printed once every rank is set up, before model time 0
+    header = wait_for_line(proc, "  output:")  # rank 0 set up, before model time 0
     if when == "ticking":
         wait_until_ticking(proc, out, n)
+    else:
+        wait_until_journaling(proc, out, n)  # every rank set up, its stop signals installed
     os.kill(pids[2] if target == "rank2" else proc.pid, sig)
     for rank, other in again or []:
         os.kill(pids[rank], other)

@@ -14,7 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from runs import HANG_S, result_fields, run, start, verify, wait_for, wait_for_line, wait_until_ticking
+from runs import (HANG_S, result_fields, run, start, verify, wait_for, wait_for_line, wait_until_journaling,
+                  wait_until_ticking)
 
 
 
@@ -70,12 +71,15 @@ def test_full_file_system_without_journal_writing_collectively(tmpfs: Path) -> N
 
 
 def fail_mid_run(tmp_path: Path, out: Path, action, *extra: str, ticking: bool = False) -> subprocess.CompletedProcess:
-    """Runs 2 s of wall time and acts on it once its header is out (every rank set up, the journal
-    folder made), or with `ticking` once every rank has flushed events to its journal."""
+    """Runs 2 s of wall time and acts on it once every rank is set up (its journal made, unless the
+    journal is off), or with `ticking` once every rank has flushed events to its journal."""
     proc = start(3, ["--duration", "10", "--speedup", "5", "-o", out, *extra], tmp_path)
     header = wait_for_line(proc, "  output:")
+    journal_off = "--flush-interval" in extra and extra[list(extra).index("--flush-interval") + 1] == "0"
     if ticking:
         wait_until_ticking(proc, out, 3)
+    elif not journal_off:
+        wait_until_journaling(proc, out, 3)
     action()
     code = wait_for(proc, timeout=HANG_S)
     stdout, stderr = proc.communicate()
