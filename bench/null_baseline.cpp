@@ -34,7 +34,7 @@ int run(const MpiEnvironment& mpi, const Options& o) {
   const MPI_Comm comm = mpi.world();
   const int rank = mpi.rank(), n = mpi.size();
   const auto un = static_cast<std::size_t>(n);
-  const std::vector<std::int32_t> peers = peers_of(rank, n, Topology::full);
+  const std::vector<std::int32_t> peers = peers_of(rank, n, Topology::full(), 0);
   const ActionDraw draw(o.p_internal, peers.size());
   Rng rng(stream_seed(o.seed, static_cast<std::uint64_t>(rank)));
   Transport transport(comm);

@@ -29,7 +29,7 @@ std::string one_line(std::string s) {
 }
 
 // An option taking one word of `choices`, stored as the value it names: CLI11's IsMember refuses
-// any other word ("--topology: star not in {full,ring}"), its Transformer maps the word to the value.
+// any other word ("--phase: late not in {random,zero}"), its Transformer maps the word to the value.
 // (CheckedTransformer alone would also take the value's number: 1 for ring.) The default shown is
 // the word of `value` as it stands (Config's default).
 template <class E, std::size_t N>
@@ -116,7 +116,22 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.add_option_function<std::uint64_t>(
          "--seed", [&c](std::uint64_t seed) { c.seed = seed; }, "run seed (default: random, printed and recorded)")
       ->transform(seed_number());
-  add_choice(app, "--topology", c.topology, kTopologies, "who may send to whom: full or ring");
+  app.add_option_function<std::string>(
+         "--topology",
+         [&c](const std::string& text) {
+           std::string error;
+           c.topology = *parse_topology(text, error);  // the check below has accepted it
+         },
+         "who may send to whom: full (everyone), ring (the two neighbours) or random:K (K random peers each, K "
+         "even, 2 <= K <= N/2; the graph is drawn from the seed)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            std::string error;
+            return parse_topology(text, error) ? std::string() : error;
+          },
+          "{full,ring,random:K}"))
+      ->type_name("WORD")
+      ->default_str(c.topology.text());
   app.add_option("--speedup", c.speedup, "run S times faster than model time (rates x S, duration / S)")
       ->capture_default_str();
   auto* output_opt =

@@ -47,7 +47,7 @@ void print_header(const RunDescription& f) {
   std::printf("clockbench %s (git %s): logical clocks on machines of different speeds\n", f.version.c_str(),
               f.git_sha.c_str());
   std::printf("  MPI:       %s; HDF5 %s\n", f.mpi_library.c_str(), f.hdf5_version.c_str());
-  std::printf("  machines:  %d, topology %s, p_internal %s\n", f.n_machines, topology_name(c.topology),
+  std::printf("  machines:  %d, topology %s, p_internal %s\n", f.n_machines, c.topology.text().c_str(),
               format_number(c.p_internal).c_str());
   if (c.flat_out) {
     std::printf("  rates:     max: flat out, ticks back to back, at most %lld per machine (--max-ticks)\n",
@@ -147,7 +147,7 @@ std::vector<ResultField> result_fields(const RunDescription& f, const MachineRes
   return {{"status", status, true},
           {"completed", run.completed ? "1" : "0", false},
           {"machines", n(f.n_machines), false},
-          {"topology", topology_name(f.config.topology), true},
+          {"topology", f.config.topology.text(), true},
           {"seed", n(f.seed), false},
           {"rates", join_rates(f.rates), true},
           {"p_internal", format_number(f.config.p_internal), false},

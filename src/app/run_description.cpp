@@ -100,7 +100,10 @@ JournalHeader journal_header(const RunDescription& d, int rank, const std::strin
   h.speedup = c.speedup;
   h.p_internal = c.p_internal;
   h.flush_interval_s = c.flush_interval_s;
-  h.topology = c.topology == Topology::ring ? 1 : 0;
+  // 0 full, 1 ring, K (even, >= 2) random:K: the field's layout is unchanged.
+  h.topology = c.topology.kind == Topology::Kind::ring     ? 1
+               : c.topology.kind == Topology::Kind::random ? c.topology.k
+                                                           : 0;
   h.flat_out = c.flat_out ? 1 : 0;
   h.max_ticks = c.flat_out ? c.max_ticks : 0;
   h.pid = static_cast<std::int64_t>(getpid());
@@ -108,7 +111,7 @@ JournalHeader journal_header(const RunDescription& d, int rank, const std::strin
   h.git_sha = d.git_sha;
   h.hostname = hostname;
   h.rates = d.rates;
-  h.peers = peers_of(rank, d.n_machines, c.topology);
+  h.peers = peers_of(rank, d.n_machines, c.topology, d.seed);
   h.phase_s = machine_phase(d.seed, static_cast<std::uint64_t>(rank), d.rates[static_cast<std::size_t>(rank)], c.phase);
   h.grace_s = c.grace_s;
   h.phase_mode = c.phase == PhaseMode::zero ? 1 : 0;
@@ -127,7 +130,7 @@ RunMetadata run_metadata(const RunDescription& d, const MachineResult& result, c
   m.hdf5_version = d.hdf5_version;
   m.build = d.build;
   m.simulation = platform::simulation();
-  m.topology = topology_name(c.topology);
+  m.topology = c.topology.text();
   m.stop_reason = result.stop_reason;
   m.slurm_job_id = d.slurm.job_id;
   m.slurm_array_task_id = d.slurm.array_task_id;

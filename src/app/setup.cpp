@@ -21,8 +21,8 @@ namespace {
 
 // Refuses a run whose reserved memory would not fit in this host's memory (all ranks counted,
 // as when every rank runs here).
-std::string check_memory(const std::vector<double>& rates, const Config& c) {
-  const double need = static_cast<double>(run_footprint_bytes(rates, c.duration_s, c.max_ticks, c.topology));
+std::string check_memory(const std::vector<double>& rates, const Config& c, std::uint64_t seed) {
+  const double need = static_cast<double>(run_footprint_bytes(rates, c.duration_s, c.max_ticks, c.topology, seed));
   const double have = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
   if (have <= 0 || need <= 0.8 * have) return {};
   char msg[256];
@@ -76,7 +76,8 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
   if (platform::kSimulated && c.flat_out &&
       fail("--rates max (flat out) has no meaning in a simulation: its ticks take no simulated time"))
     return s;
-  if (fail(check_memory(d.rates, c))) return s;
+  if (fail(check_peer_graph(c.topology, n, d.seed))) return s;
+  if (fail(check_memory(d.rates, c, d.seed))) return s;
   if (!c.no_output && fail(plan_output(c.output, c.force, d.seed, d.output))) return s;
   if (!cli.json.empty() && fail(plan_json(cli.json, c.force, d.output.final_path, d.json))) return s;
   if (c.no_output) return s;

@@ -22,6 +22,7 @@ std::string validate(const Config& c, int n_machines) {
         << ": run it with mpirun -np N, N >= 2";
     return err.str();
   }
+  if (std::string bad = check_topology(c.topology, n_machines); !bad.empty()) return bad;
   if (!positive_finite(c.duration_s)) {
     err << "--duration must be a positive number of model seconds, got " << c.duration_s;
     return err.str();

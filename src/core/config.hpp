@@ -8,10 +8,9 @@
 #include <vector>
 
 #include "core/latency.hpp"
+#include "core/topology.hpp"
 
 namespace clockbench {
-
-enum class Topology { full, ring };
 
 // Where each machine's ticks start (docs/model.md): its own phase in [0, 1/r), or all at 0.
 enum class PhaseMode { random, zero };
@@ -33,7 +32,6 @@ struct Choice {
   const char* name;
   E value;
 };
-inline constexpr Choice<Topology> kTopologies[] = {{"full", Topology::full}, {"ring", Topology::ring}};
 inline constexpr Choice<PhaseMode> kPhaseModes[] = {{"random", PhaseMode::random}, {"zero", PhaseMode::zero}};
 inline constexpr Choice<IoMode> kIoModes[] = {{"independent", IoMode::independent}, {"collective", IoMode::collective}};
 inline constexpr Choice<ClockEstimate> kClockEstimates[] = {
@@ -47,7 +45,6 @@ constexpr const char* choice_name(const Choice<E> (&choices)[N], E value) {
   return "?";
 }
 
-inline const char* topology_name(Topology t) { return choice_name(kTopologies, t); }
 inline const char* phase_mode_name(PhaseMode m) { return choice_name(kPhaseModes, m); }
 
 struct Config {
@@ -62,11 +59,11 @@ struct Config {
   bool fractional_rates = false;  // draw real rates in [min, max] instead of integers
   double p_internal = 0.7;
   std::optional<std::uint64_t> seed;  // empty: a random seed, printed and recorded
-  Topology topology = Topology::full;
-  double speedup = 1.0;    // wall time runs this many times faster than model time
-  std::string output;      // empty: a new name in the current folder
-  bool force = false;      // overwrite an existing output
-  bool no_output = false;  // run and report, but write no file (measures what recording costs)
+  Topology topology;                  // full
+  double speedup = 1.0;               // wall time runs this many times faster than model time
+  std::string output;                 // empty: a new name in the current folder
+  bool force = false;                 // overwrite an existing output
+  bool no_output = false;             // run and report, but write no file (measures what recording costs)
   bool quiet = false;
   bool timings = false;  // --timings: where each phase's wall time went (core/phase_times.hpp)
   // Wall seconds between background flushes of the recorded events to the run's journal (crash

@@ -27,7 +27,7 @@ std::string to_config_text(const Config& c, const std::vector<double>& rates, st
   }
   out << "p-internal=" << format_number(c.p_internal) << "\n";
   out << "seed=" << seed << "\n";
-  out << "topology=\"" << topology_name(c.topology) << "\"\n";
+  out << "topology=\"" << c.topology.text() << "\"\n";
   out << "speedup=" << format_number(c.speedup) << "\n";
   out << "phase=\"" << phase_mode_name(c.phase) << "\"\n";
   out << "latency=\"" << c.latency.text() << "\"\n";

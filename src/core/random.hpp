@@ -25,6 +25,8 @@ inline std::uint64_t stream_seed(std::uint64_t run_seed, std::uint64_t stream) {
 inline std::uint64_t action_stream(std::uint64_t rank) { return rank; }
 inline std::uint64_t phase_stream(std::uint64_t rank) { return (1ULL << 32) + rank; }
 inline std::uint64_t latency_stream(std::uint64_t rank) { return (2ULL << 32) + rank; }
+// The random:K peer graph (core/topology.cpp): one stream for the whole graph, drawn alike on every rank.
+inline constexpr std::uint64_t kTopologyStream = 3ULL << 32;
 
 class Rng {
  public:

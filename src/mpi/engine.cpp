@@ -285,7 +285,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
 
   MachineResult res;
   PhaseClock phases(res.phases, monotonic_now());
-  res.peers = peers_of(rank, n, plan.topology);
+  res.peers = peers_of(rank, n, plan.topology, plan.seed);
   res.sent_to.assign(un, 0);
   res.received_from.assign(un, 0);
   res.left_from.assign(un, 0);
@@ -294,10 +294,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   // Everything the loop touches is allocated here, before model time 0.
   const std::int64_t budget = tick_budget(rate, plan.duration_s, plan.max_ticks);
   res.events.reserve(static_cast<std::size_t>(budget));
-  Machine machine(
-      rank, res.peers, plan.p_internal, plan.seed,
-      queue_bounds(plan.rates, plan.duration_s, plan.max_ticks, plan.topology)[static_cast<std::size_t>(rank)],
-      plan.latency);
+  Machine machine(rank, res.peers, plan.p_internal, plan.seed,
+                  queue_bounds(plan.rates, plan.duration_s, plan.max_ticks, plan.topology,
+                               plan.seed)[static_cast<std::size_t>(rank)],
+                  plan.latency);
   Transport transport(comm);
   StopControl stop(comm, kStopLeadWall * speedup);
   // The senders are the peers: every topology is symmetric.

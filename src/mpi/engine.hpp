@@ -21,7 +21,7 @@ struct EnginePlan {
   double speedup = 1.0;
   double p_internal = 0.0;
   std::uint64_t seed = 0;
-  Topology topology = Topology::full;
+  Topology topology;  // full
   PhaseMode phase = PhaseMode::random;
   Latency latency;
   double grace_s = 0.0;  // wall seconds a tick may wait for its senders (docs/model.md)

@@ -71,7 +71,7 @@ TEST(Cli, ParsesEveryOption) {
   EXPECT_EQ(o.config.rates, (std::vector<double>{1, 2.5, 6}));
   EXPECT_EQ(o.config.p_internal, 0.4);
   EXPECT_EQ(o.config.seed, 9u);
-  EXPECT_EQ(o.config.topology, Topology::ring);
+  EXPECT_EQ(o.config.topology, Topology::ring());
   EXPECT_EQ(o.config.output, "x.h5");
   EXPECT_TRUE(o.config.force && o.config.quiet);
 }
@@ -111,7 +111,7 @@ TEST(Cli, ChoicesAndTheSeedTakeTheirWordsAndDefaultToConfig) {
   const CliOutcome o = parse({"--topology", "ring", "--hdf5-io", "collective", "--clock-estimate", "force", "--phase",
                               "zero", "--seed", "010"});
   ASSERT_EQ(o.status, CliStatus::run) << o.message;
-  EXPECT_EQ(o.config.topology, Topology::ring);
+  EXPECT_EQ(o.config.topology, Topology::ring());
   EXPECT_EQ(o.config.hdf5_io, IoMode::collective);
   EXPECT_EQ(o.config.clock_estimate, ClockEstimate::force);
   EXPECT_EQ(o.config.phase, PhaseMode::zero);
@@ -121,8 +121,8 @@ TEST(Cli, ChoicesAndTheSeedTakeTheirWordsAndDefaultToConfig) {
   EXPECT_EQ(parse({"--seed", "18446744073709551615"}).config.seed, 18446744073709551615ULL);
   // The help shows each choice's words and Config's default for it.
   const std::string help = parse({"--help"}).message;
-  for (const char* shown :
-       {"{full,ring}=full", "{independent,collective}=independent", "{auto,force,off}=auto", "{random,zero}=random"})
+  for (const char* shown : {"{full,ring,random:K}=full", "{independent,collective}=independent",
+                            "{auto,force,off}=auto", "{random,zero}=random"})
     EXPECT_NE(help.find(shown), std::string::npos) << shown << " not in:\n" << help;
 }
 
@@ -178,8 +178,8 @@ TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
 // CLI11's validators: the option, the word given and what it may be.
 TEST(Cli, ABadChoiceOrSeedNamesTheWordAndWhatItMayBe) {
   const std::pair<std::vector<std::string>, const char*> cases[] = {
-      {{"--topology", "star"}, "--topology: star not in {full,ring}"},
-      {{"--topology", "1"}, "--topology: 1 not in {full,ring}"},  // the word, not the enum's number
+      {{"--topology", "star"}, "--topology: 'star' is not full, ring or random:K"},
+      {{"--topology", "1"}, "--topology: '1' is not full, ring or random:K"},  // the word, not the enum's number
       {{"--hdf5-io", "async"}, "--hdf5-io: async not in {independent,collective}"},
       {{"--clock-estimate", "on"}, "--clock-estimate: on not in {auto,force,off}"},
       {{"--seed", "-5"}, "--seed: '-5' is not a whole number from 0 to 18446744073709551615"},
@@ -194,7 +194,7 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   Config c;
   c.duration_s = 12.5;
   c.p_internal = 0.3;
-  c.topology = Topology::ring;
+  c.topology = Topology::ring();
   c.speedup = 20;
   c.phase = PhaseMode::zero;
   c.latency = Latency{Latency::Form::uniform, 0.125, 0.5};
@@ -205,7 +205,7 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   ASSERT_EQ(o.status, CliStatus::run) << o.message;
   EXPECT_EQ(o.config.duration_s, 12.5);
   EXPECT_EQ(o.config.p_internal, 0.3);
-  EXPECT_EQ(o.config.topology, Topology::ring);
+  EXPECT_EQ(o.config.topology, Topology::ring());
   EXPECT_EQ(o.config.speedup, 20);
   EXPECT_EQ(o.config.rates, rates);
   EXPECT_EQ(o.config.seed, 1234567890123ULL);

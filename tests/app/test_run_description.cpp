@@ -17,7 +17,7 @@ RunDescription ring_of_four() {
   d.config.duration_s = 30;
   d.config.speedup = 100;
   d.config.p_internal = 0.25;
-  d.config.topology = Topology::ring;
+  d.config.topology = Topology::ring();
   d.config.flush_interval_s = 2;
   d.config.max_ticks = 1234;  // ignored: a paced run has no tick cap
   d.rates = {1, 2.5, 3, 6};

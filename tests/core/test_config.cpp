@@ -27,7 +27,7 @@ TEST(ConfigValidate, DefaultsAreTheClassicExperiment) {
   EXPECT_EQ(c.p_internal, 0.7);
   EXPECT_EQ(c.rate_min, 1.0);
   EXPECT_EQ(c.rate_max, 6.0);
-  EXPECT_EQ(c.topology, Topology::full);
+  EXPECT_EQ(c.topology, Topology::full());
 }
 
 TEST(ConfigValidate, RejectsOneMachine) { expect_error(Config{}, 1, "at least 2 machines"); }
@@ -135,23 +135,24 @@ TEST(Schedule, TicksBeforeCountsDeadlinesStrictlyBeforeTheEnd) {
 
 TEST(Footprint, QueueBoundsCountEverySendersTicks) {
   // Rates 1, 2, 4 for 10 s: 10, 20, 40 ticks. Full: each queue hears from the other two.
-  const auto full = queue_bounds({1, 2, 4}, 10, 0, Topology::full);
+  const auto full = queue_bounds({1, 2, 4}, 10, 0, Topology::full(), 0);
   EXPECT_EQ(full, (std::vector<std::uint64_t>{61, 51, 31}));
   // Ring of 4: machine 0 hears from 1 and 3.
-  const auto ring = queue_bounds({1, 2, 4, 8}, 10, 0, Topology::ring);
+  const auto ring = queue_bounds({1, 2, 4, 8}, 10, 0, Topology::ring(), 0);
   EXPECT_EQ(ring[0], 1u + 20u + 80u);
   // The footprint counts every tick and every message a queue may hold: 61 + 51 + 31 of them here.
   const std::uint64_t ticks = 70 * kBytesPerTick;
-  EXPECT_EQ(run_footprint_bytes({1, 2, 4}, 10, 0, Topology::full), ticks + (61 + 51 + 31) * kBytesPerQueuedMessage);
+  EXPECT_EQ(run_footprint_bytes({1, 2, 4}, 10, 0, Topology::full(), 0),
+            ticks + (61 + 51 + 31) * kBytesPerQueuedMessage);
 }
 
 TEST(Topology, FullAndRingPeers) {
-  EXPECT_EQ(peers_of(1, 4, Topology::full), (std::vector<std::int32_t>{0, 2, 3}));
-  EXPECT_EQ(peers_of(0, 5, Topology::ring), (std::vector<std::int32_t>{1, 4}));
-  EXPECT_EQ(peers_of(0, 2, Topology::ring), (std::vector<std::int32_t>{1}));
-  EXPECT_EQ(peers_of(1, 3, Topology::ring), peers_of(1, 3, Topology::full));  // N = 3: the same
-  EXPECT_STREQ(topology_name(Topology::ring), "ring");
-  EXPECT_STREQ(topology_name(Topology::full), "full");
+  EXPECT_EQ(peers_of(1, 4, Topology::full(), 0), (std::vector<std::int32_t>{0, 2, 3}));
+  EXPECT_EQ(peers_of(0, 5, Topology::ring(), 0), (std::vector<std::int32_t>{1, 4}));
+  EXPECT_EQ(peers_of(0, 2, Topology::ring(), 0), (std::vector<std::int32_t>{1}));
+  EXPECT_EQ(peers_of(1, 3, Topology::ring(), 0), peers_of(1, 3, Topology::full(), 0));  // N = 3: the same
+  EXPECT_EQ(Topology::ring().text(), "ring");
+  EXPECT_EQ(Topology::full().text(), "full");
 }
 
 TEST(ConfigValidate, FlatOutNeedsAPositiveTickCap) {
