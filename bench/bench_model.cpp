@@ -90,7 +90,7 @@ void BM_TickAndRecord(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// The crash journal's flusher thread: one piece of recorded events encoded as journal records.
+// The crash journal's flusher thread: one piece of recorded events encoded as a journal block.
 void BM_JournalEncode(benchmark::State& state) {
   constexpr std::int64_t kPiece = 16384;
   Machine m(0, {1, 2}, 0.7, 1, 16);
@@ -101,7 +101,7 @@ void BM_JournalEncode(benchmark::State& state) {
   progress.set_columns(log);
   std::vector<unsigned char> out;
   for (auto _ : state) {
-    encode_journal_records(progress.columns, 0, kPiece, out);
+    encode_journal_block(progress.columns, 0, kPiece, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * kPiece);

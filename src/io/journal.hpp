@@ -18,14 +18,25 @@
 
 namespace clockbench {
 
-inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '3'};
-inline constexpr std::uint32_t kJournalRecordBytes = 72;
+inline constexpr char kJournalMagic[8] = {'C', 'B', 'J', 'R', 'N', 'L', '0', '4'};
 // Where the header's clock_offset_s and clock_offset_uncertainty_s sit (docs/schema.md).
 inline constexpr long kJournalClockOffsetAt = 64;
-// Where a record's late_deliveries (u32) sits in it; the header's first_late_s (f64) is its last
-// 8 bytes (docs/schema.md).
-inline constexpr std::size_t kJournalLateAt = 68;
+// The header's first_late_s (f64) is its last 8 bytes (docs/schema.md).
 inline constexpr long kJournalFirstLateFromEnd = 8;
+// Events follow the header in blocks (docs/schema.md, "Crash journal"): a fixed block header of
+// this many bytes, then the block's columns, each narrowed to the fewest bytes its values need.
+inline constexpr std::size_t kJournalBlockHeaderBytes = 40;
+// The block header's eight column widths (bytes per value, 0 when every value is 0), in this order.
+enum JournalWidth : std::size_t {
+  kTickWidth,
+  kLamportWidth,
+  kJumpWidth,
+  kQueueWidth,
+  kPeerWidth,
+  kMsgTickWidth,
+  kMsgClockWidth,
+  kJournalWidths = 8
+};
 
 // What recovery needs to rebuild the file without the program: the run's facts and this rank's.
 struct JournalHeader {
@@ -37,10 +48,10 @@ struct JournalHeader {
   double p_internal = 0.0;
   double flush_interval_s = 0.0;
   // The start estimate is made after the journal starts: NaN ("not known") in the header until the
-  // flusher writes it there, before its first record (EventProgress carries it).
+  // flusher writes it there, before its first block (EventProgress carries it).
   double clock_offset_s = std::numeric_limits<double>::quiet_NaN();
   double clock_offset_uncertainty_s = std::numeric_limits<double>::quiet_NaN();
-  std::int32_t topology = 0;  // 0 full, 1 ring
+  std::int32_t topology = 0;  // 0 full, 1 ring, K (even, >= 2) random:K
   std::int32_t flat_out = 0;
   std::int64_t max_ticks = 0;
   std::int64_t pid = 0;
@@ -61,10 +72,11 @@ std::string create_journal_folder(const std::string& folder);
 void remove_journal_folder(const std::string& folder);
 std::string journal_file(const std::string& folder, int rank);
 
-// Appends events [from, to) of `cols` as journal records to `out` (replacing its contents), each
-// carrying `late_deliveries`, the rank's running count when they are written.
-void encode_journal_records(const EventColumns& cols, std::int64_t from, std::int64_t to,
-                            std::vector<unsigned char>& out, std::uint32_t late_deliveries = 0);
+// Encodes events [from, to) of `cols` (from < to) as one journal block into `out` (replacing its
+// contents), carrying `late_deliveries`, the rank's running count when the block is written. The
+// block stands alone: the clock before its first event is read from the column (0 at event 0).
+void encode_journal_block(const EventColumns& cols, std::int64_t from, std::int64_t to, std::vector<unsigned char>& out,
+                          std::uint32_t late_deliveries = 0);
 
 // Owns this rank's journal file and the thread that appends to it. No MPI calls.
 class EventFlusher {

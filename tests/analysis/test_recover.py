@@ -1,6 +1,7 @@
 """`recover` on synthetic crash journals, written here from docs/schema.md ("Crash journal"): the
-CBJRNL03 format (each rank's running count of late deliveries and their earliest arrival), the
-older CBJRNL02 (phases, latency, msg_arrival) and CBJRNL01; the recovered file carries the fields of
+CBJRNL04 format (events in blocks of narrowed columns), CBJRNL03 (each rank's running count of late
+deliveries and their earliest arrival, in fixed-size records), the older CBJRNL02 (phases, latency,
+msg_arrival) and CBJRNL01; the recovered file carries the fields of
 docs/model.md as docs/schema.md says ("Recovered files") and verifies."""
 
 from __future__ import annotations
@@ -36,6 +37,52 @@ RECORD_V1 = [("tick", "<i8", 0), ("t", "<f8", 8), ("lamport", "<i8", 16), ("jump
              ("msg_tick", "<i8", 32), ("msg_clock", "<i8", 40), ("queue", "<i4", 48), ("peer", "<i4", 52),
              ("kind", "u1", 56)]
 FLUSHED_UP_TO = (5.0, 6.3, 5.6, 7.1)  # model s: each rank's last flush before the crash
+BLOCK_EVENTS = 5  # CBJRNL04: events per block here (the engine's are up to 16384), so runs have many
+
+
+def zigzag(v: np.ndarray) -> np.ndarray:
+    """docs/schema.md: 0, -1, 1, -2, ... as 0, 1, 2, 3, ..."""
+    v = np.asarray(v, dtype=np.int64)
+    return np.where(v >= 0, 2 * v, -2 * v - 1).astype(np.uint64)
+
+
+def column(codes: np.ndarray) -> Tuple[int, bytes]:
+    """A column of zigzag codes in the fewest of 0, 1, 2, 4, 8 bytes that hold them."""
+    top = int(codes.max()) if codes.size else 0
+    width = next(w for w in (0, 1, 2, 4, 8) if top < 1 << (8 * w))
+    return width, codes.astype(f"<u{width}").tobytes() if width else b""
+
+
+def block(ev: np.ndarray, first: int, lamport_before: int, late: int) -> bytes:
+    """One CBJRNL04 block of the records `ev`, events first, first + 1, ...: docs/schema.md."""
+    n = len(ev)
+    carries = ~((ev["msg_tick"] == -1) & (ev["msg_clock"] == -1) & np.isnan(ev["msg_arrival"]))
+    lamport = ev["lamport"].astype(np.int64)
+    cols = [column(zigzag(ev["tick"] - (first + np.arange(n)))),
+            column(zigzag(np.diff(lamport, prepend=lamport_before))),
+            column(zigzag(ev["jump"])), column(zigzag(ev["queue"])), column(zigzag(ev["peer"])),
+            column(zigzag(ev["msg_tick"][carries])), column(zigzag(lamport[carries] - ev["msg_clock"][carries]))]
+    bitmap = np.packbits(carries, bitorder="little").tobytes()
+    body = (cols[0][1] + ev["t"].astype("<f8").tobytes() + cols[1][1] + cols[2][1] + cols[3][1] + cols[4][1]
+            + ev["kind"].astype("u1").tobytes() + bitmap + cols[5][1] + cols[6][1]
+            + ev["msg_arrival"][carries].astype("<f8").tobytes())
+    head = struct.pack("<IIqqII8B", 40 + len(body), n, first, lamport_before, late, int(carries.sum()),
+                       *[w for w, _ in cols], 0)
+    return head + body
+
+
+def blocks(records: np.ndarray) -> bytes:
+    """The records as CBJRNL04 blocks of at most BLOCK_EVENTS, a new block wherever the late count
+    changes (a block carries one)."""
+    out, at = [], 0
+    while at < len(records):
+        end = min(len(records), at + BLOCK_EVENTS)
+        same = np.flatnonzero(records["late_deliveries"][at:end] != records["late_deliveries"][at])
+        end = at + int(same[0]) if same.size else end
+        out.append(block(records[at:end], at, int(records["lamport"][at - 1]) if at else 0,
+                         int(records["late_deliveries"][at])))
+        at = end
+    return b"".join(out)
 
 
 def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[float] = FLUSHED_UP_TO,
@@ -47,12 +94,13 @@ def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[floa
     folder.mkdir()
     n = len(d.machines["rank"])
     rates = np.full(n, math.inf) if int(d.attrs["flat_out"]) else d.machines["rate_hz"]
-    record = {3: RECORD_V3, 2: RECORD_V2, 1: RECORD_V1}[version]
+    record = {4: RECORD_V3, 3: RECORD_V3, 2: RECORD_V2, 1: RECORD_V1}[version]
     dtype = np.dtype({"names": [f for f, _, _ in record], "formats": [t for _, t, _ in record],
                       "offsets": [o for _, _, o in record], "itemsize": 64 if version == 1 else 72})
     for r in range(n):
         peers = np.flatnonzero(d.network["adjacency"][r])
-        fields = {"magic": f"CBJRNL0{version}".encode(), "record_bytes": dtype.itemsize, "rank": r, "n_machines": n,
+        fields = {"magic": f"CBJRNL0{version}".encode(), "record_bytes": 0 if version == 4 else dtype.itemsize,
+                  "rank": r, "n_machines": n,
                   "seed": int(d.attrs["seed"]), "duration_s": d.attrs["duration_s"], "speedup": d.attrs["speedup"],
                   "p_internal": d.attrs["p_internal"], "flush_interval_s": 1.0,
                   "clock_offset_s": clock[r][0] if clock else 0.0,
@@ -65,7 +113,7 @@ def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[floa
             tail = struct.pack("<" + "".join(f for _, f in MODEL_TAIL), float(d.machines["phase_s"][r]),
                                float(d.attrs["grace_s"]), ("random", "zero").index(d.attrs["phase_mode"]),
                                d.attrs["latency"].encode())
-        if version == 3:
+        if version >= 3:
             late, first = int(d.machines["late_deliveries"][r]), float(d.machines["first_degraded_s"][r])
             tail += struct.pack("<d", first if late else math.nan)  # the header's last field
         body = rates.astype("<f8").tobytes() + peers.astype("<i4").tobytes() + tail
@@ -78,7 +126,8 @@ def write_journal(folder: Path, d: RunData, version: int, flushed: Sequence[floa
                 records[name] = np.where(d.events["t"][mine] >= first, late, 0) if late else 0
             else:
                 records[name] = d.events[name][mine]
-        (folder / f"rank-{r}.bin").write_bytes(head + body + records.tobytes())
+        events = blocks(records) if version == 4 else records.tobytes()
+        (folder / f"rank-{r}.bin").write_bytes(head + body + events)
     return folder
 
 
@@ -172,6 +221,7 @@ def test_a_cbjrnl01_journal_still_recovers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("version, record_bytes, words", [
+    (4, 72, "records of 72 bytes, this reader knows 0 for CBJRNL04"),
     (3, 64, "records of 64 bytes, this reader knows 72 for CBJRNL03"),
     (2, 64, "records of 64 bytes, this reader knows 72 for CBJRNL02"),
     (1, 72, "records of 72 bytes, this reader knows 64 for CBJRNL01")])
@@ -207,8 +257,10 @@ def late_run(latency: str = "0.05") -> Tuple[RunData, int]:
     return d, receiver
 
 
+@pytest.mark.parametrize("version", [3, 4])
 @pytest.mark.parametrize("latency", ["0.05", "uniform:0.01,0.4"])
-def test_a_cbjrnl03_journal_carries_the_late_deliveries_that_verify_excuses(tmp_path: Path, latency: str) -> None:
+def test_a_cbjrnl03_journal_carries_the_late_deliveries_that_verify_excuses(tmp_path: Path, latency: str,
+                                                                           version: int) -> None:
     d, receiver = late_run(latency)
     count = int(d.machines["late_deliveries"][receiver])
     # Without the counts (CBJRNL02) the same events fail: nothing is excused.
@@ -218,7 +270,7 @@ def test_a_cbjrnl03_journal_carries_the_late_deliveries_that_verify_excuses(tmp_
     assert texts and all("a recovered file: late deliveries were not journaled, none is excused" in t
                          for t in texts), texts
 
-    journal = write_journal(tmp_path / "run.h5.77.journal", d, 3)
+    journal = write_journal(tmp_path / "run.h5.77.journal", d, version)
     out = tmp_path / "recovered.h5"
     res = run_cli("recover", journal, "-o", out)
     assert res.code == 0 and res.out.rstrip().endswith(f"; {count} late deliveries journaled"), res.out + res.err
@@ -245,34 +297,37 @@ def test_a_cbjrnl03_journal_carries_the_late_deliveries_that_verify_excuses(tmp_
         assert "last journal flush" in f["machines/late_deliveries"].attrs["description"]
 
 
-def test_a_cbjrnl03_journal_of_fewer_late_deliveries_than_the_departures_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_cbjrnl03_journal_of_fewer_late_deliveries_than_the_departures_fails(tmp_path: Path, version: int) -> None:
     """The counts excuse exactly as in a whole file: no more departures than the journal counted."""
     d, receiver = late_run()
     d.machines["late_deliveries"][receiver] = 0  # the journal says none
     d.machines["first_degraded_s"][receiver] = math.nan
-    out = recovered(tmp_path, d, 3)
+    out = recovered(tmp_path, d, version)
     run = open_run(out)
     assert run.attrs["timing"] == "ok" and int(run.attrs["late_deliveries"]) == 0
     texts = [str(v) for v in verify(run).violations]
     assert texts and not any("were not journaled" in t for t in texts), texts
 
 
+@pytest.mark.parametrize("version", [3, 4])
 @pytest.mark.parametrize("kwargs", [{}, {"flat_out": True, "latency": "0"}], ids=["paced", "flat-out"])
-def test_a_cbjrnl03_journal_without_late_deliveries_says_ok(tmp_path: Path, kwargs: dict) -> None:
+def test_a_cbjrnl03_journal_without_late_deliveries_says_ok(tmp_path: Path, kwargs: dict, version: int) -> None:
     d = simulate_model(rates=(3.0, 4.0, 5.0, 8.0), **kwargs)
     assert d.attrs["timing"] == "ok"
-    run = open_run(recovered(tmp_path, d, 3))
+    run = open_run(recovered(tmp_path, d, version))
     assert run.attrs["timing"] == "ok" and run.attrs["late_deliveries"] == run.attrs["missed_ticks"] == 0
     assert (run.machines["late_deliveries"] == 0).all() and np.isnan(run.machines["first_degraded_s"]).all()
     result = verify(run)
     assert result.ok, result.violations
 
 
-def test_a_late_count_without_its_arrival_time_is_not_trusted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_late_count_without_its_arrival_time_is_not_trusted(tmp_path: Path, version: int) -> None:
     """A header that lacks the earliest arrival of the deliveries its records count (the flusher
     writes it first, so only a damaged journal can): the counts are unknown, as from CBJRNL02."""
     d, receiver = late_run()
-    journal = write_journal(tmp_path / "j", d, 3)
+    journal = write_journal(tmp_path / "j", d, version)
     path = journal / f"rank-{receiver}.bin"
     data = bytearray(path.read_bytes())
     header_bytes = struct.unpack_from("<I", data, 8)[0]
@@ -283,3 +338,88 @@ def test_a_late_count_without_its_arrival_time_is_not_trusted(tmp_path: Path) ->
     assert res.code == 0 and "late deliveries not journaled" in res.out, res.out + res.err
     run = open_run(out)
     assert run.attrs["timing"] == "unknown (recovered)" and (run.machines["late_deliveries"] == -1).all()
+
+
+# ---------------------------------------------------------------- CBJRNL04: events in blocks
+
+def test_a_cbjrnl04_journal_recovers_the_same_file_as_cbjrnl03(tmp_path: Path) -> None:
+    d, _ = late_run("uniform:0.01,0.4")
+    files = []
+    for version in (3, 4):
+        (tmp_path / f"v{version}").mkdir()
+        files.append(recovered(tmp_path / f"v{version}", d, version))
+    with h5py.File(files[0], "r") as a, h5py.File(files[1], "r") as b:
+        for group in ("events", "machines", "network"):
+            for name in a[group]:
+                np.testing.assert_array_equal(a[f"{group}/{name}"][:], b[f"{group}/{name}"][:], err_msg=name)
+        assert a.attrs["end_s"] == b.attrs["end_s"] and a.attrs["timing"] == b.attrs["timing"]
+
+
+def wide_records() -> np.ndarray:
+    """Events whose columns need every width: 0, 1, 2, 4 and 8 bytes, and negative values."""
+    dtype = np.dtype([(f, t) for f, t, _ in RECORD_V3])
+    ev = np.zeros(6, dtype)
+    ev["tick"] = [0, 1, 2, 3, 300, 70000]  # 300 - 4 needs 2 bytes, 70000 - 5 4 bytes
+    ev["t"] = [0.0, 0.25, -1.5, 1e300, math.inf, 2.0]
+    ev["lamport"] = [1, 2, 2**40, 2**40 + 1, 2**40 + 2, -5]  # a step of 2^40 and one back below 0
+    ev["jump"] = [0, 0, 2**40 - 3, 0, 0, -(2**62)]
+    ev["queue"] = [0, 1, 2**31 - 1, 3, 0, 0]
+    ev["peer"] = [-1, 7, 3, -1, 2**20, -1]
+    ev["kind"] = [0, 1, 3, 2, 3, 3]
+    ev["msg_tick"] = [-1, -1, 5, -1, 0, 2**33]
+    ev["msg_clock"] = [-1, -1, 2**40 - 1, -1, 2**40 + 2, -5 - 2**50]
+    ev["msg_arrival"] = [math.nan, math.nan, 0.5, math.nan, -0.0, 7.25]
+    ev["late_deliveries"] = 2**32 - 1
+    return ev
+
+
+def test_cbjrnl04_blocks_of_every_width_decode_to_their_events() -> None:
+    from clockbench.file import journal_blocks
+
+    ev = wide_records()
+    record = np.dtype({"names": [f for f, _, _ in RECORD_V3], "formats": [t for _, t, _ in RECORD_V3],
+                       "offsets": [o for _, _, o in RECORD_V3], "itemsize": 72})
+    first, second = block(ev[:2], 0, 0, 3), block(ev[2:], 2, 2, 2**32 - 1)
+    # widths of tick, lamport, jump, queue, peer, msg_tick, msg_clock, reserved: worked out by hand
+    assert first[32:40] == bytes([0, 1, 0, 1, 1, 0, 0, 0]) and len(first) == 40 + 2 * 12 + 1
+    assert second[32:40] == bytes([4, 8, 8, 4, 4, 8, 8, 0])
+    data = b"H" * 16 + first + second
+    got, cut = journal_blocks.decode(data, 16, record, ValueError)
+    assert cut == 0 and len(got) == 6
+    for name in ev.dtype.names:
+        if name != "late_deliveries":
+            np.testing.assert_array_equal(got[name], ev[name], err_msg=name)
+    assert got["late_deliveries"].tolist() == [3, 3] + [2**32 - 1] * 4
+    # A block cut anywhere is dropped whole, and its bytes counted.
+    for keep in (1, 39, 40, 41, len(second) - 1):
+        got, cut = journal_blocks.decode(data[:16 + len(first) + keep], 16, record, ValueError)
+        assert len(got) == 2 and cut == keep, keep
+    # A bitmap that marks a message the block header does not count.
+    bad = bytearray(first)
+    bad[40 + 2 * 12] = 0b01  # after 2 x (8 + 1 + 1 + 1 + 1) bytes of columns
+    with pytest.raises(ValueError, match="its bitmap marks 1 messages, its header 0"):
+        journal_blocks.decode(b"H" * 16 + bytes(bad), 16, record, ValueError)
+
+
+@pytest.mark.parametrize("where, value, words", [
+    (32, 3, "widths"),       # a width of 3 bytes
+    (39, 1, "widths"),       # the reserved eighth width
+    (4, 0, "(0 events"),     # no events
+    (0, 54, "54 bytes"),     # shorter than its columns
+])
+def test_a_damaged_cbjrnl04_block_is_one_clear_error(tmp_path: Path, where: int, value: int, words: str) -> None:
+    journal = write_journal(tmp_path / "j", simulate_model(rates=(3.0, 4.0, 5.0, 8.0)), 4)
+    path = journal / "rank-1.bin"
+    data = bytearray(path.read_bytes())
+    at = struct.unpack_from("<I", data, 8)[0]  # the first block
+    at += struct.unpack_from("<I", data, at)[0]  # the second
+    if where in (0, 4):
+        struct.pack_into("<I", data, at + where, value)
+    else:
+        data[at + where] = value
+    path.write_bytes(bytes(data))
+    res = run_cli("recover", journal, "-o", tmp_path / "r.h5")
+    lines = res.err.splitlines()
+    assert res.code == 2 and len(lines) == 1 and f"rank-1.bin: the block at byte {at} is damaged" in lines[0] \
+        and words in lines[0], res.err
+    assert not (tmp_path / "r.h5").exists()

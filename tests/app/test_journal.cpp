@@ -1,4 +1,4 @@
-// The crash journal's records: the byte layout docs/schema.md gives, which recovery reads, and the
+// The crash journal's blocks: the byte layout docs/schema.md gives, which recovery reads, and the
 // late deliveries (their running count and earliest arrival) that the flusher carries into it.
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -20,15 +21,22 @@ namespace clockbench {
 namespace {
 
 template <typename T>
-T field(const std::vector<unsigned char>& bytes, std::size_t record, std::size_t offset) {
-  T v;
-  std::memcpy(&v, bytes.data() + record * kJournalRecordBytes + offset, sizeof v);
-  return v;
+void put(std::vector<unsigned char>& out, T v) {
+  unsigned char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.insert(out.end(), b, b + sizeof(T));
+}
+
+// Appends the bytes in `codes`.
+void put_bytes(std::vector<unsigned char>& out, std::initializer_list<unsigned char> codes) {
+  out.insert(out.end(), codes.begin(), codes.end());
 }
 
 }  // namespace
 
-TEST(JournalRecords, FieldsSitAtTheirDocumentedOffsets) {
+// The block of events 1 and 2 below, byte for byte as docs/schema.md ("Crash journal") lays it out,
+// every code worked out by hand: zigzag(v) = 2v for v >= 0, -2v - 1 for v < 0.
+TEST(JournalBlocks, ABlockIsLaidOutAsDocumented) {
   EventLog log;
   log.reserve(3);
   for (std::int64_t k = 0; k < 3; ++k) {
@@ -47,48 +55,68 @@ TEST(JournalRecords, FieldsSitAtTheirDocumentedOffsets) {
   }
   EventProgress progress;
   progress.set_columns(log);
-  std::vector<unsigned char> out(5, 0xff);              // replaced, not appended to
-  encode_journal_records(progress.columns, 1, 3, out);  // events 1 and 2 only
+  std::vector<unsigned char> out(5, 0xff);            // replaced, not appended to
+  encode_journal_block(progress.columns, 1, 3, out);  // events 1 and 2 only
 
-  ASSERT_EQ(out.size(), 2 * kJournalRecordBytes);
-  EXPECT_EQ(field<std::int64_t>(out, 0, 0), 11);
-  EXPECT_EQ(field<double>(out, 0, 8), 0.5);
-  EXPECT_EQ(field<std::int64_t>(out, 0, 16), 101);
-  EXPECT_EQ(field<std::int64_t>(out, 0, 24), 2);
-  EXPECT_EQ(field<std::int64_t>(out, 0, 32), -1);
-  EXPECT_EQ(field<std::int64_t>(out, 0, 40), -1);
-  EXPECT_TRUE(std::isnan(field<double>(out, 0, 48)));  // not a receive
-  EXPECT_EQ(field<std::int32_t>(out, 0, 56), 7);
-  EXPECT_EQ(field<std::int32_t>(out, 0, 60), 1);
-  EXPECT_EQ(out[64], 1);  // send_one
-  EXPECT_EQ(field<std::int64_t>(out, 1, 0), 12);
-  EXPECT_EQ(field<std::int64_t>(out, 1, 32), 42);
-  EXPECT_EQ(field<std::int64_t>(out, 1, 40), 99);
-  EXPECT_EQ(field<double>(out, 1, 48), 0.75);
-  EXPECT_EQ(out[kJournalRecordBytes + 64], 3);  // receive
-  EXPECT_EQ(kJournalRecordBytes, 72u);          // docs/schema.md, "Crash journal"
-  for (std::size_t r = 0; r < 2; ++r) {
-    for (std::size_t b = 65; b < 68; ++b) EXPECT_EQ(out[r * kJournalRecordBytes + b], 0) << b;
-    EXPECT_EQ(field<std::uint32_t>(out, r, 68), 0u);  // no late deliveries given
-  }
+  std::vector<unsigned char> want;
+  put<std::uint32_t>(want, 79);                   // block_bytes: 40 + 2 x 14 + 1 + 1 x 10
+  put<std::uint32_t>(want, 2);                    // events
+  put<std::int64_t>(want, 1);                     // first_tick: the block's first event index
+  put<std::int64_t>(want, 100);                   // lamport_before: event 0's clock
+  put<std::uint32_t>(want, 0);                    // late_deliveries
+  put<std::uint32_t>(want, 1);                    // messages
+  for (int w = 0; w < 7; ++w) want.push_back(1);  // every code fits a byte
+  want.push_back(0);                              // the eighth width is reserved
+  put_bytes(want, {20, 20});                      // tick - index: 11 - 1, 12 - 2
+  put<double>(want, 0.5);
+  put<double>(want, 1.0);
+  put_bytes(want, {2, 2});    // lamport - the one before: 1, 1
+  put_bytes(want, {4, 6});    // jump 2, 3
+  put_bytes(want, {14, 28});  // queue 7, 14
+  put_bytes(want, {2, 4});    // peer 1, 2
+  put_bytes(want, {1, 3});    // kind send_one, receive
+  want.push_back(0b10);       // only the second event carries a message
+  want.push_back(84);         // msg_tick 42
+  want.push_back(6);          // lamport - msg_clock: 102 - 99
+  put<double>(want, 0.75);    // msg_arrival
+  EXPECT_EQ(kJournalBlockHeaderBytes, 40u);
+  EXPECT_EQ(out, want);
 }
 
-TEST(JournalRecords, EachRecordCarriesTheRunningLateCountAtByte68) {
+// Widths of 0, 2, 4 and 8 bytes, negative values, and the running late count in the block header.
+TEST(JournalBlocks, EachColumnTakesTheFewestBytesItsValuesNeed) {
   EventLog log;
   log.reserve(2);
-  EventRecord e;
+  EventRecord e;  // tick 0, lamport 0, jump 0, queue 0, peer -1: no message
+  e.t = 2.0;
   log.append(e);
+  e.tick = 1;
+  e.lamport = std::int64_t{1} << 40;  // the lamport step needs 8 bytes (its code is 2^41)
+  e.jump = 40000;                     // code 80000: 4 bytes
+  e.queue = 200;                      // code 400: 2 bytes
+  e.peer = -1;                        // code 1: 1 byte
+  e.kind = EventKind::receive;
+  e.msg_tick = 0;               // code 0: width 0
+  e.msg_clock = e.lamport - 1;  // lamport - msg_clock = 1: code 2, 1 byte
+  e.msg_arrival = -0.5;
   log.append(e);
   EventProgress progress;
   progress.set_columns(log);
   std::vector<unsigned char> out;
-  encode_journal_records(progress.columns, 0, 2, out, 4000000007u);
-  ASSERT_EQ(out.size(), 2 * kJournalRecordBytes);
-  EXPECT_EQ(kJournalLateAt, 68u);  // docs/schema.md, "Crash journal"
-  for (std::size_t r = 0; r < 2; ++r) {
-    EXPECT_EQ(field<std::uint32_t>(out, r, 68), 4000000007u);
-    for (std::size_t b = 65; b < 68; ++b) EXPECT_EQ(out[r * kJournalRecordBytes + b], 0) << b;
-  }
+  encode_journal_block(progress.columns, 0, 2, out, 4000000007u);
+  ASSERT_GE(out.size(), kJournalBlockHeaderBytes);
+  std::uint32_t late = 0, bytes = 0;
+  std::memcpy(&bytes, out.data(), 4);
+  std::memcpy(&late, out.data() + 24, 4);
+  EXPECT_EQ(late, 4000000007u);
+  const std::vector<unsigned char> widths(out.begin() + 32, out.begin() + 40);
+  // tick, lamport, jump, queue, peer, msg_tick, msg_clock, reserved
+  EXPECT_EQ(widths, (std::vector<unsigned char>{0, 8, 4, 2, 1, 0, 1, 0}));
+  EXPECT_EQ(bytes, 40u + 2 * (0 + 8 + 8 + 4 + 2 + 1 + 1) + 1 + 1 * (0 + 1 + 8));
+  EXPECT_EQ(out.size(), bytes);
+  std::uint64_t lamport_code = 0;  // the second of the two 8-byte lamport codes
+  std::memcpy(&lamport_code, out.data() + 40 + 16 + 8, 8);
+  EXPECT_EQ(lamport_code, std::uint64_t{1} << 41);
 }
 
 TEST(JournalHeader, TheStartClockEstimateIsWrittenBeforeTheFirstRecord) {
@@ -119,7 +147,7 @@ TEST(JournalHeader, TheStartClockEstimateIsWrittenBeforeTheFirstRecord) {
   }
   std::ifstream in(path, std::ios::binary);
   const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_GT(bytes.size(), static_cast<std::size_t>(kJournalClockOffsetAt + 16 + kJournalRecordBytes));
+  ASSERT_GT(bytes.size(), static_cast<std::size_t>(kJournalClockOffsetAt + 16 + kJournalBlockHeaderBytes));
   double offset = 0.0, uncertainty = 0.0;
   std::memcpy(&offset, bytes.data() + kJournalClockOffsetAt, 8);  // docs/schema.md: byte 64
   std::memcpy(&uncertainty, bytes.data() + kJournalClockOffsetAt + 8, 8);
@@ -127,9 +155,10 @@ TEST(JournalHeader, TheStartClockEstimateIsWrittenBeforeTheFirstRecord) {
   EXPECT_EQ(uncertainty, 3e-6);
   std::uint32_t header_bytes = 0;
   std::memcpy(&header_bytes, bytes.data() + 8, 4);
-  EXPECT_EQ(bytes.size(), header_bytes + kJournalRecordBytes);  // the one record, after the header
+  // One block of the one event after the header: 40 + 8 (t) + 1 (peer -1) + 1 (kind) + 1 (bitmap).
+  EXPECT_EQ(bytes.size(), header_bytes + 51);
   double t = 0.0;
-  std::memcpy(&t, bytes.data() + header_bytes + 8, 8);
+  std::memcpy(&t, bytes.data() + header_bytes + kJournalBlockHeaderBytes, 8);
   EXPECT_EQ(t, 0.25);
   std::remove(path.c_str());
   remove_journal_folder(folder);
@@ -163,7 +192,7 @@ std::vector<unsigned char> journal_of(EventProgress& progress, const EventLog& l
 struct Written {
   std::string magic;
   double first_late_s = 0.0;
-  std::vector<std::uint32_t> late;  // per record
+  std::vector<std::uint32_t> late;  // per block
 };
 
 Written read_back(const std::vector<unsigned char>& bytes) {
@@ -173,10 +202,13 @@ Written read_back(const std::vector<unsigned char>& bytes) {
   std::uint32_t header_bytes = 0;
   std::memcpy(&header_bytes, bytes.data() + 8, 4);
   std::memcpy(&w.first_late_s, bytes.data() + header_bytes - kJournalFirstLateFromEnd, 8);  // its last field
-  for (std::size_t at = header_bytes; at + kJournalRecordBytes <= bytes.size(); at += kJournalRecordBytes) {
-    std::uint32_t late = 0;
-    std::memcpy(&late, bytes.data() + at + 68, 4);
+  for (std::size_t at = header_bytes; at + kJournalBlockHeaderBytes <= bytes.size();) {
+    std::uint32_t block_bytes = 0, late = 0;
+    std::memcpy(&block_bytes, bytes.data() + at, 4);
+    std::memcpy(&late, bytes.data() + at + 24, 4);
     w.late.push_back(late);
+    if (block_bytes == 0) break;
+    at += block_bytes;
   }
   return w;
 }
@@ -201,9 +233,9 @@ TEST(JournalLateDeliveries, TheLedgersRunningCountAndFirstArrivalReachTheJournal
   EXPECT_EQ(ledger.late_deliveries(), 2);
   progress.published.store(3);
   const Written w = read_back(journal_of(progress, log));
-  EXPECT_EQ(w.magic, "CBJRNL03");
-  EXPECT_EQ(w.first_late_s, 0.75);  // the earliest arrival, not the first counted
-  EXPECT_EQ(w.late, (std::vector<std::uint32_t>{2, 2, 2}));
+  EXPECT_EQ(w.magic, "CBJRNL04");
+  EXPECT_EQ(w.first_late_s, 0.75);                     // the earliest arrival, not the first counted
+  EXPECT_EQ(w.late, (std::vector<std::uint32_t>{2}));  // one block of the three events
 }
 
 TEST(JournalLateDeliveries, NoneLeavesTheHeaderFieldNaNAndTheRecordsZero) {
@@ -219,9 +251,9 @@ TEST(JournalLateDeliveries, NoneLeavesTheHeaderFieldNaNAndTheRecordsZero) {
   EventProgress progress;
   progress.published.store(2);
   const Written w = read_back(journal_of(progress, log));
-  EXPECT_EQ(w.magic, "CBJRNL03");
+  EXPECT_EQ(w.magic, "CBJRNL04");
   EXPECT_TRUE(std::isnan(w.first_late_s));
-  EXPECT_EQ(w.late, (std::vector<std::uint32_t>{0, 0}));
+  EXPECT_EQ(w.late, (std::vector<std::uint32_t>{0}));
 }
 
 TEST(JournalLateDeliveries, ACountPastU32Saturates) {

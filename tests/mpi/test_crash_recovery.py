@@ -104,14 +104,19 @@ def test_recover_builds_a_verified_file_with_bounded_loss(crashed) -> None:
     assert loss <= FLUSH_INTERVAL_S + LOSS_MARGIN_S, f"lost {loss:.3f} s"
 
 
-def test_journal_cut_mid_record_is_recovered(crashed, tmp_path: Path) -> None:
+@pytest.mark.parametrize("cut", [37, 60])  # inside a block's 40-byte header; past it
+def test_journal_cut_mid_block_is_recovered(crashed, tmp_path: Path, cut: int) -> None:
     journal = tmp_path / "j"
     shutil.copytree(next(crashed["folder"].glob("run.h5.*.journal")), journal)
+    # The start of a block of 9 events the crash cut: its header (docs/schema.md: block_bytes,
+    # events, first tick, lamport before, late deliveries, messages, 8 widths), then the first
+    # bytes of its columns, `cut` bytes in all.
+    block = struct.pack("<IIqqII8B", 40 + 9 * 10 + 2, 9, 10**6, 10**6, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0)
     with open(journal / "rank-2.bin", "ab") as f:
-        f.write(b"\x01" * 37)  # a record the crash cut in the middle
+        f.write((block + b"\x01" * 60)[:cut])
     p = analyze("recover", str(journal), "-o", "r.h5", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "rank 2 journal cut mid-record" in p.stdout
+    assert "rank 2 journal cut mid-block" in p.stdout
     assert verify(tmp_path / "r.h5").returncode == 0
 
 
@@ -133,6 +138,12 @@ def _keep_header_only(path: Path) -> None:
     path.write_bytes(data[:struct.unpack_from("<I", data, 8)[0]])  # the header's length is its 2nd field
 
 
+def _damage_first_block(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[struct.unpack_from("<I", data, 8)[0] + 32] = 3  # the first block's tick width: 3 bytes is no width
+    path.write_bytes(bytes(data))
+
+
 # name, how the journal is damaged, words of the error
 BAD_JOURNALS = [
     ("not a journal", _bad_magic, "rank-0.bin: not a clockbench journal"),
@@ -140,6 +151,7 @@ BAD_JOURNALS = [
     ("header cut", lambda j: (j / "rank-2.bin").write_bytes((j / "rank-2.bin").read_bytes()[:40]),
      "rank-2.bin: too short for a clockbench journal header"),
     ("no events flushed", lambda j: _keep_header_only(j / "rank-0.bin"), "flushed no events before the crash"),
+    ("a damaged block", lambda j: _damage_first_block(j / "rank-0.bin"), "rank-0.bin: the block at byte"),
     ("empty folder", lambda j: [p.unlink() for p in j.iterdir()], "no rank-<r>.bin journal files in it"),
 ]
 

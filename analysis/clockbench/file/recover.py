@@ -36,7 +36,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import h5py
 import numpy as np
 
-from clockbench.file import config_text
+from clockbench.file import config_text, journal_blocks
 from clockbench.file.run_file import RunData, publish, write_run
 from clockbench.file.schema import GROUPS, SCHEMA
 
@@ -55,6 +55,9 @@ RECORDS = {b"CBJRNL01": np.dtype(_FIELDS + _TAIL + [("pad", "V7")]),
            b"CBJRNL02": np.dtype(_FIELDS + [("msg_arrival", "<f8")] + _TAIL + [("pad", "V7")]),
            b"CBJRNL03": np.dtype(_FIELDS + [("msg_arrival", "<f8")] + _TAIL
                                  + [("pad", "V3"), ("late_deliveries", "<u4")])}
+# CBJRNL04: the header of CBJRNL03 with record_bytes 0, then blocks of narrowed columns
+# (journal_blocks.py), decoded into CBJRNL03's records.
+BLOCKS = b"CBJRNL04"
 PHASE_MODES = ("random", "zero")
 # What a CBJRNL01 journal's run was: every machine ticked from model time 0, with no latency.
 V1_PHASE_MODE, V1_LATENCY = "zero", "0"
@@ -78,13 +81,14 @@ class Journal:
         if len(data) < PREFIX.size + FIXED.size:
             raise RecoverError(f"{path}: too short for a clockbench journal header ({len(data)} bytes)")
         magic, header_bytes, record_bytes = PREFIX.unpack_from(data, 0)
-        if magic not in RECORDS:
+        if magic not in RECORDS and magic != BLOCKS:
             raise RecoverError(f"{path}: not a clockbench journal (magic {magic!r}, expected "
-                               + " or ".join(repr(m) for m in RECORDS) + ")")
-        record = RECORDS[magic]
-        if record_bytes != record.itemsize:
-            raise RecoverError(f"{path}: records of {record_bytes} bytes, this reader knows {record.itemsize} "
-                               f"for {magic.decode()}")
+                               + " or ".join(repr(m) for m in (BLOCKS, *RECORDS)) + ")")
+        blocks = magic == BLOCKS
+        record = RECORDS[b"CBJRNL03" if blocks else magic]
+        if record_bytes != (0 if blocks else record.itemsize):
+            raise RecoverError(f"{path}: records of {record_bytes} bytes, this reader knows "
+                               f"{0 if blocks else record.itemsize} for {magic.decode()}")
         (self.rank, self.n, self.seed, self.duration_s, self.speedup, self.p_internal, self.flush_interval_s,
          self.clock_offset_s, self.clock_offset_uncertainty_s, topology, self.flat_out, self.max_ticks, self.pid,
          version, git_sha, hostname, n_peers) = FIXED.unpack_from(data, PREFIX.size)
@@ -112,10 +116,16 @@ class Journal:
             if mode not in (0, 1):
                 raise RecoverError(f"{path}: phase mode {mode} is neither 0 (random) nor 1 (zero)")
             self.phase_mode, self.latency = PHASE_MODES[mode], text(latency)
-        body = len(data) - header_bytes
-        whole = body // record.itemsize  # a record cut by the crash is dropped
-        self.truncated_bytes = body - whole * record.itemsize
-        self.records = np.frombuffer(data, record, whole, header_bytes)
+        if blocks:  # a block cut by the crash is dropped
+            self.records, self.truncated_bytes = journal_blocks.decode(
+                data, header_bytes, record, lambda why: RecoverError(f"{path}: {why}"))
+        else:
+            body = len(data) - header_bytes
+            whole = body // record.itemsize  # a record cut by the crash is dropped
+            self.truncated_bytes = body - whole * record.itemsize
+            self.records = np.frombuffer(data, record, whole, header_bytes)
+        whole = len(self.records)
+        self.unit = "block" if blocks else "record"  # what a crash may have cut
         # The late deliveries the rank had counted by its last flush, and the earliest arrival
         # among them (NaN if none); None and NaN: not journaled.
         self.late_deliveries: Optional[int] = None
@@ -185,7 +195,7 @@ def recover(folder: Path, output: Path, force: bool = False) -> str:
             else "late deliveries not journaled (before CBJRNL03): timing unknown")
     return (f"recovered {output}: {n} machines, {sum(len(e) for e in kept)} events up to model t {T:.6g} s "
             f"(cut; {lost} later flushed events dropped"
-            + "".join(f", rank {j.rank} journal cut mid-record" for j in journals if j.truncated_bytes)
+            + "".join(f", rank {j.rank} journal cut mid-{j.unit}" for j in journals if j.truncated_bytes)
             + f"); {late}")
 
 
