@@ -6,6 +6,7 @@
 #
 #   slurm/scaling.sh                                          # N = 3 6 12 24 48, full and ring
 #   slurm/scaling.sh --n 3,6,12 --topologies ring -- --duration 30 --speedup 20
+#   slurm/scaling.sh --n 8,16,32 --topologies ring,random:4 -- --duration 30 --speedup 20
 #   slurm/scaling.sh --repetitions 5 -- --duration 30 --speedup 20     # every point a mean of 5 seeds
 #
 # Options: --n LIST (CLOCKBENCH_SCALING_N), --topologies LIST (CLOCKBENCH_SCALING_TOPOLOGIES),
@@ -18,8 +19,8 @@
 # job come from sbatch's own environment variables (SBATCH_PARTITION, SBATCH_TIMELIMIT, ...).
 #
 # Everything lands in results/<name>-<id>/ (CLOCKBENCH_RESULTS instead of results/), <id> being
-# the analysis job's: the runs <topology>-n<N>.h5 (with repetitions <topology>-n<N>-r<r>.h5), every
-# job's output, study.txt, scaling.md/html.
+# the analysis job's: the runs <topology>-n<N>.h5 (random:K as randomK; with repetitions
+# <topology>-n<N>-r<r>.h5), every job's output, study.txt, scaling.md/html.
 set -euo pipefail
 
 if [[ -z ${CLOCKBENCH_HOME:-} ]]; then
@@ -71,7 +72,15 @@ for n in "${ns[@]}"; do
   ((n >= 2)) || cb_die "N=$n: clockbench needs at least 2 machines (--n '$n_list')"
 done
 for t in "${topos[@]}"; do
-  [[ $t == full || $t == ring ]] || cb_die "topology must be full or ring, got '$t' in --topologies '$topologies'"
+  [[ $t == full || $t == ring || $t =~ ^random:[0-9]{1,9}$ ]] ||
+    cb_die "topology must be full, ring or random:K, got '$t' in --topologies '$topologies'"
+  if [[ $t == random:* ]]; then
+    k=$((10#${t#random:}))
+    ((k >= 2 && k % 2 == 0)) || cb_die "$t: K must be even and at least 2 (--topologies '$topologies')"
+    for n in "${ns[@]}"; do
+      ((2 * k <= n)) || cb_die "$t at N=$n: random:K needs K <= N/2 (--n '$n_list'; docs/model.md)"
+    done
+  fi
 done
 [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || cb_die "the study name may hold letters, digits, '.', '_', '-': got '$name'"
 if ! [[ $repetitions =~ ^[0-9]{1,4}$ ]] || ((10#$repetitions < 1 || 10#$repetitions > 1000)); then
@@ -124,9 +133,9 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-# run_name T N R: the file and job name of repetition R of topology T at N.
+# run_name T N R: the file and job name of repetition R of topology T at N (random:K as randomK).
 run_name() {
-  if ((repetitions == 1)); then echo "$1-n$2"; else echo "$1-n$2-r$3"; fi
+  if ((repetitions == 1)); then echo "${1//:/}-n$2"; else echo "${1//:/}-n$2-r$3"; fi
 }
 files=()
 for t in "${topos[@]}"; do

@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--rates", type=_rates, help="tick rates, e.g. 1,2,6")
     src.add_argument("file", nargs="?", metavar="FILE", help="take rates, p and topology from a run")
     p.add_argument("--p-internal", type=float, default=0.7, help="probability of an internal event (0.7)")
-    p.add_argument("--topology", choices=("full", "ring"), default="full", help="full (default) or ring")
+    p.add_argument("--topology", type=_topology, default="full",
+                   help="full (default), ring or random:K (K random peers each; its graph needs --seed)")
+    p.add_argument("--seed", type=_seed, help="with --topology random:K: the run seed its graph is drawn from")
     p.add_argument("--format", choices=FORMATS, default="text",
                    help="text (default), json (the prediction as data) or csv (one row per machine)")
     p.set_defaults(func=cmd_theory)
@@ -187,6 +189,15 @@ _positive = _checked(float, lambda v: 0 < v < float("inf"), "a number", "must be
 _count = _checked(int, lambda v: v >= 2, "a whole number", "needs at least 2 machines, got {}")
 _seed = _checked(int, lambda v: v >= 0, "a whole number", "seeds are non-negative, got {}")
 _repetitions = _checked(int, lambda v: v >= 1, "a whole number", "needs at least 1 repetition, got {}")
+
+
+def _topology(text: str) -> str:
+    from clockbench.file.topology import TopologyError, random_k
+    try:
+        random_k(text)
+    except TopologyError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _rates(text: str) -> List[float]:
@@ -318,7 +329,14 @@ def cmd_theory(args: argparse.Namespace) -> int:
         if not 0.0 <= args.p_internal <= 1.0:
             print(f"{PROG}: error: --p-internal must be in [0, 1], got {args.p_internal}", file=sys.stderr)
             return EXIT_ERROR
-        pred = predict(args.rates, args.p_internal, args.topology)
+        from clockbench.file.topology import TopologyError, adjacency, random_k
+        if random_k(args.topology) and args.seed is None:
+            return _usage("theory", f"--topology {args.topology} needs --seed: its graph is drawn from the run seed")
+        try:
+            adj = adjacency(args.topology, len(args.rates), args.seed)
+        except TopologyError as exc:
+            return _usage("theory", str(exc))
+        pred = predict(args.rates, args.p_internal, args.topology, adj=adj)
     closed = None
     if pred.topology == "full" and args.file is None:
         cf = closed_form_full(pred.rates, pred.p_internal)

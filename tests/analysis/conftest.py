@@ -24,11 +24,17 @@ from clockbench.file.schema import GROUPS  # noqa: E402
 EVENT_DTYPES = {name: NUMPY_TYPES[c.type] for name, c in GROUPS["events"].items()}
 
 
-def adjacency_of(topology: str, n: int) -> np.ndarray:
-    """Peers: `full` is everyone else, `ring` the two neighbours."""
+def adjacency_of(topology: str, n: int, seed: int = 0) -> np.ndarray:
+    """Peers: `full` is everyone else, `ring` the two neighbours, `random:K` the graph of `seed`
+    (replay.py's reading of docs/model.md)."""
     if topology == "full":
         return (1 - np.eye(n, dtype=np.uint8)).astype(np.uint8)
     adj = np.zeros((n, n), dtype=np.uint8)
+    if topology.startswith("random:"):
+        from replay import peer_lists
+        for i, row in enumerate(peer_lists(n, topology, seed)):
+            adj[i, row] = 1
+        return adj
     for i in range(n):
         adj[i, (i + 1) % n] = adj[i, (i - 1) % n] = 1
     return adj

@@ -67,7 +67,7 @@ def simulate_model(rates: Sequence[float] = (3.0, 4.0, 8.0), duration_s: float =
     n, p = len(rates), p_internal
     rng = np.random.default_rng(seed)
     faults = faults or Faults()
-    adj = adjacency_of(topology, n)
+    adj = adjacency_of(topology, n, seed)
     peers = [[int(j) for j in np.flatnonzero(adj[i])] for i in range(n)]
     lat = _latency(latency, rng)
     phases = [0.0] * n if flat_out or phase == "zero" else [float(u) / r for u, r in zip(rng.random(n), rates)]
@@ -204,5 +204,5 @@ def assemble(rates: Sequence[float], phases: Sequence[float], events: Dict[str, 
                                 topology=topology, speedup=1.0, phase=phase, latency=latency, grace_s=grace_s,
                                 max_ticks=attrs["max_ticks"])
     return RunData(attrs, config, machines, events,
-                   {"adjacency": adjacency_of(topology, n), "sent": sent, "received": received,
+                   {"adjacency": adjacency_of(topology, n, seed), "sent": sent, "received": received,
                     "left_in_queue": sent - received})

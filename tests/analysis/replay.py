@@ -7,7 +7,7 @@ docs/model.md names, in the order it names them, and the random streams are xosh
 generators seeded from splitmix64 with Python integers masked to 64 bits.
 
     replay(rates, seed, duration_s, p_internal=0.7, topology="full", phase="random",
-           latency="0") -> dict
+           latency="0") -> dict          (topology: full, ring or random:K)
 
 The result (plain lists; N = len(rates)):
 
@@ -141,13 +141,93 @@ def latency_stream(rank: int) -> int:
 
 # --------------------------------------------------------------------------- configuration
 
+TOPOLOGY_STREAM = 3 * (1 << 32)
+REPAIR_DRAWS_PER_MACHINE = 64
+GRAPH_ATTEMPTS = 8
+
+
+def below(g: Xoshiro256ss, m: int) -> int:
+    """A uniform integer in [0, m): next() outputs until one is >= 2^64 mod m, taken mod m."""
+    threshold = (1 << 64) % m
+    while True:
+        x = g.next()
+        if x >= threshold:
+            return x % m
+
+
+def random_peer_graph(n: int, k: int, seed: int) -> List[List[int]]:
+    """random:K of docs/model.md ("Topologies"): K/2 edge-disjoint Hamiltonian cycles from the
+    topology stream, each a Fisher-Yates order repaired by kept swaps; ascending peer lists."""
+    if k < 2 or k % 2 or 2 * k > n:
+        raise ValueError(f"random:{k} needs K even, 2 <= K <= N/2 (N = {n})")
+    g = stream_generator(seed, TOPOLOGY_STREAM)
+    for _ in range(GRAPH_ATTEMPTS):
+        edges: set = set()
+        cycles: List[List[int]] = []
+        for _c in range(k // 2):
+            order = list(range(n))
+            for i in range(n - 1, 0, -1):
+                j = below(g, i + 1)
+                order[i], order[j] = order[j], order[i]
+
+            def clash(x: int) -> bool:
+                return frozenset((order[x % n], order[(x + 1) % n])) in edges
+            draws, whole = 0, True
+            while whole:
+                bad = next((x for x in range(n) if clash(x)), None)
+                if bad is None:
+                    break
+                a = (bad + 1) % n
+                while True:
+                    draws += 1
+                    if draws > REPAIR_DRAWS_PER_MACHINE * n:
+                        whole = False
+                        break
+                    j = below(g, n)
+                    touched = {bad, a, (j - 1) % n, j}
+                    before = sum(clash(x) for x in touched)
+                    order[a], order[j] = order[j], order[a]
+                    if sum(clash(x) for x in touched) < before:
+                        break
+                    order[a], order[j] = order[j], order[a]
+            if not whole:
+                break
+            edges |= {frozenset((order[x], order[(x + 1) % n])) for x in range(n)}
+            cycles.append(order)
+        if len(cycles) == k // 2:
+            peers: List[List[int]] = [[] for _ in range(n)]
+            for e in edges:
+                a, b = tuple(e)
+                peers[a].append(b)
+                peers[b].append(a)
+            return [sorted(x) for x in peers]
+    raise ValueError(f"random:{k}: no graph for {n} machines and seed {seed}")
+
+
+def random_k(topology: str) -> int:
+    """K of 'random:K', or 0 for another topology."""
+    if topology.startswith("random:"):
+        text = topology[len("random:"):]
+        if not text.isdigit():
+            raise ValueError(f"unknown topology {topology!r}")
+        return int(text)
+    return 0
+
+
+def peer_lists(n: int, topology: str, seed: int) -> List[List[int]]:
+    """Every machine's ascending peer list; random:K drawn from `seed`."""
+    if random_k(topology):
+        return random_peer_graph(n, random_k(topology), seed)
+    return [peer_list(n, i, topology) for i in range(n)]
+
+
 def peer_list(n: int, i: int, topology: str) -> List[int]:
     """full: every other machine ascending; ring: {i-1, i+1 mod n} minus i, ascending."""
     if topology == "full":
         return [j for j in range(n) if j != i]
     if topology == "ring":
         return sorted({(i - 1) % n, (i + 1) % n} - {i})
-    raise ValueError(f"unknown topology {topology!r} (full or ring)")
+    raise ValueError(f"unknown topology {topology!r} (full, ring or random:K)")
 
 
 def parse_latency(latency: Union[str, float, int]) -> Tuple[str, Tuple[float, ...]]:
@@ -220,7 +300,7 @@ def replay(rates: Sequence[float], seed: int, duration_s: float, p_internal: flo
         raise ValueError("p_internal must be in [0, 1]")
     form, params = parse_latency(latency)
 
-    peers = [peer_list(n, i, topology) for i in range(n)]
+    peers = peer_lists(n, topology, seed)
 
     if isinstance(phase, str):
         if phase == "zero":

@@ -26,7 +26,8 @@ and the tie rule applies to them exactly.)
 Randomness: numpy.random.default_rng(seed); one uniform u is drawn for every tick in the
 processing order (unused on receive ticks); on a send-one tick u, uniform on [p, p + 2(1-p)/3),
 also picks the peer: index floor((u - p) / (2(1-p)/3) * degree), uniform among the peers.
-So a run is a pure function of (rates, p, topology, T, seed).
+So a run is a pure function of (rates, p, topology, T, seed); with random:K, `seed` also draws
+the graph, as the run seed does in clockbench.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ import numpy as np
 INTERNAL, SEND_ONE, SEND_ALL, RECEIVE = 0, 1, 2, 3
 
 
-def peers_of(topology: str, n: int) -> List[List[int]]:
-    """`full`: every other machine; `ring`: i-1 and i+1 mod n (one peer when n == 2)."""
+def peers_of(topology: str, n: int, graph_seed: int = 0) -> List[List[int]]:
+    """`full`: every other machine; `ring`: i-1 and i+1 mod n (one peer when n == 2); `random:K`:
+    the graph docs/model.md draws from run seed `graph_seed` (replay.py's reading of it)."""
+    if topology.startswith("random:"):
+        from replay import peer_lists
+        return peer_lists(n, topology, graph_seed)
     if topology == "full":
         return [[j for j in range(n) if j != i] for i in range(n)]
     if topology == "ring":
@@ -130,7 +135,7 @@ def simulate_model(rates: Sequence[float], p_internal: float = 0.7, topology: st
     n = r.size
     if n < 2 or np.any(r <= 0) or not 0.0 <= p_internal <= 1.0:
         raise ValueError("need at least 2 positive rates and p in [0, 1]")
-    peers = peers_of(topology, n)
+    peers = peers_of(topology, n, seed)  # random:K: the graph of the run seed `seed`
     degree = [len(x) for x in peers]
     half = duration / 2.0
     width = max(window_events / r.sum(), 1e-9)

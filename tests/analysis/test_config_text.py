@@ -83,6 +83,7 @@ SETTINGS = {
     "fractional": Setting(3, [1 / 3, 2 / 3, 5.05], seed=2 ** 64 - 1, duration_s=1000.0, p_internal=0.0001,
                           speedup=100000.0, latency=("exp", 0.2), grace_s=0.0),
     "flat-out": Setting(3, None, seed=7, max_ticks=123456, duration_s=2.0, latency=("0.05",)),
+    "random-topology": Setting(8, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.5, 2.5], seed=8, topology="random:4"),
     # Numbers across magnitudes, where fixed and scientific notation trade places (to_chars: shorter wins).
     "magnitudes": Setting(64, [float(10 ** x) for x in _rng.uniform(-3, 6, 64)], seed=3, duration_s=0.001,
                           p_internal=1e-05, latency=("uniform", 1e-07, 123456.0), grace_s=0.001),

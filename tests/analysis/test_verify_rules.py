@@ -154,6 +154,11 @@ def plant_latency(d: RunData) -> None:
     d.attrs["latency"] = "soon"
 
 
+def plant_topology(d: RunData) -> None:
+    """The seed of another graph: /network/adjacency and the sends no longer follow random:2."""
+    d.attrs["seed"] = np.uint64(int(d.attrs["seed"]) + 1)
+
+
 def plant_model_fields(d: RunData) -> None:
     del d.events["msg_arrival"]  # one of the fields written together
 
@@ -233,6 +238,7 @@ PLANTS: Dict[str, Callable[[RunData], None]] = {
     "receive-after-send": plant_receive_after_send,
     "end": plant_end,
     "latency": plant_latency,
+    "topology": plant_topology,
     "model-fields": plant_model_fields,
     "size": plant_size,
     "queue-order": in_the_loop,
@@ -250,9 +256,11 @@ FILE_PLANTS: Dict[str, Callable[[h5py.File], None]] = {
     "flags": plant_flags,
     "provenance": plant_provenance,
 }
-# Plants that need another run than base(): the ring's non-peer send, and the faults of the loop.
+# Plants that need another run than base(): the ring's non-peer send, a random:2 graph, and the
+# faults of the loop.
 BASES: Dict[str, Callable[[], RunData]] = {
     "send-to-peer": lambda: simulate_model(rates=(3.0, 4.0, 5.0, 8.0), topology="ring", seed=7),
+    "topology": lambda: simulate_model(rates=(3.0, 4.0, 5.0, 8.0, 2.0, 6.0), topology="random:2", seed=7),
     "queue-order": faulty(wrong_pick=lambda site: {site}),
     "queue-draw": faulty(draw=lambda site: {site}),
     "queue-length": faulty(queue_off=lambda site: {site: 1}),
@@ -266,7 +274,7 @@ def test_every_rule_in_the_code_has_a_plant() -> None:
     assert not set(PLANTS) - code, f"plants for rules the code no longer has: {sorted(set(PLANTS) - code)}"
 
 
-@pytest.mark.parametrize("make", [base, BASES["send-to-peer"]], ids=["full", "ring"])
+@pytest.mark.parametrize("make", [base, BASES["send-to-peer"], BASES["topology"]], ids=["full", "ring", "random"])
 def test_the_unplanted_runs_verify(tmp_path: Path, make) -> None:
     result = verify(open_run(write_run(tmp_path / "run.h5", make())))
     assert result.ok, "\n".join(str(v) for v in result.violations)

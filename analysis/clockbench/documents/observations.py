@@ -48,7 +48,7 @@ def predicted_classes(a: RunAnalysis) -> List[str]:
     """queue_classes of a run, from its rates and its own length (all stable if no theory)."""
     if a.pred is None:
         return [STABLE] * a.metrics.n
-    return queue_classes(a.pred, adjacency(a.metrics.topology, a.metrics.n), a.metrics.end_s)
+    return queue_classes(a.pred, adjacency(a.metrics.topology, a.metrics.n, a.metrics.seed), a.metrics.end_s)
 
 
 def critical_predicted(a: RunAnalysis) -> List[int]:

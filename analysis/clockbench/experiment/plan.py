@@ -12,7 +12,7 @@ KEYS = ("rates", "range", "fractional", "n", "p_internal", "topology", "seed", "
 _NUMBER = re.compile(r"[0-9]+([.][0-9]*)?([eE][-+]?[0-9]+)?")
 _RATES = re.compile(r"[0-9.eE+-]+(,[0-9.eE+-]+)+")
 _WHOLE = re.compile(r"[0-9]+")
-_NAME = re.compile(r"[a-z]+")
+_TOPOLOGY = re.compile(r"full|ring|random:([0-9]{1,9})")
 # The plan's keys that are a clockbench option of the same name (p_internal -> --p-internal).
 _NUMBER_OPTIONS = ("p_internal", "duration", "speedup")
 
@@ -106,8 +106,9 @@ def parse_line(path: str, index: int, line_no: int, text: str) -> PlanLine:
                 raise bad(f"seed must be a whole number, got '{value}'")
             args += ["--seed", value]
         elif key == "topology":
-            if not _NAME.fullmatch(value):
-                raise bad(f"topology must be a name (full, ring), got '{value}'")
+            k = _TOPOLOGY.fullmatch(value)
+            if not k or (k.group(1) is not None and (int(k.group(1)) < 2 or int(k.group(1)) % 2)):
+                raise bad(f"topology must be full, ring or random:K (K even, at least 2), got '{value}'")
             args += ["--topology", value]
         else:
             raise bad(f"unknown key '{key}' (known: {' '.join(KEYS)})")
@@ -119,6 +120,9 @@ def parse_line(path: str, index: int, line_no: int, text: str) -> PlanLine:
         n = n_rates
     if n is not None and n < 2:
         raise bad(f"N={n} machine(s): clockbench needs at least 2")
+    if n is not None and "topology" in seen and seen["topology"].startswith("random:") \
+            and 2 * int(seen["topology"][len("random:"):]) > n:
+        raise bad(f"topology={seen['topology']} with N={n}: random:K needs K <= N/2 (docs/model.md)")
     seed = int(seen["seed"]) if "seed" in seen else None
     return PlanLine(index, line_no, text, tuple(args), n, seed)
 

@@ -66,8 +66,16 @@ TIMING_UNKNOWN, COUNT_UNKNOWN = "unknown (recovered)", -1
 # After the engine's verdict text (src/core/timing_verdict.cpp), what a recovered one's counts are.
 RECOVERED_TIMING_NOTE = (" (recovered: late deliveries as counted by each rank's last journal flush; missed ticks "
                          "are counted only when a run ends)")
-TOPOLOGIES = ("full", "ring")
+TOPOLOGIES = ("full", "ring")  # the header's topology code: 0, 1, or K (even, >= 2) for random:K
 RECEIVE, SEND_ONE, SEND_ALL = 3, 1, 2
+
+
+def topology_of(code: int) -> Optional[str]:
+    """The --topology text of a header's topology code; None if the code names none."""
+    if code in (0, 1):
+        return TOPOLOGIES[code]
+    return f"random:{code}" if code >= 2 and code % 2 == 0 else None
+
 
 class RecoverError(Exception):
     """A journal that cannot be turned into a run file; one line."""
@@ -93,9 +101,10 @@ class Journal:
          self.clock_offset_s, self.clock_offset_uncertainty_s, topology, self.flat_out, self.max_ticks, self.pid,
          version, git_sha, hostname, n_peers) = FIXED.unpack_from(data, PREFIX.size)
         if not (2 <= self.n <= 1 << 20 and 0 <= self.rank < self.n and 0 <= n_peers < self.n
-                and topology in (0, 1)):
-            raise RecoverError(f"{path}: header out of range (rank {self.rank}, n {self.n}, peers {n_peers})")
-        self.topology = TOPOLOGIES[topology]
+                and topology_of(topology) is not None):
+            raise RecoverError(f"{path}: header out of range (rank {self.rank}, n {self.n}, peers {n_peers}, "
+                               f"topology code {topology})")
+        self.topology = topology_of(topology)
         text = lambda b: b.split(b"\0", 1)[0].decode("utf-8", "replace")  # noqa: E731
         self.version, self.git_sha, self.hostname = text(version), text(git_sha), text(hostname)
         at = PREFIX.size + FIXED.size

@@ -12,6 +12,8 @@ from clockbench.file.checks import Checker, Messages, Violation
 from clockbench.file.conventions import check_conventions
 from clockbench.file.model_checks import check_clock, check_model_time, check_settings
 from clockbench.file.schema import KIND_NAMES, RECEIVE, SEND_ALL, SEND_ONE, Run
+from clockbench.file.topology import TopologyError
+from clockbench.file.topology import adjacency as topology_adjacency
 
 # Violations after which events cannot be laid out per machine and tick, or receives cannot be
 # matched to their messages: the model-time rules are then not checked (they would cascade).
@@ -252,6 +254,22 @@ def _sender_event(ev: Dict[str, np.ndarray], snd: int, stick: int) -> str:
     return f"rank {snd} tick {stick} is {article} {what} event{extra}"
 
 
+def _check_topology(c: Checker, run: Run, adj: np.ndarray, sent: np.ndarray) -> None:
+    """/network/adjacency is the graph the topology attribute names (random:K: drawn from the
+    seed), and no message went off it."""
+    n, topology = c.n, str(run.attrs["topology"])
+    try:
+        graph = topology_adjacency(topology, n, int(run.attrs["seed"]))
+    except TopologyError as exc:
+        c.violations.append(Violation("topology", f"root attribute {exc}"))
+        return
+    c.flag("topology", (adj != 0) != (graph != 0), lambda k: f"network/adjacency[{k // n},{k % n}] is "
+           f"{adj.flat[k]}, but topology {topology} (seed {run.attrs['seed']}) "
+           f"{'joins' if graph.flat[k] else 'does not join'} rank {k // n} to rank {k % n}")
+    c.flag("topology", (sent != 0) & (graph == 0), lambda k: f"network/sent[{k // n},{k % n}] is {sent.flat[k]}, "
+           f"but topology {topology} does not join rank {k // n} to rank {k % n}")
+
+
 def _check_counts(c: Checker, run: Run, ev: Dict[str, np.ndarray],
                   ticks: np.ndarray, sent_m: np.ndarray, recv_m: np.ndarray) -> None:
     """/network against the events, conservation, and /machines against /network."""
@@ -262,6 +280,7 @@ def _check_counts(c: Checker, run: Run, ev: Dict[str, np.ndarray],
     c.flag("adjacency", ((adj != 0) & (adj != 1)) | (np.eye(n, dtype=bool) & (adj != 0)),
            lambda k: f"network/adjacency[{k // n},{k % n}] is {adj.flat[k]} "
            "(must be 0 or 1, and 0 on the diagonal)")
+    _check_topology(c, run, adj, sent)
     c.flag("network-sent", sent != sent_m, lambda k: f"network/sent[{k // n},{k % n}]"
            f" is {sent.flat[k]}, but the events send {sent_m.flat[k]} messages "
            f"from rank {k // n} to rank {k % n}")

@@ -14,21 +14,16 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from clockbench.file.topology import adjacency as topology_adjacency
+
 # Above this many machines of no slack, a machine is called unstable: lambda_i >= r_i (1 - EPS).
 _EPS = 1e-12
 
 
-def adjacency(topology: str, n: int) -> np.ndarray:
-    """Who may send to whom (row sends to column), as clockbench builds it."""
-    if topology == "full":
-        return (1 - np.eye(n, dtype=np.uint8)).astype(np.uint8)
-    if topology == "ring":
-        adj = np.zeros((n, n), dtype=np.uint8)
-        for i in range(n):
-            adj[i, (i + 1) % n] = adj[i, (i - 1) % n] = 1
-        np.fill_diagonal(adj, 0)
-        return adj
-    raise ValueError(f"unknown topology '{topology}' (full or ring)")
+def adjacency(topology: str, n: int, seed: Optional[int] = None) -> np.ndarray:
+    """Who may send to whom (row sends to column), as clockbench builds it: full, ring, or
+    random:K drawn from the run's `seed` (clockbench.file.topology; a ValueError without it)."""
+    return topology_adjacency(topology, n, seed)
 
 
 def send_matrix(adj: np.ndarray, p_internal: float) -> np.ndarray:
