@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/footprint.hpp"
 #include "core/topology.hpp"
 
 namespace clockbench {
@@ -88,6 +89,13 @@ TEST(RandomTopology, DrawsAsTheModelSays) {
                                                            {2, 4, 5, 6, 7, 10},
                                                            {0, 1, 3, 4, 5, 9},
                                                            {2, 4, 5, 6, 7, 8}}));
+}
+
+// Each queue holds at most one message per tick of each machine that has it as a peer, plus one:
+// the graph of random:2, N = 6, seed 1 above, ticks = rate x 10 s.
+TEST(RandomTopology, QueueBoundsFollowTheGraph) {
+  EXPECT_EQ(queue_bounds({1, 2, 3, 4, 5, 6}, 10, 0, Topology::random(2), 1),
+            (std::vector<std::uint64_t>{1 + 30 + 60, 1 + 50 + 60, 1 + 10 + 40, 1 + 30 + 50, 1 + 20 + 40, 1 + 10 + 20}));
 }
 
 TEST(RandomTopology, TheSeedDecidesTheGraph) {
