@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
@@ -88,6 +90,22 @@ Graph random_graph(std::int32_t n, std::int32_t k, std::uint64_t seed) {
                            " machines with this seed: try another --seed or a smaller K");
 }
 
+// The last graph drawn, kept: a rank asks for the same one several times (its peers, its queue
+// bound; rank 0 also its check and the footprint), and under SMPI many ranks share one process.
+std::shared_ptr<const Graph> kept_random_graph(std::int32_t n, std::int32_t k, std::uint64_t seed) {
+  struct Kept {
+    std::int32_t n = 0, k = 0;
+    std::uint64_t seed = 0;
+    std::shared_ptr<const Graph> graph;
+  };
+  static std::mutex mutex;
+  static Kept kept;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (!kept.graph || kept.n != n || kept.k != k || kept.seed != seed)
+    kept = {n, k, seed, std::make_shared<const Graph>(random_graph(n, k, seed))};
+  return kept.graph;
+}
+
 }  // namespace
 
 std::string Topology::text() const {
@@ -133,7 +151,7 @@ std::string check_topology(const Topology& t, std::int32_t n) {
 }
 
 Graph peer_graph(std::int32_t n, const Topology& topology, std::uint64_t seed) {
-  if (topology.kind == Topology::Kind::random) return random_graph(n, topology.k, seed);
+  if (topology.kind == Topology::Kind::random) return *kept_random_graph(n, topology.k, seed);
   Graph g;
   g.reserve(static_cast<std::size_t>(n));
   for (std::int32_t r = 0; r < n; ++r) g.push_back(peers_of(r, n, topology, seed));
@@ -143,7 +161,7 @@ Graph peer_graph(std::int32_t n, const Topology& topology, std::uint64_t seed) {
 std::string check_peer_graph(const Topology& t, std::int32_t n, std::uint64_t seed) {
   if (t.kind != Topology::Kind::random) return {};
   try {
-    random_graph(n, t.k, seed);
+    kept_random_graph(n, t.k, seed);
   } catch (const std::runtime_error& e) {
     return e.what();
   }
@@ -152,7 +170,7 @@ std::string check_peer_graph(const Topology& t, std::int32_t n, std::uint64_t se
 
 std::vector<std::int32_t> peers_of(std::int32_t rank, std::int32_t n, const Topology& topology, std::uint64_t seed) {
   if (topology.kind == Topology::Kind::random)
-    return std::move(random_graph(n, topology.k, seed)[static_cast<std::size_t>(rank)]);
+    return (*kept_random_graph(n, topology.k, seed))[static_cast<std::size_t>(rank)];
   std::vector<std::int32_t> peers;
   if (topology.kind == Topology::Kind::ring) {
     peers = {(rank + n - 1) % n, (rank + 1) % n};

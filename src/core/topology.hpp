@@ -31,9 +31,9 @@ std::optional<Topology> parse_topology(std::string_view text, std::string& error
 std::string check_topology(const Topology& t, std::int32_t n);
 
 // Every machine's peers, ascending, without duplicates (a ring of 2 has 1 peer). Symmetric: j is
-// a peer of i iff i is a peer of j. random:K draws its graph from `seed` (O(N K) work, the same on
-// every rank); the other topologies ignore it. Throws std::runtime_error if random:K finds no graph
-// (docs/model.md bounds the tries; it has not happened for K <= N/2).
+// a peer of i iff i is a peer of j. random:K draws its graph from `seed` (the same on every rank;
+// the last graph is kept for the next call); the other topologies ignore the seed. Throws
+// std::runtime_error if random:K finds no graph within docs/model.md's bounded tries.
 std::vector<std::vector<std::int32_t>> peer_graph(std::int32_t n, const Topology& topology, std::uint64_t seed);
 
 // Empty if peer_graph finds the graph of (n, t, seed); otherwise its one-line error.
