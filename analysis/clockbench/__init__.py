@@ -90,11 +90,12 @@ def summary(run: RunOrPath) -> Dict[str, Any]:
 
 
 def prediction(rates: Optional[Sequence[float]] = None, p_internal: float = 0.7, topology: str = "full",
-           run: Optional[RunOrPath] = None) -> Dict[str, Any]:
+               run: Optional[RunOrPath] = None, seed: Optional[int] = None) -> Dict[str, Any]:
     """The mean-field prediction (docs/theory.md) as plain data, as `theory --format json` gives it:
     "rows", one per machine with rate_hz, lambda_hz (arrivals per model second), rho, stable,
     dQ/dt (queue growth), sends_hz and the event mix (internal, send_one, send_all, receive). From
-    `rates`, `p_internal` and `topology`, or from a run's (`run`: a Run or a file name)."""
+    `rates`, `p_internal` and `topology` (random:K: with the run `seed` its graph is drawn from), or
+    from a run's (`run`: a Run or a file name)."""
     if (rates is None) == (run is None):
         raise ValueError("give rates or run, not both")
     from clockbench.theory.mean_field import predict, prediction_data
@@ -103,7 +104,8 @@ def prediction(rates: Optional[Sequence[float]] = None, p_internal: float = 0.7,
         from clockbench.theory.compare import theory_for
         loaded = _run(run)
         return prediction_data(theory_for(compute(loaded), loaded.network["adjacency"]))
-    return prediction_data(predict(list(rates), p_internal, topology))
+    from clockbench.theory.mean_field import adjacency
+    return prediction_data(predict(list(rates), p_internal, topology, adj=adjacency(topology, len(rates), seed)))
 
 
 def scaling(files: Sequence[Union[str, "os.PathLike[str]"]]) -> List[Dict[str, Any]]:

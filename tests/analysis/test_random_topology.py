@@ -66,6 +66,18 @@ def test_theory_command_takes_random_k_with_a_seed(cli) -> None:
     assert not np.allclose(want.arrival, predict([1, 2, 3, 4, 5, 6], 0.7, "ring").arrival)
 
 
+def test_the_package_predicts_for_a_random_graph_given_its_seed() -> None:
+    import clockbench
+    graph = np.zeros((6, 6), np.uint8)
+    for i, peers in enumerate(random_peer_graph(6, 2, 5)):
+        graph[i, peers] = 1
+    got = clockbench.prediction([1, 2, 3, 4, 5, 6], topology="random:2", seed=5)
+    want = predict([1, 2, 3, 4, 5, 6], 0.7, "random:2", adj=graph)
+    np.testing.assert_allclose([r["lambda_hz"] for r in got["rows"]], want.arrival, rtol=1e-12)
+    with pytest.raises(ValueError, match="give the seed"):
+        clockbench.prediction([1, 2, 3, 4, 5, 6], topology="random:2")
+
+
 @pytest.mark.parametrize("args,words", [
     (["--topology", "random:2"], "--topology random:2 needs --seed: its graph is drawn from the run seed"),
     (["--topology", "random:4", "--seed", "1"], "topology random:4 with 6 machines: random:K needs K <= N/2"),
