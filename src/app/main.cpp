@@ -3,6 +3,7 @@
 // (publish). Exit codes: 0 done, 2 bad input, 1 a failure, 128 + signal when stopped by one.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "app/report.hpp"
 #include "app/run_description.hpp"
 #include "app/setup.hpp"
+#include "core/loop_account.hpp"
 #include "core/phase_times.hpp"
 #include "io/journal.hpp"
 #include "mpi/engine.hpp"
@@ -52,6 +54,7 @@ void start_journal(const RunDescription& d, int rank, const EventProgress& progr
 struct TimingsRequest {
   bool wanted = false;
   PhaseTimes slowest;
+  LoopAccount total;  // the ranks' tick loops, summed
 };
 
 void print_timings(const PhaseTimes& t) {
@@ -64,6 +67,29 @@ void print_timings(const PhaseTimes& t) {
     total += t.s[p];
   }
   std::printf("%s sum_s=%.6g\n", line.c_str(), total);
+  std::fflush(stdout);
+}
+
+// The ranks' tick loops, summed (core/loop_account.hpp), and per tick; `cores`: the processors
+// the loops kept busy on average over the slowest rank's ticking window.
+void print_loop_account(const LoopAccount& a, double ticking_s, int ranks) {
+  std::string line = "CLOCKBENCH_LOOP ranks=" + std::to_string(ranks);
+  for (std::size_t f = 0; f < LoopAccount::count; ++f) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.6g", a.v[f]);
+    line += " " + std::string(LoopAccount::kNames[f]) + "=" + value;
+  }
+  const double ticks = std::max(1.0, a[LoopAccount::ticks]);
+  const double cpu = a[LoopAccount::cpu_user_s] + a[LoopAccount::cpu_sys_s];
+  std::printf(
+      "%s cpu_us_per_tick=%.4g user_us_per_tick=%.4g sys_us_per_tick=%.4g sleeps_per_tick=%.4g "
+      "polls_per_tick=%.4g board_checks_per_tick=%.4g messages_per_tick=%.4g switches_per_tick=%.4g "
+      "cores=%.4g\n",
+      line.c_str(), 1e6 * cpu / ticks, 1e6 * a[LoopAccount::cpu_user_s] / ticks,
+      1e6 * a[LoopAccount::cpu_sys_s] / ticks, a[LoopAccount::sleeps] / ticks, a[LoopAccount::polls] / ticks,
+      a[LoopAccount::board_checks] / ticks, a[LoopAccount::messages] / ticks,
+      (a[LoopAccount::voluntary_switches] + a[LoopAccount::involuntary_switches]) / ticks,
+      ticking_s > 0 ? cpu / ticking_s : 0.0);
   std::fflush(stdout);
 }
 
@@ -102,6 +128,7 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
   for (std::size_t p = PhaseTimes::reserve; p <= PhaseTimes::settle; ++p) times.s[p] = result.phases.s[p];
   phase.restart(monotonic_now());
   const std::string journal_error = first_rank_error(flusher ? flusher->finish() : "", comm);
+  if (flusher) result.account[LoopAccount::journal_cpu_s] = flusher->cpu_s();
   if (flusher) phase.mark(PhaseTimes::journal, monotonic_now());
   if (root && !c.quiet && !result.completed)
     std::printf("stopped early at model t %.3f s: %s\n", result.end_s, result.stop_reason.c_str());
@@ -140,6 +167,9 @@ int run(const MpiEnvironment& mpi, int argc, char** argv, PhaseTimes& times, Tim
     timings.wanted = true;
     check_mpi(MPI_Reduce(times.s.data(), timings.slowest.s.data(), PhaseTimes::count, MPI_DOUBLE, MPI_MAX, 0, comm),
               "MPI_Reduce");
+    check_mpi(
+        MPI_Reduce(result.account.v.data(), timings.total.v.data(), LoopAccount::count, MPI_DOUBLE, MPI_SUM, 0, comm),
+        "MPI_Reduce");
   }
   if (published.write_failed) {
     // HDF5 keeps a file whose close failed in its table and crashes closing it again inside
@@ -174,11 +204,13 @@ int main(int argc, char** argv) {
   try {
     const int code = clockbench::run(*mpi, argc, argv, times, timings);
     const bool root = mpi->rank() == 0;
+    const int mpi_size = mpi->size();
     const double before_finalize = clockbench::monotonic_now();
     mpi.reset();  // MPI_Finalize
     if (timings.wanted && root) {
       timings.slowest[clockbench::PhaseTimes::finalize] = clockbench::monotonic_now() - before_finalize;
       clockbench::print_timings(timings.slowest);
+      clockbench::print_loop_account(timings.total, timings.slowest[clockbench::PhaseTimes::ticking], mpi_size);
     }
     return code;
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/event.hpp"
+#include "core/loop_account.hpp"
 #include "core/machine_summary.hpp"
 #include "core/phase_times.hpp"
 
@@ -31,7 +32,8 @@ struct MachineResult {
   std::string timing;
   std::int64_t late_deliveries = 0;  // totals over all machines
   std::int64_t missed_ticks = 0;
-  PhaseTimes phases;  // this rank's engine phases, reserve .. settle (core/phase_times.hpp)
+  PhaseTimes phases;    // this rank's engine phases, reserve .. settle (core/phase_times.hpp)
+  LoopAccount account;  // this rank's tick loop: its CPU, sleeps and polls (core/loop_account.hpp)
   bool degraded() const { return timing != "ok"; }
 };
 

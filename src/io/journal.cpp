@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -263,6 +264,10 @@ void EventFlusher::loop() {
     flush();
   }
   flush();  // the last one, also when finish() came before the thread first looked
+  rusage u{};
+  if (getrusage(RUSAGE_THREAD, &u) == 0)
+    cpu_s_ = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 // Appends the events published since the last flush as blocks, each in one write(2), so that a

@@ -94,6 +94,8 @@ class EventFlusher {
   std::string finish();
   // Removes this rank's file (after the run's file is safely in place).
   void remove();
+  // The processor seconds its thread used, user and kernel (known once finish() returned).
+  double cpu_s() const { return cpu_s_; }
 
  private:
   void loop();
@@ -112,6 +114,7 @@ class EventFlusher {
   double first_late_written_ = std::numeric_limits<double>::quiet_NaN();  // NaN: none yet
   std::vector<unsigned char> buffer_;
   std::string error_;
+  double cpu_s_ = 0.0;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

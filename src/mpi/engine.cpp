@@ -100,6 +100,7 @@ class Loop {
   }
 
   void take_arrivals() {
+    ++polls_;
     transport_.poll([this](const Message& m) { deliver(m); });
   }
 
@@ -108,6 +109,7 @@ class Loop {
     double now = monotonic_now();
     while (now < until) {
       sleep_until(std::min(until, now + kPollSliceWall));
+      ++sleeps_;
       now = monotonic_now();
       take_arrivals();
       update_end(now);
@@ -121,9 +123,18 @@ class Loop {
     for (double slice = kSenderWaitSliceWall;; slice = std::min(2 * slice, kSenderWaitSliceMaxWall)) {
       take_arrivals();
       const double now = monotonic_now();
+      ++board_checks_;
       if (board_.senders_done(deadline, least_latency_, arrived_from_) || now >= until) return;
       sleep_until(std::min(until, now + slice));
+      ++sleeps_;
     }
+  }
+
+  // The loop's counts, into the rank's account.
+  void count_into(LoopAccount& a) const {
+    a[LoopAccount::sleeps] = static_cast<double>(sleeps_);
+    a[LoopAccount::polls] = static_cast<double>(polls_);
+    a[LoopAccount::board_checks] = static_cast<double>(board_checks_);
   }
 
  private:
@@ -147,6 +158,7 @@ class Loop {
   double t0_ = 0.0;
   double end_;
   double next_stop_poll_ = 0.0;
+  std::int64_t sleeps_ = 0, polls_ = 0, board_checks_ = 0;  // LoopAccount
 };
 
 // When a machine's ticks run (docs/model.md): paced, each at its deadline, or flat out, back to
@@ -336,6 +348,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
   loop.start(t0);
   phases.mark(PhaseTimes::start_wait, std::max(t0, monotonic_now()));  // the loop waits for t0
+  const ThreadUsage usage_before = thread_usage();
 
   // One tick decided at god's-eye model time t with model deadline T: the machine's event, its
   // messages (arriving at T + latency), the record and what the tick publishes.
@@ -384,8 +397,15 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   for (double now = monotonic_now(); now < loop.wall_at(loop.end());)
     now = loop.idle_until(std::min(loop.wall_at(loop.end()), now + kPollSliceWall));
   const double loop_end = monotonic_now();
+  const ThreadUsage usage_after = thread_usage();
   // ---- end of the timed window ----
   phases.mark(PhaseTimes::ticking, loop_end);
+  loop.count_into(res.account);
+  res.account[LoopAccount::cpu_user_s] = usage_after.user_s - usage_before.user_s;
+  res.account[LoopAccount::cpu_sys_s] = usage_after.sys_s - usage_before.sys_s;
+  res.account[LoopAccount::voluntary_switches] = usage_after.voluntary_switches - usage_before.voluntary_switches;
+  res.account[LoopAccount::involuntary_switches] = usage_after.involuntary_switches - usage_before.involuntary_switches;
+  res.account[LoopAccount::ticks] = static_cast<double>(ran);
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
@@ -436,6 +456,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     s.achieved_hz = static_cast<double>(s.ticks - 1) / (place(res.events.t.back()) - place(res.events.t.front()));
   policy.summarize(s);
   for (std::size_t j = 0; j < un; ++j) {
+    res.account[LoopAccount::messages] += static_cast<double>(res.sent_to[j]);
     s.sent += res.sent_to[j];
     s.received += res.received_from[j];
     s.left_in_queue += res.left_from[j];
