@@ -64,9 +64,10 @@ PeerProgress::~PeerProgress() {
   if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
 }
 
-bool PeerProgress::senders_done(double deadline, double least_latency,
-                                const std::vector<std::int64_t>& arrived_from) const {
-  for (const Sender& s : senders_) {
+bool PeerProgress::senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
+                                std::size_t& from) const {
+  for (; from < senders_.size(); ++from) {
+    const Sender& s = senders_[from];
     // The acquire orders the count's load after the deadline's: a sender whose next send is at or
     // after T has published the count of every send it made before.
     if (s.entry.next[me_].load(std::memory_order_acquire) + least_latency < deadline) return false;
@@ -74,6 +75,12 @@ bool PeerProgress::senders_done(double deadline, double least_latency,
       return false;
   }
   return true;
+}
+
+bool PeerProgress::pending(const std::vector<std::int64_t>& arrived_from) const {
+  for (const Sender& s : senders_)
+    if (arrived_from[static_cast<std::size_t>(s.rank)] < s.entry.sent[me_].load(std::memory_order_relaxed)) return true;
+  return false;
 }
 
 }  // namespace clockbench

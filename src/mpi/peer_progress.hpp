@@ -33,8 +33,18 @@ class PeerProgress {
 
   // True if no sender on this host can still send a message arriving before `deadline` (its next
   // send's deadline + `least_latency` is not before it) and every message it has sent here is
-  // counted in `arrived_from` (per source rank).
-  bool senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from) const;
+  // counted in `arrived_from` (per source rank). `from`: how many senders, in board order, an
+  // earlier call for the same deadline found done (0 for a new deadline); advanced past each sender
+  // found done. A sender done for a deadline stays done: whatever it sends later arrives after it.
+  bool senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
+                    std::size_t& from) const;
+
+  // True if every one of this rank's `senders` is on this host's board: then pending() knows of
+  // every message on its way here.
+  bool covers(std::size_t senders) const { return senders_.size() == senders; }
+  // True if a sender on this host has counted more messages to this rank than `arrived_from` has
+  // taken: a message is on its way (or waiting in MPI).
+  bool pending(const std::vector<std::int64_t>& arrived_from) const;
 
  private:
   struct Entry {
