@@ -419,6 +419,16 @@ def test_down_leaves_nothing_and_is_idempotent(cluster: Cluster) -> None:
     inside = subprocess.Popen([str(SCRIPT), "exec", "h3", "sleep", "1000"], env=cluster.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        # `down` is asked once the sleep is inside h3 (its network namespace): before that, a
+        # loaded machine may still be starting `exec`, which `down` cannot know of.
+        h3_net = hosts[2][4]
+        for _ in range(600):
+            if any(Path(_argv0(Path(f"/proc/{pid}"))).name == "sleep" for pid in namespace_members([h3_net])):
+                break
+            assert inside.poll() is None, "exec h3 ended before its sleep started"
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the sleep never appeared in h3's network namespace")
         cluster.ok("down")
         assert inside.wait(timeout=30) != 0, "a process in h3 outlived down"
     finally:
