@@ -1,6 +1,5 @@
 // The board lives in an MPI shared-memory window over the host's ranks: one segment per rank,
-// [sent count per world rank | next send's deadline per world rank], each word written by its
-// owner only.
+// a slot (sent count, next send's deadline) per world rank, each word written by its owner only.
 #include "mpi/peer_progress.hpp"
 
 #include <limits>
@@ -18,23 +17,18 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
   check_mpi(MPI_Comm_rank(comm, &me_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
   check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, me_, MPI_INFO_NULL, &node_), "MPI_Comm_split_type");
-  const auto words = 2 * static_cast<std::size_t>(n);
+  static_assert(sizeof(Slot) == 16, "two 8-byte words per slot");
+  const auto slots = static_cast<std::size_t>(n);
   void* base = nullptr;
-  check_mpi(MPI_Win_allocate_shared(static_cast<MPI_Aint>(words * 8), 8, MPI_INFO_NULL, node_, &base, &win_),
+  check_mpi(MPI_Win_allocate_shared(static_cast<MPI_Aint>(slots * sizeof(Slot)), sizeof(Slot), MPI_INFO_NULL, node_,
+                                    &base, &win_),
             "MPI_Win_allocate_shared");
-  auto entry_at = [&](void* segment) {
-    auto* p = static_cast<unsigned char*>(segment);
-    Entry e;
-    e.sent = reinterpret_cast<std::atomic<std::int64_t>*>(p);
-    e.next = reinterpret_cast<std::atomic<double>*>(p + 8 * static_cast<std::size_t>(n));
-    return e;
-  };
-  // Construct this rank's words in place; the others construct theirs.
-  auto* p = static_cast<unsigned char*>(base);
-  for (std::size_t i = 0; i < words / 2; ++i) new (p + 8 * i) std::atomic<std::int64_t>(0);
-  for (std::size_t i = words / 2; i < words; ++i)
-    new (p + 8 * i) std::atomic<double>(-std::numeric_limits<double>::infinity());
-  mine_ = entry_at(base);
+  // Construct this rank's slots in place; the others construct theirs.
+  mine_ = static_cast<Slot*>(base);
+  for (std::size_t i = 0; i < slots; ++i) {
+    new (&mine_[i].sent) std::atomic<std::int64_t>(0);
+    new (&mine_[i].next) std::atomic<double>(-std::numeric_limits<double>::infinity());
+  }
 
   // Which of the senders share this host, and where their segments are.
   MPI_Group world_group, node_group;
@@ -53,7 +47,7 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
     int unit = 0;
     void* segment = nullptr;
     check_mpi(MPI_Win_shared_query(win_, in_node[i], &size, &unit, &segment), "MPI_Win_shared_query");
-    senders_.push_back({senders[i], entry_at(segment)});
+    senders_.push_back({senders[i], static_cast<const Slot*>(segment)});
   }
   // Every segment is constructed before anyone reads one.
   check_mpi(MPI_Barrier(node_), "MPI_Barrier");
@@ -70,8 +64,8 @@ bool PeerProgress::senders_done(double deadline, double least_latency, const std
     const Sender& s = senders_[from];
     // The acquire orders the count's load after the deadline's: a sender whose next send is at or
     // after T has published the count of every send it made before.
-    if (s.entry.next[me_].load(std::memory_order_acquire) + least_latency < deadline) return false;
-    if (arrived_from[static_cast<std::size_t>(s.rank)] < s.entry.sent[me_].load(std::memory_order_relaxed))
+    if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency < deadline) return false;
+    if (arrived_from[static_cast<std::size_t>(s.rank)] < s.slots[me_].sent.load(std::memory_order_relaxed))
       return false;
   }
   return true;
@@ -79,7 +73,7 @@ bool PeerProgress::senders_done(double deadline, double least_latency, const std
 
 bool PeerProgress::pending(const std::vector<std::int64_t>& arrived_from) const {
   for (const Sender& s : senders_)
-    if (arrived_from[static_cast<std::size_t>(s.rank)] < s.entry.sent[me_].load(std::memory_order_relaxed)) return true;
+    if (arrived_from[static_cast<std::size_t>(s.rank)] < s.slots[me_].sent.load(std::memory_order_relaxed)) return true;
   return false;
 }
 

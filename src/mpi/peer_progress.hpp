@@ -24,12 +24,16 @@ class PeerProgress {
 
   // This rank sent one more message to `dest` (call after the send is posted).
   void sent_to(int dest) {
-    auto& c = mine_.sent[dest];
+    auto& c = mine_[dest].sent;
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   // No tick of this rank with a deadline before `deadline` will send `dest` another message (call
-  // after the sends it promises are counted). +inf: none at all.
-  void next_send_to(int dest, double deadline) { mine_.next[dest].store(deadline, std::memory_order_release); }
+  // after the sends it promises are counted). +inf: none at all. An unchanged value is not stored
+  // again: the readers' cached copies of the line stay valid.
+  void next_send_to(int dest, double deadline) {
+    auto& next = mine_[dest].next;
+    if (next.load(std::memory_order_relaxed) != deadline) next.store(deadline, std::memory_order_release);
+  }
 
   // True if no sender on this host can still send a message arriving before `deadline` (its next
   // send's deadline + `least_latency` is not before it) and every message it has sent here is
@@ -47,18 +51,20 @@ class PeerProgress {
   bool pending(const std::vector<std::int64_t>& arrived_from) const;
 
  private:
-  struct Entry {
-    std::atomic<std::int64_t>* sent = nullptr;  // [rank]: messages sent to it
-    std::atomic<double>* next = nullptr;        // [rank]: deadline of the earliest tick that may send it one
+  // What a rank publishes for one destination, side by side so that a reader finds both in one
+  // cache line.
+  struct Slot {
+    std::atomic<std::int64_t> sent;  // messages sent to it
+    std::atomic<double> next;        // deadline of the earliest tick that may send it one
   };
   struct Sender {
     int rank;
-    Entry entry;
+    const Slot* slots;  // its segment: a slot per world rank
   };
   MPI_Comm node_ = MPI_COMM_NULL;
   MPI_Win win_ = MPI_WIN_NULL;
   int me_ = 0;
-  Entry mine_;
+  Slot* mine_ = nullptr;
   std::vector<Sender> senders_;
 };
 
