@@ -51,11 +51,6 @@ constexpr std::int32_t kLookaheadDraws = 64;
 // Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
 // flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
 constexpr double kStopPollWall = 1e-3;
-// A paced rank whose senders are all on its host's board polls the network only when the board
-// counts a message on its way to it (an empty MPI_Test yields the core, oversubscribed: at the
-// very moment a tick is due), and at least this often (wall), so that MPI still progresses its
-// own sends (docs/measurements.md, "Where a tick's time goes").
-constexpr double kForcedPollWall = 10e-3;
 
 // Every rank's timing counts, on every rank.
 std::vector<MachineTiming> gather_timing(const MachineTiming& mine, MPI_Comm comm) {
@@ -73,9 +68,8 @@ std::vector<MachineTiming> gather_timing(const MachineTiming& mine, MPI_Comm com
 class Loop {
  public:
   Loop(const EnginePlan& plan, Machine& machine, Transport& transport, StopControl& stop, PeerProgress& board,
-       TimingLedger& ledger, EventProgress* progress, std::vector<std::int64_t>& arrived_from, std::size_t senders)
-      : all_senders_on_board_(board.covers(senders)),
-        machine_(machine),
+       TimingLedger& ledger, EventProgress* progress, std::vector<std::int64_t>& arrived_from)
+      : machine_(machine),
         transport_(transport),
         stop_(stop),
         board_(board),
@@ -110,14 +104,6 @@ class Loop {
     transport_.poll([this](const Message& m) { deliver(m); });
   }
 
-  // Takes the arrivals if any can be there: always, unless every sender is on the board, which
-  // then says whether one has sent a message not taken yet; and at least every kForcedPollWall.
-  void take_arrivals_if_any(double now) {
-    if (all_senders_on_board_ && now < next_forced_poll_ && !board_.pending(arrived_from_)) return;
-    next_forced_poll_ = now + kForcedPollWall;
-    take_arrivals();
-  }
-
   // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
   double idle_until(double until) {
     double now = monotonic_now();
@@ -125,7 +111,7 @@ class Loop {
       sleep_until(std::min(until, now + kPollSliceWall));
       ++sleeps_;
       now = monotonic_now();
-      take_arrivals_if_any(now);
+      take_arrivals();
       update_end(now);
     }
     return now;
@@ -136,7 +122,7 @@ class Loop {
   void wait_for_senders(double deadline, double until) {
     std::size_t done = 0;  // senders found done for this deadline, in board order
     for (double slice = kSenderWaitSliceWall;; slice = std::min(2 * slice, kSenderWaitSliceMaxWall)) {
-      take_arrivals_if_any(monotonic_now());
+      take_arrivals();
       const double now = monotonic_now();
       ++board_checks_;
       if (board_.senders_done(deadline, least_latency_, arrived_from_, done) || now >= until) return;
@@ -161,8 +147,6 @@ class Loop {
     ++arrived_from_[static_cast<std::size_t>(m.source)];
   }
 
-  bool all_senders_on_board_;
-  double next_forced_poll_ = 0.0;
   Machine& machine_;
   Transport& transport_;
   StopControl& stop_;
@@ -333,7 +317,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   PeerProgress board(comm, res.peers);
 
   TimingLedger ledger(!flat_out);  // flat out, ticks have no deadlines
-  Loop loop(plan, machine, transport, stop, board, ledger, progress, arrived_from, res.peers.size());
+  Loop loop(plan, machine, transport, stop, board, ledger, progress, arrived_from);
   std::optional<FlatOutTicks> flat;
   std::optional<PacedTicks> paced;
   if (flat_out)

@@ -71,10 +71,4 @@ bool PeerProgress::senders_done(double deadline, double least_latency, const std
   return true;
 }
 
-bool PeerProgress::pending(const std::vector<std::int64_t>& arrived_from) const {
-  for (const Sender& s : senders_)
-    if (arrived_from[static_cast<std::size_t>(s.rank)] < s.slots[me_].sent.load(std::memory_order_relaxed)) return true;
-  return false;
-}
-
 }  // namespace clockbench

@@ -43,13 +43,6 @@ class PeerProgress {
   bool senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
                     std::size_t& from) const;
 
-  // True if every one of this rank's `senders` is on this host's board: then pending() knows of
-  // every message on its way here.
-  bool covers(std::size_t senders) const { return senders_.size() == senders; }
-  // True if a sender on this host has counted more messages to this rank than `arrived_from` has
-  // taken: a message is on its way (or waiting in MPI).
-  bool pending(const std::vector<std::int64_t>& arrived_from) const;
-
  private:
   // What a rank publishes for one destination, side by side so that a reader finds both in one
   // cache line.
