@@ -77,8 +77,10 @@ void FileAccess::write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t 
   throw_first_error(error, comm_);
 }
 
-// Every rank's block goes to rank 0, which writes them one after the other into its file. Point to
-// point, one rank at a time: a gather's wait on N requests at once costs SMPI time in N squared.
+// Every rank's block goes to rank 0, which writes each into its place as it comes: the shapes in
+// whatever order they arrive, each followed by its rank's bytes. A receive from one named rank in
+// turn (or a probe) costs SMPI a scan of every message waiting: N squared per dataset
+// (docs/simulation.md, "Scale").
 void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data) {
   constexpr int kShapeTag = 71;
   constexpr int kBytesTag = 72;
@@ -116,10 +118,13 @@ void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const
       BlockShape s = mine;
       const void* block = data;
       if (r > 0) {
-        check_mpi(MPI_Recv(&s, sizeof s, MPI_BYTE, r, kShapeTag, comm_, MPI_STATUS_IGNORE), "MPI_Recv (block shape)");
+        MPI_Status status;
+        check_mpi(MPI_Recv(&s, sizeof s, MPI_BYTE, MPI_ANY_SOURCE, kShapeTag, comm_, &status),
+                  "MPI_Recv (block shape)");
         bytes.resize(s.bytes);
         if (s.bytes > 0)
-          check_mpi(MPI_Recv(bytes.data(), static_cast<int>(s.bytes), MPI_BYTE, r, kBytesTag, comm_, MPI_STATUS_IGNORE),
+          check_mpi(MPI_Recv(bytes.data(), static_cast<int>(s.bytes), MPI_BYTE, status.MPI_SOURCE, kBytesTag, comm_,
+                             MPI_STATUS_IGNORE),
                     "MPI_Recv (block)");
         block = bytes.data();
       }

@@ -18,6 +18,7 @@
 #include "io/schema.hpp"
 #include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/prefix_sum.hpp"
 
 namespace clockbench {
 
@@ -260,9 +261,8 @@ void write_run_file(const std::string& path, const RunMetadata& meta, const std:
 
   // Where this rank's events go: after the events of every lower rank.
   auto count = static_cast<std::int64_t>(local.events.size());
-  std::int64_t offset = 0, total = 0;
-  check_mpi(MPI_Exscan(&count, &offset, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Exscan");
-  if (rank == 0) offset = 0;  // MPI_Exscan leaves rank 0's result undefined
+  std::int64_t total = 0;
+  const std::int64_t offset = sum_below(count, comm);
   check_mpi(MPI_Allreduce(&count, &total, 1, MPI_INT64_T, MPI_SUM, comm), "MPI_Allreduce");
   std::uint64_t host_len = hostname.size(), max_host_len = 0;
   check_mpi(MPI_Allreduce(&host_len, &max_host_len, 1, MPI_UINT64_T, MPI_MAX, comm), "MPI_Allreduce");

@@ -33,6 +33,10 @@ void wait_idly(MPI_Request& request) {
 }
 
 void barrier_idly(MPI_Comm comm) {
+  if constexpr (platform::kBlockedWaitsIdle) {
+    check_mpi(MPI_Barrier(comm), "MPI_Barrier");
+    return;
+  }
   MPI_Request request = MPI_REQUEST_NULL;
   check_mpi(MPI_Ibarrier(comm, &request), "MPI_Ibarrier");
   wait_idly(request);

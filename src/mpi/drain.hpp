@@ -20,5 +20,10 @@ namespace clockbench {
 void drain_in_flight(Transport& transport, const std::vector<std::int64_t>& sent_to,
                      std::vector<std::int64_t>& arrived_from, MPI_Comm comm,
                      const std::function<void(const Message&)>& on_message);
+// The same, where only `peers` (the same on both sides of each pair: every topology is symmetric)
+// exchange messages: each tells only its peers its count, point to point, instead of every rank.
+void drain_in_flight(Transport& transport, const std::vector<std::int32_t>& peers,
+                     const std::vector<std::int64_t>& sent_to, std::vector<std::int64_t>& arrived_from, MPI_Comm comm,
+                     const std::function<void(const Message&)>& on_message);
 
 }  // namespace clockbench

@@ -410,7 +410,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.
-  drain_in_flight(transport, res.sent_to, arrived_from, comm, [&](const Message& m) {
+  drain_in_flight(transport, res.peers, res.sent_to, arrived_from, comm, [&](const Message& m) {
     if (ledger.arrived(m.arrival) && progress) progress->count_late(ledger.late_deliveries(), ledger.first_late_s());
     machine.deliver(m);
   });

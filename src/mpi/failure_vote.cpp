@@ -1,10 +1,12 @@
-// The failure vote: a nonblocking MIN-reduction of the failing ranks, polled with a deadline.
+// The failure vote: a nonblocking MIN-reduction of the failing ranks, polled with a deadline (a
+// blocking one when rank 0 writes the file alone).
 #include "mpi/failure_vote.hpp"
 
 #include <climits>
 
 #include "mpi/monotonic.hpp"
 #include "mpi/mpi_env.hpp"
+#include "mpi/platform.hpp"
 
 namespace clockbench {
 
@@ -13,24 +15,30 @@ FailureVote vote_on_failure(bool failed, MPI_Comm comm, double timeout_s) {
   check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
   int mine = failed ? rank : INT_MAX;
   int first = INT_MAX;
-  MPI_Request req = MPI_REQUEST_NULL;
-  check_mpi(MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm, &req), "MPI_Iallreduce (failure vote)");
   FailureVote vote;
-  if (!failed) {
-    check_mpi(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Wait (failure vote)");
+  if constexpr (platform::kRootWritesFile) {
+    // A write from rank 0 shares each failure with every rank before its next step (file_access.cpp):
+    // no rank can be stuck in another call, so the vote may block.
+    check_mpi(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce (failure vote)");
   } else {
-    const double deadline = monotonic_now() + timeout_s;
-    int done = 0;
-    while (!done) {
-      check_mpi(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test (failure vote)");
-      if (done) break;
-      if (monotonic_now() > deadline) {
-        vote.timed_out = true;  // the request stays pending: the caller aborts
-        vote.any_failed = true;
-        vote.first_rank = rank;
-        return vote;
+    MPI_Request req = MPI_REQUEST_NULL;
+    check_mpi(MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm, &req), "MPI_Iallreduce (failure vote)");
+    if (!failed) {
+      check_mpi(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Wait (failure vote)");
+    } else {
+      const double deadline = monotonic_now() + timeout_s;
+      int done = 0;
+      while (!done) {
+        check_mpi(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test (failure vote)");
+        if (done) break;
+        if (monotonic_now() > deadline) {
+          vote.timed_out = true;  // the request stays pending: the caller aborts
+          vote.any_failed = true;
+          vote.first_rank = rank;
+          return vote;
+        }
+        sleep_until(monotonic_now() + 1e-3);
       }
-      sleep_until(monotonic_now() + 1e-3);
     }
   }
   vote.any_failed = first != INT_MAX;

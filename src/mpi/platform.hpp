@@ -25,6 +25,11 @@ inline constexpr bool kOneClock = kSimulated;
 // Open MPI under Debian's parallel HDF5); else collectively with parallel HDF5.
 inline constexpr bool kRootWritesFile = kSimulated;
 
+// A rank blocked in an MPI call takes no core from the others: SMPI's waits are the simulator's, so
+// the idle forms (a nonblocking collective polled between sleeps) are not needed, and SimGrid 3.32
+// pays N squared for its nonblocking collectives (docs/simulation.md, "Scale").
+inline constexpr bool kBlockedWaitsIdle = kSimulated;
+
 // What a simulated run ran on, for the file's root attributes (docs/schema.md); empty on a real run.
 struct Simulation {
   std::string platform;    // its name: cluster, fat-tree, two-sites or the file's
