@@ -45,7 +45,9 @@ def draw_config(rng: random.Random) -> Tuple[int, List[str]]:
             args.append("--fractional-rates")
     # Both ends of [0, 1] turn up often; the rest is uniform.
     p = rng.choice([0.0, 1.0, round(rng.random(), 3), round(rng.random(), 3)])
-    topology = rng.choice(["full", "ring"])
+    topology = rng.choice(["full", "ring", "random"])
+    if topology == "random":  # random:K: K even, 2 <= K <= N/2 (docs/model.md, "Topologies")
+        topology = f"random:{2 * rng.randint(1, n // 4)}" if n >= 4 else "ring"
     duration = rng.choice([2.0, 5.0, 10.0, 30.0])
     wall = rng.uniform(0.2, 0.5)
     speedup = round(duration / wall, 2)
@@ -85,6 +87,7 @@ def test_configurations_cover_the_ranges() -> None:
     assert min(ns) <= 3 and max(ns) >= 12
     assert any("--p-internal 0 " in j for j in joined) and any("--p-internal 1 " in j for j in joined)
     assert any("ring" in j for j in joined) and any("full" in j for j in joined)
+    assert any("--topology random:" in j for j in joined)
     assert any("--fractional-rates" in j for j in joined)
     assert any("--rates" in j and "." in j.split("--rates ")[1].split()[0] for j in joined)
 
