@@ -8,6 +8,7 @@
 #   slurm/scaling.sh --n 3,6,12 --topologies ring -- --duration 30 --speedup 20
 #   slurm/scaling.sh --n 8,16,32 --topologies ring,random:4 -- --duration 30 --speedup 20
 #   slurm/scaling.sh --repetitions 5 -- --duration 30 --speedup 20     # every point a mean of 5 seeds
+#   slurm/scaling.sh --simulate --n 3,64,1024,4096 --topologies ring -- --duration 60   # no Slurm
 #
 # Options: --n LIST (CLOCKBENCH_SCALING_N), --topologies LIST (CLOCKBENCH_SCALING_TOPOLOGIES),
 # --name NAME, the job name of the study (CLOCKBENCH_SCALING_NAME, clockbench-scaling), --repetitions R
@@ -17,6 +18,9 @@
 # go to clockbench in every run (e.g. --duration, --speedup, --rate-min, --rate-max, --p-internal,
 # --seed; a seed is drawn once for the whole study when none is given). sbatch options for every
 # job come from sbatch's own environment variables (SBATCH_PARTITION, SBATCH_TIMELIMIT, ...).
+# --simulate: no Slurm: every run in turn, here, on a simulated cluster of N hosts (scripts/simulate's
+# default platform, docs/simulation.md), then the same report; it returns when the report is made,
+# in results/<name>-simulated-<UTC time>/.
 #
 # Everything lands in results/<name>-<id>/ (CLOCKBENCH_RESULTS instead of results/), <id> being
 # the analysis job's: the runs <topology>-n<N>.h5 (random:K as randomK; with repetitions
@@ -39,6 +43,7 @@ n_list=${CLOCKBENCH_SCALING_N:-3 6 12 24 48}
 topologies=${CLOCKBENCH_SCALING_TOPOLOGIES:-full ring}
 name=${CLOCKBENCH_SCALING_NAME:-clockbench-scaling}
 repetitions=${CLOCKBENCH_SCALING_REPETITIONS:-1}
+simulate=0
 while (($# > 0)); do
   case $1 in
     --n | --topologies | --name | --repetitions)
@@ -50,6 +55,10 @@ while (($# > 0)); do
         --repetitions) repetitions=$2 ;;
       esac
       shift 2
+      ;;
+    --simulate)
+      simulate=1
+      shift
       ;;
     --)
       shift
@@ -117,6 +126,36 @@ elif ! [[ $seed =~ ^[0-9]{1,18}$ ]]; then
   cb_die "--seed must be a whole number below 10^18 (repetitions add multiples of 2^32 to it), got '$seed'"
 fi
 seed=$((10#$seed))
+
+if ((simulate)); then
+  # The study without Slurm: each run in turn under scripts/simulate (which verifies its file), then
+  # the report as slurm/scaling-report.sbatch makes it.
+  [[ -x $CLOCKBENCH_HOME/scripts/simulate ]] || cb_die "--simulate needs a checkout's scripts/simulate (CLOCKBENCH_HOME=$CLOCKBENCH_HOME)"
+  cb_require_analyze
+  root=$(cb_writable_dir "$(cb_results_root)")
+  dir=$root/$name-simulated-$(date -u +%Y%m%d-%H%M%S)
+  mkdir -p -- "$dir"
+  files=()
+  for t in "${topos[@]}"; do
+    for n in "${ns[@]}"; do
+      for ((r = 1; r <= repetitions; r++)); do
+        run=${t//:/}-n$n
+        ((repetitions == 1)) || run=$run-r$r
+        s=$((seed + (r - 1) * 4294967296))
+        echo "$t N=$n$( ((repetitions == 1)) || echo " repetition $r") (seed $s): simulating"
+        "$CLOCKBENCH_HOME/scripts/simulate" --hosts "$n" -- --topology "$t" -o "$dir/$run.h5" "${args[@]}" --seed "$s" -q \
+          >"$dir/$run.out" 2>&1 || cb_die "the simulation of $t at N=$n failed: $(tail -n 1 "$dir/$run.out") ($dir/$run.out)"
+        files+=("$dir/$run.h5")
+      done
+    done
+  done
+  echo "study: $(basename "$dir"), simulated (scripts/simulate, default cluster platform); N: ${ns[*]}; topologies: ${topos[*]}; repetitions: $repetitions (seed $seed); clockbench options: ${args[*]}" >"$dir/study.txt"
+  report_args=()
+  ((repetitions == 1)) || report_args=(--repetitions "$repetitions")
+  "$cb_analyze" scaling "${report_args[@]}" "${files[@]}" -o "$dir"
+  echo "the study is $dir (report: $dir/scaling.html)"
+  exit 0
+fi
 
 command -v sbatch >/dev/null || cb_die "sbatch not found: run this where Slurm's client commands are"
 cb_require_binary

@@ -198,3 +198,34 @@ def test_clockbench_refusal_is_passed_on(smpi_ready, tmp_path):
     lines = done.stderr.splitlines()
     assert (done.returncode, lines) == (2, ["clockbench: error: --rates max (flat out) has no meaning in a "
                                             "simulation: its ticks take no simulated time"]), done.stdout + done.stderr
+
+
+def test_simulated_scaling_study(smpi_ready, tmp_path):
+    """slurm/scaling.sh --simulate: each point simulated in turn on a cluster of its N hosts (no Slurm),
+    every file verified and simulated with its own N and topology, then the report with the theory's
+    prediction beside each measurement (docs/simulation.md, "Scale")."""
+    points = [(t, n) for t in ("ring", "random:2") for n in (4, 8)]
+    done = subprocess.run([str(ROOT / "slurm" / "scaling.sh"), "--simulate", "--n", "4,8", "--topologies",
+                           "ring,random:2", "--", "--duration", "5", "--seed", "7"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=HANG_S,
+                          env={**os.environ, "CLOCKBENCH_RESULTS": str(tmp_path / "results")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    [study] = (tmp_path / "results").glob("clockbench-scaling-simulated-*")
+    for topology, n in points:
+        path = study / f"{topology.replace(':', '')}-n{n}.h5"
+        a = attrs(path)
+        assert (a["simulated"], a["platform"], a["topology"], a["seed"]) == (1, "cluster", topology, 7)
+        assert a["platform_parameters"].startswith(f"hosts={n} ")
+        with h5py.File(path, "r") as f:
+            assert list(f["machines/rank"][...]) == list(range(n))
+        assert verify(path).returncode == 0
+    lines = (study / "scaling.md").read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| topology | N |"))  # the first table
+    names = [c.strip() for c in lines[first].strip("|").split("|")]
+    table = lines[first + 2:lines.index("", first)]
+    for topology, n in points:
+        [row] = [line for line in table if line.startswith(f"| {topology} | {n} |")]
+        cells = dict(zip(names, (c.strip() for c in row.strip("|").split("|"))))
+        for measured in ("s*", "drift_max", "lag_final"):  # each with the theory's figure beside it
+            float(cells[measured])
+            float(cells[f"{measured}_th"])
