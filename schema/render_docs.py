@@ -31,6 +31,8 @@ def _absent(entry: Dict) -> str:
     value = entry.get("if_absent")
     if value is None:
         return "NaN" if entry["type"] == "f64" else "absent"
+    if value == "":
+        return "the empty string"  # an empty code span would print as two backticks
     return f"`{value}`" if isinstance(value, str) else json.dumps(value)
 
 
