@@ -37,7 +37,7 @@ def parse_time_v(text: str) -> tuple[float, int]:
     return seconds, int(rss.group(1))
 
 
-def run_case(folder: Path, n: int, topology: str, duration: float, seed: int) -> dict:
+def run_case(folder: Path, n: int, topology: str, duration: float, seed: int, keep: bool) -> dict:
     name = f"n{n}-{topology.replace(':', '')}-{duration:g}s"
     h5 = folder / f"{name}.h5"
     log = folder / f"{name}.log"
@@ -54,7 +54,8 @@ def run_case(folder: Path, n: int, topology: str, duration: float, seed: int) ->
     case["events"] = int(fields.get("events", 0) or 0)
     case["timing"] = fields.get("timing", "")
     case["file_bytes"] = h5.stat().st_size if h5.exists() else 0
-    h5.unlink(missing_ok=True)  # the figures are kept; the files are large
+    if not keep:
+        h5.unlink(missing_ok=True)  # the figures are kept; the files are large (--keep-files keeps them)
     return case
 
 
@@ -71,6 +72,7 @@ def table(cases: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run --simulation", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small cases only (16 and 64 machines, 5 model s)")
+    parser.add_argument("--keep-files", action="store_true", help="keep the runs' files (for slurm/scaling.sh's report)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = record["cases"]
     for n, topology, duration in QUICK if args.quick else FULL:
         print(f"bench/run --simulation: {n} machines, {topology}, {duration:g} model s", file=sys.stderr, flush=True)
-        cases.append(run_case(folder, n, topology, duration, args.seed))
+        cases.append(run_case(folder, n, topology, duration, args.seed, args.keep_files))
         # Saved after every case: the long ones are worth keeping even if a later one is stopped.
         record["machine"]["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
         (folder / "simulation.json").write_text(json.dumps(record, indent=1) + "\n")
