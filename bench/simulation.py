@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "schema": "clockbench-bench-simulation/1",
         "date_utc": stamp,
         "git_sha": sha,
-        "simgrid": simgrid[0] if simgrid else "",
+        "simgrid": simgrid[0].removeprefix("SimGrid version ") if simgrid else "",
         "platform": "cluster (scripts/simulate's default: 10 us host to host, 10GBps)",
         "machine": {"host": platform.node(), "cpus": os.cpu_count(), "load_before": load_before},
         "quick": args.quick,
