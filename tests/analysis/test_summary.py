@@ -117,7 +117,7 @@ def test_theory_cli_gives_spec_examples(cli) -> None:
     (["--rates", "1,x"], "not a comma-separated list"),
     (["--rates", "1"], "at least 2 positive rates"),
     (["--rates", "1,2", "--p-internal", "2"], "--p-internal must be in [0, 1]"),
-    (["--rates", "1,2", "--topology", "star"], "invalid choice"),
+    (["--rates", "1,2", "--topology", "star"], "topology 'star' is not full, ring or random:K"),
 ])
 def test_theory_cli_bad_input(cli, args, words) -> None:
     res = cli("theory", *args)
