@@ -35,7 +35,7 @@ CASES: List[Tuple[str, List[str], str]] = [
     ("theory: non-numeric rate", ["theory", "--rates", "1,x"], "'1,x' is not a comma-separated list of numbers"),
     ("theory: zero rate", ["theory", "--rates", "1,0,2"], "need at least 2 positive rates"),
     ("theory: p above 1", ["theory", "--rates", "1,2", "--p-internal", "2"], "--p-internal must be in [0, 1]"),
-    ("theory: unknown topology", ["theory", "--rates", "1,2", "--topology", "star"], "invalid choice: 'star'"),
+    ("theory: unknown topology", ["theory", "--rates", "1,2", "--topology", "star"], "topology 'star' is not full, ring or random:K"),
     ("theory: no rates, no file", ["theory"], "one of the arguments --rates FILE is required"),
     ("theory: not HDF5", ["theory", "text.h5"], "text.h5: not an HDF5 file"),
     ("experiment: unknown", ["experiment", "nosuch"], "unknown experiment 'nosuch' (known: assignment)"),

@@ -84,6 +84,17 @@ def check_offsets(m: Dict[str, np.ndarray], planted: Sequence[int], on_rank_0s_h
     return lines
 
 
+def assert_paced_on_time(m: Dict[str, np.ndarray], timing: str) -> None:
+    """A run paced on the right offsets misses no tick; on a loaded machine the run may say it did
+    not keep up, and then a rank may miss its last tick (due within the grace of the end), no more.
+    A rank paced on a wrong offset (the planted ones are 0.39 s and days) would start its ticks that
+    much late and miss every tick due in its last 0.39 s, several at these rates."""
+    if timing == "ok":
+        assert (m["missed_ticks"] == 0).all(), m["missed_ticks"]
+    else:
+        assert (m["missed_ticks"] <= 1).all(), (timing, m["missed_ticks"])
+
+
 def test_the_planted_offset_is_in_a_ranks_clock(tmp_path: Path) -> None:
     """The wrapper itself: a process it starts reads its rank's planted offset."""
     env = {**os.environ, "OMPI_COMM_WORLD_RANK": "2"}
@@ -102,7 +113,7 @@ def test_offsets_are_recovered_and_verify_needs_them(np_: int, tmp_path: Path) -
     m = machines(on)
     print("\n".join(check_offsets(m, PLANTED)))
     # Paced on the offsets: every rank ran every tick due in the 10 s, none missed.
-    assert (m["missed_ticks"] == 0).all(), m["missed_ticks"]
+    assert_paced_on_time(m, result_fields(proc.stdout)["timing"])
     v = verify(on)
     assert v.returncode == 0, v.stdout + v.stderr
 
@@ -125,7 +136,7 @@ def test_clocks_days_apart_and_one_behind(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     m = machines(out)
     print("\n".join(check_offsets(m, DAYS_APART)))
-    assert (m["missed_ticks"] == 0).all(), m["missed_ticks"]
+    assert_paced_on_time(m, result_fields(proc.stdout)["timing"])
     v = verify(out)
     assert v.returncode == 0, v.stdout + v.stderr
 

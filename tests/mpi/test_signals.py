@@ -105,13 +105,17 @@ def test_signal_during_start_up_stops_cleanly(tmp_path: Path) -> None:
 
 
 def test_second_signal_changes_nothing(tmp_path: Path) -> None:
-    """SIGTERM twice to one rank and a SIGINT to another: one stop, named after the first."""
+    """SIGTERM twice to one rank and a SIGINT to another: one stop, named after the request rank 0
+    heard first. The three signals leave at once; which request reaches rank 0 first is the
+    scheduler's choice on a loaded machine (rank 2 may not run before rank 1 does), so either may
+    name the stop, and the exit code follows the name."""
     out, code, stdout, stderr = run_and_signal(tmp_path, "rank2", signal.SIGTERM,
                                                again=[(2, signal.SIGTERM), (1, signal.SIGINT)])
-    assert code == 128 + signal.SIGTERM, stdout + stderr
     assert stdout.count("stopped early at model t ") == 1, stdout
-    assert "SIGTERM on rank 2" in stdout
-    check_stopped_file(out, "SIGTERM on rank 2")
+    named = re.findall(r"stopped early at model t [0-9.]+ s: (SIGTERM on rank 2|SIGINT on rank 1)", stdout)
+    assert len(named) == 1, stdout
+    assert code == 128 + (signal.SIGTERM if named[0].startswith("SIGTERM") else signal.SIGINT), stdout + stderr
+    check_stopped_file(out, named[0])
 
 
 def signal_during_the_write(tmp_path: Path):
