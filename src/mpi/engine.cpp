@@ -32,10 +32,12 @@ namespace clockbench {
 namespace {
 
 // Between ticks a rank sleeps at most this long before taking arrivals off the network and looking
-// for a stop. A simulated rank sleeps until its next deadline: SMPI moves messages without being
-// polled, and a simulation has no signals to stop it (docs/simulation.md); a wake every 10 ms
-// would be most of the simulation's work.
-constexpr double kPollSliceWall = platform::kSimulated ? std::numeric_limits<double>::infinity() : 10e-3;
+// for a stop: a quarter of the stop's lead. Each wake costs a rank some 50 us of CPU at 64 ranks on
+// 2 cores (an MPI poll over its peers, the switches); at 10 ms, 64 idle ranks at speedup 1 kept 0.3
+// cores busy, at 25 ms 0.13 (docs/measurements.md, "Where a tick's time goes"). A simulated rank
+// sleeps until its next deadline: SMPI moves messages without being polled, and a simulation has no
+// signals to stop it (docs/simulation.md); periodic wakes would be most of the simulation's work.
+constexpr double kPollSliceWall = platform::kSimulated ? std::numeric_limits<double>::infinity() : 25e-3;
 // An early stop takes effect this long (wall) after rank 0 decides it: time for every rank,
 // even oversubscribed, to hear of it before the stop time passes.
 constexpr double kStopLeadWall = 0.1;
