@@ -81,9 +81,9 @@ def _status(proc: Path) -> Dict[str, str]:
     return dict(line.split(":\t", 1) for line in (proc / "status").read_text().splitlines() if ":\t" in line)
 
 
-def start(np_: int, args: Sequence[str], cwd: Path) -> subprocess.Popen:
+def start(np_: int, args: Sequence[str], cwd: Path, extra_env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
     """Starts clockbench on np_ ranks in its own process group, for the signal tests."""
-    env = {**os.environ, **MPI_ENV}
+    env = {**os.environ, **MPI_ENV, **(extra_env or {})}
     return subprocess.Popen(mpi_command(np_, args), cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 

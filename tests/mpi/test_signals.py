@@ -36,7 +36,12 @@ def run_and_signal(tmp_path: Path, target: str, sig: int, n: int = 3, when: str 
     """Starts a long run, sends `sig` to mpirun or rank 2 once the header is out (`when` "header")
     or once every rank is ticking ("ticking"), then the (target, signal) pairs of `again`."""
     out = tmp_path / "stopped.h5"
-    proc = start(n, [*LONG_RUN, "-o", out], tmp_path)
+    # A signalled mpirun passes the signal on after odls_base_sigkill_timeout (1 s) and SIGKILLs its
+    # ranks as long again later: a write that takes longer on a loaded machine (the suite runs two
+    # tests at once) was cut once, and the result line never came. The README's remedy for slow
+    # writes, at 3 s (each step waits that long), so that the test judges the stop, not the load:
+    extra = {"OMPI_MCA_odls_base_sigkill_timeout": "3"} if target == "mpirun" else None
+    proc = start(n, [*LONG_RUN, "-o", out], tmp_path, extra)
     pids = rank_pids(proc.pid, n)
     header = wait_for_line(proc, "  output:")  # rank 0 set up, before model time 0
     if when == "ticking":
