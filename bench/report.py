@@ -380,8 +380,9 @@ def tick_account(folder: Path, t: Table) -> Dict[str, Any]:
               f"{lp['switches_per_tick']:.2f}", f"{lp['cores']:.2f}", widths=widths)
     held = [r for r in runs if r["worst_rate_error"] <= RATE_ERROR_TARGET_64]
     best = max(held, key=lambda r: r["speedup"]) if held else None
-    # The capacity the cores leave at the CPU a tick took where the loop kept up.
-    calm = min(runs, key=lambda r: r["speedup"])
+    # The capacity the cores give at the CPU a tick took in the busiest run that kept up (at low
+    # speed-ups a tick also pays for the idle wakes between ticks, which busier runs do not have).
+    calm = best or min(runs, key=lambda r: r["speedup"])
     capacity = cores / (1e-6 * calm["loop"]["cpu_us_per_tick"]) if calm["loop"]["cpu_us_per_tick"] > 0 else float("nan")
     t.lines.append(f"  (user: clockbench and MPI in user space; sys: the kernel, i.e. sleeping, waking and MPI's "
                    f"yields; sleeps, polls, board: the loop's sleeps, network polls and progress-board looks, "
