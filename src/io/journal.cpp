@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,8 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+
+#include "mpi/monotonic.hpp"
 
 namespace clockbench {
 
@@ -264,10 +265,8 @@ void EventFlusher::loop() {
     flush();
   }
   flush();  // the last one, also when finish() came before the thread first looked
-  rusage u{};
-  if (getrusage(RUSAGE_THREAD, &u) == 0)
-    cpu_s_ = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-             1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  const ThreadUsage used = thread_usage();
+  cpu_s_ = used.user_s + used.sys_s;
 }
 
 // Appends the events published since the last flush as blocks, each in one write(2), so that a
