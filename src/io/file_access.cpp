@@ -1,10 +1,13 @@
 // The two ways of writing the run file: parallel HDF5 (MPI-IO), or rank 0 with serial HDF5.
 #include "io/file_access.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "mpi/byte_gather.hpp"
 #include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/platform.hpp"
@@ -77,15 +80,12 @@ void FileAccess::write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t 
   throw_first_error(error, comm_);
 }
 
-// Every rank's block goes to rank 0, which writes each into its place as it comes: the shapes in
-// whatever order they arrive, each followed by its rank's bytes. A receive from one named rank in
-// turn (or a probe) costs SMPI a scan of every message waiting: N squared per dataset
+// Every rank's block goes to rank 0 along a tree (mpi/byte_gather.hpp), each as its shape and then
+// its bytes; rank 0 places each into a copy of the whole dataset and writes that at once. N sends
+// straight to rank 0 would leave N messages waiting there, which SimGrid pays for in N squared scans;
+// and one write per block is one per element for a column of a contiguous dataset
 // (docs/simulation.md, "Scale").
 void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data) {
-  constexpr int kShapeTag = 71;
-  constexpr int kBytesTag = 72;
-  int n = 1;
-  check_mpi(MPI_Comm_size(comm_, &n), "MPI_Comm_size");
   std::string error;
   BlockShape mine;
   try {
@@ -108,56 +108,59 @@ void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const
     error = e.what();
   }
   throw_first_error(error, comm_);
-  if (rank_ != 0) {
-    check_mpi(MPI_Send(&mine, sizeof mine, MPI_BYTE, 0, kShapeTag, comm_), "MPI_Send (block shape)");
-    if (mine.bytes > 0)
-      check_mpi(MPI_Send(data, static_cast<int>(mine.bytes), MPI_BYTE, 0, kBytesTag, comm_), "MPI_Send (block)");
-  } else {
-    std::vector<unsigned char> bytes;
-    for (int r = 0; r < n; ++r) {
-      BlockShape s = mine;
-      const void* block = data;
-      if (r > 0) {
-        MPI_Status status;
-        check_mpi(MPI_Recv(&s, sizeof s, MPI_BYTE, MPI_ANY_SOURCE, kShapeTag, comm_, &status),
-                  "MPI_Recv (block shape)");
-        bytes.resize(s.bytes);
-        if (s.bytes > 0)
-          check_mpi(MPI_Recv(bytes.data(), static_cast<int>(s.bytes), MPI_BYTE, status.MPI_SOURCE, kBytesTag, comm_,
-                             MPI_STATUS_IGNORE),
-                    "MPI_Recv (block)");
-        block = bytes.data();
-      }
-      if (s.bytes == 0 || !error.empty()) continue;  // after a failure, the blocks are only taken
-      try {
-        write_block(dset, mem_type, s, block);
-      } catch (const H5Error& e) {
-        error = e.what();
-      }
+  std::vector<unsigned char> record(sizeof mine + mine.bytes);
+  std::memcpy(record.data(), &mine, sizeof mine);
+  if (mine.bytes > 0) std::memcpy(record.data() + sizeof mine, data, mine.bytes);
+  const std::vector<unsigned char> blocks = gather_bytes_to_root(record.data(), record.size(), comm_);
+  if (rank_ == 0) {
+    try {
+      write_blocks(dset, mem_type, blocks);
+    } catch (const H5Error& e) {
+      error = e.what();
     }
   }
   throw_first_error(error, comm_);
 }
 
-// Rank 0: one block into its place in `dset`.
-void FileAccess::write_block(hid_t dset, hid_t mem_type, const BlockShape& s, const void* block) {
+// Rank 0: every rank's block (shape, then bytes) into its place in a copy of `dset`, written at once.
+void FileAccess::write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsigned char>& blocks) {
   const H5Id space = owned_space(H5Dget_space(dset), "H5Dget_space");
   const int axes = H5Sget_simple_extent_ndims(space);
-  if (axes == 0) {
-    check_h5_status(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, dxpl_, block), "H5Dwrite");
-    return;
+  std::array<hsize_t, 2> dims{1, 1};
+  if (axes > 0) check_h5_status(H5Sget_simple_extent_dims(space, dims.data(), nullptr), "H5Sget_simple_extent_dims");
+  // Rows of elements: a 1-axis dataset is one row, a scalar one element.
+  const std::size_t element = H5Tget_size(mem_type);
+  const std::size_t row = (axes == 2 ? dims[1] : dims[0]) * element;
+  std::vector<unsigned char> whole((axes == 2 ? dims[0] : 1) * row);
+  bool any = false;
+  for (std::size_t at = 0; at < blocks.size();) {
+    BlockShape s;
+    if (blocks.size() - at < sizeof s) throw H5Error("gathered blocks: a block shape cut short");
+    std::memcpy(&s, blocks.data() + at, sizeof s);
+    at += sizeof s;
+    if (blocks.size() - at < s.bytes) throw H5Error("gathered blocks: a block cut short");
+    const unsigned char* block = blocks.data() + at;
+    at += s.bytes;
+    if (s.bytes == 0) continue;
+    any = true;
+    if (axes == 0) {
+      std::memcpy(whole.data(), block, std::min<std::size_t>(s.bytes, whole.size()));
+      continue;
+    }
+    // Row by row: a block is a box of its dataset, its elements in row-major order.
+    const std::uint64_t rows = axes == 1 ? 1 : s.last[0] - s.first[0] + 1;
+    const std::uint64_t first_row = axes == 1 ? 0 : s.first[0];
+    const std::uint64_t first_col = axes == 1 ? s.first[0] : s.first[1];
+    const std::uint64_t cols = (axes == 1 ? s.last[0] : s.last[1]) - first_col + 1;
+    if (rows * cols * element != s.bytes || (first_row + rows) * row > whole.size() ||
+        (first_col + cols) * element > row)
+      throw H5Error("gathered blocks: a block's shape and size disagree");
+    for (std::uint64_t r = 0; r < rows; ++r)
+      std::memcpy(whole.data() + (first_row + r) * row + first_col * element, block + r * cols * element,
+                  cols * element);
   }
-  std::array<hsize_t, 2> start{}, count{};
-  hsize_t elements = 1;
-  for (std::size_t a = 0; a < static_cast<std::size_t>(axes); ++a) {
-    start[a] = s.first[a];
-    count[a] = s.last[a] - s.first[a] + 1;
-    elements *= count[a];
-  }
-  const H5Id mem = owned_space(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple");
-  check_h5_status(H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-                  "H5Sselect_hyperslab");
-  check_h5_status(H5Dwrite(dset, mem_type, mem, space, dxpl_, block), "H5Dwrite");
+  if (!any) return;
+  check_h5_status(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, dxpl_, whole.data()), "H5Dwrite");
 }
 
 std::string FileAccess::io_mode() const {

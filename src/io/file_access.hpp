@@ -11,13 +11,14 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "io/h5_handles.hpp"
 
 namespace clockbench {
 
-// A block of a dataset of at most two axes, as one rank sends it to rank 0: its first and last
+// A block of a dataset of at most two axes, as one rank sends it towards rank 0: its first and last
 // element per axis and its size in bytes (0: nothing selected).
 struct BlockShape {
   std::array<std::uint64_t, 2> first{};
@@ -45,7 +46,7 @@ class FileAccess {
  private:
   void write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t fspace, const void* data);
   void write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data);
-  void write_block(hid_t dset, hid_t mem_type, const BlockShape& shape, const void* block);
+  void write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsigned char>& blocks);
 
   MPI_Comm comm_;
   int rank_ = 0;

@@ -36,9 +36,12 @@ MACHINE_FIELDS = ["rank", "rate_hz", "ticks", "sent", "received", "left_in_queue
 NETWORK_FIELDS = columns("network")
 
 # (machines, topology, --latency or None). A latency drawn per message (uniform) exercises the
-# senders' latency streams; without one, messages arrive at their send's deadline.
+# senders' latency streams; without one, messages arrive at their send's deadline. 37 machines: the
+# file's blocks reach rank 0 through a binomial tree (src/mpi/byte_gather.cpp) whose subtrees are
+# uneven (rank 32's holds 32..36, rank 34's 34..35), and /network's column blocks (received, left)
+# are placed one element per row; the model latency keeps the simulation exact at any size.
 CASES = [(n, topology, latency) for n in (3, 16) for topology in ("full", "ring")
-         for latency in (None, "uniform:0.002,0.02")]
+         for latency in (None, "uniform:0.002,0.02")] + [(37, "ring", "uniform:0.002,0.02")]
 
 
 def case_args(n: int, topology: str, latency: Optional[str]) -> List[str]:
