@@ -52,7 +52,7 @@ constexpr double kSenderWaitSliceMaxWall = 500e-6;
 constexpr std::int32_t kLookaheadDraws = 64;
 // Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
 // flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
-constexpr double kStopPollWall = 1e-3;
+constexpr double kStopPollWall = 10e-3;
 
 // Every rank's timing counts, on every rank.
 std::vector<MachineTiming> gather_timing(const MachineTiming& mine, MPI_Comm comm) {
@@ -99,6 +99,7 @@ class Loop {
   // Tells the machines waiting on the board that this one will send them nothing more.
   void no_more_sends(const std::vector<std::int32_t>& peers) {
     for (const int p : peers) board_.next_send_to(p, std::numeric_limits<double>::infinity());
+    board_.published();
   }
 
   void take_arrivals() {
@@ -107,13 +108,15 @@ class Loop {
   }
 
   // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
+  // When the board covers every sender, the wake at `until` leaves the network to
+  // wait_for_senders, which polls it only for a message the board counts.
   double idle_until(double until) {
     double now = monotonic_now();
     while (now < until) {
       sleep_until(std::min(until, now + kPollSliceWall));
       ++sleeps_;
       now = monotonic_now();
-      take_arrivals();
+      if (now < until || !board_gates_polls_) take_arrivals();
       update_end(now);
     }
     return now;
@@ -122,12 +125,44 @@ class Loop {
   // Before deciding the tick with deadline T: takes arrivals until the senders on this host can
   // send nothing more that arrives before T, or until wall time `until` (the grace) has passed.
   void wait_for_senders(double deadline, double until) {
+    if (!board_gates_polls_) return wait_polling(deadline, until);
+    // Every sender is on the board: it says when a message is on its way here (then one poll
+    // takes it: a posted send is in this rank's shared-memory box), and a rank waits for a sender
+    // that is behind on the sender's futex, woken when it publishes its next tick.
+    std::size_t done = 0;  // senders found done for this deadline, in board order
+    double slice = kSenderWaitSliceWall;
+    for (;;) {
+      ++board_checks_;
+      const PeerProgress::Wait wait = board_.senders_done(deadline, least_latency_, arrived_from_, done);
+      if (wait == PeerProgress::Wait::nothing) return;
+      const double now = monotonic_now();
+      if (now >= until) return take_arrivals();
+      if (wait == PeerProgress::Wait::sender) {
+        board_.await_sender(done, deadline, least_latency_, until);
+        ++sleeps_;
+        continue;
+      }
+      const std::int64_t before = arrivals_;
+      take_arrivals();
+      if (arrivals_ != before) continue;
+      // Counted but not in yet (a send MPI has not pushed out): look again shortly.
+      sleep_until(std::min(until, now + slice));
+      ++sleeps_;
+      slice = std::min(2 * slice, kSenderWaitSliceMaxWall);
+    }
+  }
+
+  // Senders off the board (other hosts), or a simulation: take arrivals and look at the board in
+  // slices.
+  void wait_polling(double deadline, double until) {
     std::size_t done = 0;  // senders found done for this deadline, in board order
     for (double slice = kSenderWaitSliceWall;; slice = std::min(2 * slice, kSenderWaitSliceMaxWall)) {
       take_arrivals();
       const double now = monotonic_now();
       ++board_checks_;
-      if (board_.senders_done(deadline, least_latency_, arrived_from_, done) || now >= until) return;
+      if (board_.senders_done(deadline, least_latency_, arrived_from_, done) == PeerProgress::Wait::nothing ||
+          now >= until)
+        return;
       sleep_until(std::min(until, now + slice));
       ++sleeps_;
     }
@@ -147,6 +182,7 @@ class Loop {
       progress_->count_late(ledger_.late_deliveries(), ledger_.first_late_s());
     machine_.deliver(m);
     ++arrived_from_[static_cast<std::size_t>(m.source)];
+    ++arrivals_;
   }
 
   Machine& machine_;
@@ -162,6 +198,9 @@ class Loop {
   double end_;
   double next_stop_poll_ = 0.0;
   std::int64_t sleeps_ = 0, polls_ = 0, board_checks_ = 0;  // LoopAccount
+  std::int64_t arrivals_ = 0;
+  // The board covers every sender and waits block on it: the real build on one host.
+  bool board_gates_polls_ = !platform::kSimulated && board_.covers_all();
 };
 
 // When a machine's ticks run (docs/model.md): paced, each at its deadline, or flat out, back to
@@ -219,6 +258,7 @@ class PacedTicks final : public TickPolicy {
 
   void ran(std::int64_t k) override {
     publish_sends(k + 1);
+    board_.published();
     lateness_.push_back(now_ - deadline_wall_);
   }
 

@@ -1,16 +1,66 @@
-// The board lives in an MPI shared-memory window over the host's ranks: one segment per rank,
-// a slot (sent count, next send's deadline) per world rank, each word written by its owner only.
+// The board lives in an MPI shared-memory window over the host's ranks: one segment per rank, a
+// head (publish count, waiters) and a slot (sent count, next send's deadline) per world rank; each
+// word is written by its owner only, but for the waiters count.
 #include "mpi/peer_progress.hpp"
 
+#include <climits>
+#include <cmath>
+#include <ctime>
 #include <limits>
 #include <new>
 
 #include "mpi/mpi_env.hpp"
+#include "mpi/platform.hpp"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace clockbench {
 
-static_assert(std::atomic<double>::is_always_lock_free && std::atomic<std::int64_t>::is_always_lock_free,
+static_assert(std::atomic<double>::is_always_lock_free && std::atomic<std::int64_t>::is_always_lock_free &&
+                  std::atomic<std::uint32_t>::is_always_lock_free,
               "the progress board needs lock-free atomics to live in shared memory");
+
+namespace {
+
+// Blocking on a word of the shared board, and waking its waiters: Linux futexes, shared between
+// processes (no FUTEX_PRIVATE_FLAG). Elsewhere, and in a simulation, the waits are the caller's
+// sleep slices (await_sender returns at once).
+constexpr bool kFutexes = !platform::kSimulated &&
+#if defined(__linux__)
+                          true;
+#else
+                          false;
+#endif
+
+// Sleeps while *word == expected, until monotonic time `until` at the latest.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, double until) {
+#if defined(__linux__)
+  if constexpr (kFutexes) {
+    timespec at{};
+    const double whole = std::floor(until);
+    at.tv_sec = static_cast<time_t>(whole);
+    at.tv_nsec = std::min(999'999'999L, static_cast<long>((until - whole) * 1e9));
+    // FUTEX_WAIT_BITSET takes an absolute time, on CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME.
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET, expected, &at, nullptr,
+            FUTEX_BITSET_MATCH_ANY);
+  }
+#endif
+  (void)word, (void)expected, (void)until;
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>& word) {
+#if defined(__linux__)
+  if constexpr (kFutexes)
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+#endif
+  (void)word;
+}
+
+}  // namespace
 
 PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& senders) {
   int n = 0;
@@ -18,13 +68,18 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
   check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, me_, MPI_INFO_NULL, &node_), "MPI_Comm_split_type");
   static_assert(sizeof(Slot) == 16, "two 8-byte words per slot");
+  static_assert(sizeof(Head) == 64, "a head is one cache line");
   const auto slots = static_cast<std::size_t>(n);
+  // Whole cache lines per segment, so that every head starts one.
+  const std::size_t segment_bytes = sizeof(Head) + (slots * sizeof(Slot) + 63) / 64 * 64;
   void* base = nullptr;
-  check_mpi(MPI_Win_allocate_shared(static_cast<MPI_Aint>(slots * sizeof(Slot)), sizeof(Slot), MPI_INFO_NULL, node_,
-                                    &base, &win_),
+  check_mpi(MPI_Win_allocate_shared(static_cast<MPI_Aint>(segment_bytes), 1, MPI_INFO_NULL, node_, &base, &win_),
             "MPI_Win_allocate_shared");
-  // Construct this rank's slots in place; the others construct theirs.
-  mine_ = static_cast<Slot*>(base);
+  // Construct this rank's head and slots in place; the others construct theirs.
+  head_ = new (base) Head{};
+  head_->published.store(0, std::memory_order_relaxed);
+  head_->waiters.store(0, std::memory_order_relaxed);
+  mine_ = reinterpret_cast<Slot*>(static_cast<unsigned char*>(base) + sizeof(Head));
   for (std::size_t i = 0; i < slots; ++i) {
     new (&mine_[i].sent) std::atomic<std::int64_t>(0);
     new (&mine_[i].next) std::atomic<double>(-std::numeric_limits<double>::infinity());
@@ -47,8 +102,11 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
     int unit = 0;
     void* segment = nullptr;
     check_mpi(MPI_Win_shared_query(win_, in_node[i], &size, &unit, &segment), "MPI_Win_shared_query");
-    senders_.push_back({senders[i], static_cast<const Slot*>(segment)});
+    auto* head = static_cast<Head*>(segment);
+    senders_.push_back(
+        {senders[i], head, reinterpret_cast<const Slot*>(static_cast<unsigned char*>(segment) + sizeof(Head))});
   }
+  covers_all_ = senders_.size() == senders.size();
   // Every segment is constructed before anyone reads one.
   check_mpi(MPI_Barrier(node_), "MPI_Barrier");
 }
@@ -58,17 +116,38 @@ PeerProgress::~PeerProgress() {
   if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
 }
 
-bool PeerProgress::senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
-                                std::size_t& from) const {
+PeerProgress::Wait PeerProgress::senders_done(double deadline, double least_latency,
+                                              const std::vector<std::int64_t>& arrived_from, std::size_t& from) const {
   for (; from < senders_.size(); ++from) {
     const Sender& s = senders_[from];
     // The acquire orders the count's load after the deadline's: a sender whose next send is at or
     // after T has published the count of every send it made before.
-    if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency < deadline) return false;
+    if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency < deadline) return Wait::sender;
     if (arrived_from[static_cast<std::size_t>(s.rank)] < s.slots[me_].sent.load(std::memory_order_relaxed))
-      return false;
+      return Wait::message;
   }
-  return true;
+  return Wait::nothing;
+}
+
+// The publisher counts, then looks for waiters; a waiter counts itself, then reads the count and
+// looks at the slot once more before it sleeps on the count. Both in one total order (seq_cst):
+// either the waiter sees the new slot, or the publisher sees the waiter and wakes it, or the
+// futex finds the count changed and does not sleep.
+void PeerProgress::published() {
+  if constexpr (!kFutexes) return;
+  head_->published.fetch_add(1, std::memory_order_seq_cst);
+  if (head_->waiters.load(std::memory_order_seq_cst) != 0) futex_wake_all(head_->published);
+}
+
+void PeerProgress::await_sender(std::size_t index, double deadline, double least_latency, double until) {
+  if constexpr (!kFutexes) return;
+  if (index >= senders_.size()) return;
+  const Sender& s = senders_[index];
+  s.head->waiters.fetch_add(1, std::memory_order_seq_cst);
+  const std::uint32_t seen = s.head->published.load(std::memory_order_seq_cst);
+  if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency < deadline)
+    futex_wait(s.head->published, seen, until);
+  s.head->waiters.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 }  // namespace clockbench

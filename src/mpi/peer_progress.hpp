@@ -3,7 +3,8 @@
 // deadline of its earliest tick that could still send it one (its next undecided tick, or later:
 // its coming draws are known). A rank about to decide the tick with deadline T reads its senders'
 // entries: once each can no longer send it a message arriving before T and every message it sent
-// has arrived, the decision is exact. Senders on other hosts are not on the board.
+// has arrived, the decision is exact. Senders on other hosts are not on the board. A rank waiting
+// for a sender blocks on the sender's publish count (a futex) until the sender publishes again.
 #pragma once
 
 #include <mpi.h>
@@ -35,13 +36,25 @@ class PeerProgress {
     if (next.load(std::memory_order_relaxed) != deadline) next.store(deadline, std::memory_order_release);
   }
 
-  // True if no sender on this host can still send a message arriving before `deadline` (its next
-  // send's deadline + `least_latency` is not before it) and every message it has sent here is
-  // counted in `arrived_from` (per source rank). `from`: how many senders, in board order, an
-  // earlier call for the same deadline found done (0 for a new deadline); advanced past each sender
-  // found done. A sender done for a deadline stays done: whatever it sends later arrives after it.
-  bool senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
+  // Wakes the ranks waiting on this one (await_sender): call after a round of sent_to and
+  // next_send_to, once per tick.
+  void published();
+
+  // What a tick with deadline T still waits for: nothing, a sender on this host whose next send
+  // could arrive before T (its next send's deadline + `least_latency` is before T), or a message
+  // a sender counted that is not yet in `arrived_from` (per source rank).
+  enum class Wait { nothing, sender, message };
+  // `from`: how many senders, in board order, an earlier call for the same deadline found done (0
+  // for a new deadline); advanced past each sender found done, so that it then names the one
+  // waited for. A sender done for a deadline stays done: whatever it sends later arrives after it.
+  Wait senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
                     std::size_t& from) const;
+  // Blocks until sender `index` (senders_done's `from`) publishes, or until monotonic time
+  // `until`, unless it is already done for `deadline`. Not in a simulation (there the caller
+  // sleeps in slices): SMPI's ranks share one process.
+  void await_sender(std::size_t index, double deadline, double least_latency, double until);
+  // Every sender is on this host's board (a single-host run).
+  bool covers_all() const { return covers_all_; }
 
  private:
   // What a rank publishes for one destination, side by side so that a reader finds both in one
@@ -50,15 +63,24 @@ class PeerProgress {
     std::atomic<std::int64_t> sent;  // messages sent to it
     std::atomic<double> next;        // deadline of the earliest tick that may send it one
   };
+  // The head of each rank's segment, a cache line of its own: how many times the rank published
+  // (a futex word), and how many ranks wait on it (written by them).
+  struct alignas(64) Head {
+    std::atomic<std::uint32_t> published;
+    std::atomic<std::uint32_t> waiters;
+  };
   struct Sender {
     int rank;
-    const Slot* slots;  // its segment: a slot per world rank
+    Head* head;
+    const Slot* slots;  // its segment's slots: one per world rank
   };
   MPI_Comm node_ = MPI_COMM_NULL;
   MPI_Win win_ = MPI_WIN_NULL;
   int me_ = 0;
+  Head* head_ = nullptr;
   Slot* mine_ = nullptr;
   std::vector<Sender> senders_;
+  bool covers_all_ = false;
 };
 
 }  // namespace clockbench
