@@ -243,6 +243,18 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
               widths=(34, 14, 14, 14, 20))
     t.lines.append(f"  (the median of {len(pairs)} repetitions' paired ratios, each run against the --no-output "
                    "run of its repetition, in rotated order; then their range)")
+    # Where the difference lies: the ticking (fewer events in the same window) or the write after it.
+    def parts(kind: str) -> List[float]:
+        window = [float(r["end_s"]) / float(r["speedup"]) / float(r["events"]) for r in runs[kind]]
+        write = [float(r.get("write_s") or 0) / float(r["events"]) for r in runs[kind]]
+        return [median(window), median(write)]
+    t.row("  per event: ticking + write", "", "", "", "", widths=(34, 14, 14, 14, 20))
+    split: Dict[str, List[float]] = {}
+    for label, k in (("    with output", "output"), ("    no crash journal", "output-no-journal"),
+                     ("    --no-output", "no-output")):
+        if runs[k]:
+            split[k] = parts(k)
+            t.row(label, f"{split[k][0] * 1e9:.0f} ns", f"{split[k][1] * 1e9:.0f} ns", "", "", widths=(34, 14, 14, 14, 20))
     with_loop = [(lp, r) for lp, r in zip(loops["output"], runs["output"]) if lp]
     journal_cpu = [float(lp["journal_cpu_s"]) / float(r["events"]) for lp, r in with_loop]
     if journal_cpu:
@@ -257,6 +269,7 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
             "write_events_per_s": events / write_s, "recording_overhead": overhead,
             "recording_overhead_pairs": pairs, "recording_overhead_without_journal": file_only,
             "recording_overhead_without_journal_pairs": file_pairs,
+            "per_event_ticking_and_write_s": split,
             "journal_cpu_s_per_event": journal_cpu}
 
 
