@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from clockbench.theory.mean_field import Prediction, arrivals, send_matrix
+from clockbench.theory.mean_field import Prediction, complementary, send_matrix
 
 # Gauss-Legendre nodes on [0, 1] for the integrals over the run; E[Q] is smooth in sqrt(t).
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
@@ -91,25 +91,95 @@ class QueueDiffusion:
         return ls_slope(self.queue, t)
 
 
-def diffusion(pred: Prediction, adj: np.ndarray) -> QueueDiffusion:
+def diffusion(pred: Prediction, adj: np.ndarray, ticks: bool = True) -> QueueDiffusion:
     """Drift and variance rate of every machine's queue (docs/theory.md, "The queue as a reflected
-    process", "The variance rate")."""
+    process", "The variance rate"); ticks=False leaves out the tick chain (the diffusion alone, as
+    the ring's reduced model takes it)."""
     r, p, n = pred.rates, pred.p_internal, pred.n
     c = send_matrix(adj, p)
-    peer = (np.asarray(adj) > 0).astype(float)
+    peer = np.asarray(adj) > 0
+    near = _Neighbourhoods(peer)
+    # i's silence reaches d hops at most as gain^d when a message's effect fades along every path:
+    # then a ball of REACH machines holds it; else every machine.
+    gain = min(float(c.sum(axis=0).max()), float(c.sum(axis=1).max()))
+    reach = REACH if gain < 1.0 else n
+    settled = np.maximum(r - pred.arrival, 0.0)  # every machine sending: the free-tick rates x
     mu, v, lam0 = np.zeros(n), np.zeros(n), np.zeros(n)
     for i in range(n):
-        silent = c.copy()
-        silent[i] = 0.0
-        lam = arrivals(r, silent)
-        free = np.maximum(r - lam, 0.0)
-        free[i] = 0.0
-        noise = sum(free[j] * _send_covariance(c[j], peer[j], p) for j in range(n))
-        feedback = np.linalg.inv(np.eye(n) + c.T * (free > 0))
-        v[i] = (feedback @ noise @ feedback.T)[i, i]
-        mu[i], lam0[i] = lam[i] - r[i], lam[i]
-    ticks = TickChain(r, p, adj, pred.stable, pred.utilisation, mu, v, _loop_gains(r, c, pred.utilisation))
-    return QueueDiffusion(rates=r, drift=mu, variance=v, busy_arrival=lam0, ticks=ticks)
+        ball, rim = near.around(i, reach)
+        lam, free = _silenced(r, c, i, ball, rim, settled)
+        v[i] = _variance_rate(c, peer, p, i, ball, rim, free)
+        mu[i], lam0[i] = lam - r[i], lam
+    chain = TickChain(r, p, adj, pred.stable, pred.utilisation, mu, v, _loop_gains(r, c, pred.utilisation)) \
+        if ticks else None
+    return QueueDiffusion(rates=r, drift=mu, variance=v, busy_arrival=lam0, ticks=chain)
+
+
+# Machines around i over which i's silence is followed where its effect fades (docs/theory.md,
+# "The variance rate"); N <= REACH: every machine, exact.
+REACH = 256
+
+
+class _Neighbourhoods:
+    """Balls of the peer graph (either direction), widened hop by hop."""
+
+    def __init__(self, peer: np.ndarray):
+        both = peer | peer.T
+        self.n = both.shape[0]
+        self.links = [np.flatnonzero(both[i]) for i in range(self.n)]
+
+    def around(self, i: int, size: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(ball, rim): the `size` machines nearest i (hop by hop, the last hop in machine order;
+        all of them when N <= size) and the rim, the machines outside that are peers of one in
+        the ball; both sorted."""
+        inside = np.zeros(self.n, dtype=bool)
+        inside[i] = True
+        count, layer = 1, np.array([i])
+        while count < size and layer.size:
+            nxt = np.unique(np.concatenate([self.links[x] for x in layer]))
+            nxt = nxt[~inside[nxt]][:size - count]
+            inside[nxt] = True
+            count, layer = count + nxt.size, nxt
+        ball = np.flatnonzero(inside)
+        rim = np.unique(np.concatenate([self.links[x] for x in ball]))
+        return ball, rim[~inside[rim]]
+
+
+def _silenced(r: np.ndarray, c: np.ndarray, i: int, ball: np.ndarray, rim: np.ndarray,
+              settled: np.ndarray) -> Tuple[float, np.ndarray]:
+    """(lambda0_i, the free-tick rates with i silent): the fixed point with i's row of C set to 0,
+    solved over the ball, the machines beyond it at their free-tick rates with i sending (`settled`):
+    exact when the ball is every machine."""
+    at = int(np.searchsorted(ball, i))
+    inner = c[np.ix_(ball, ball)].copy()
+    inner[at] = 0.0
+    outside = settled[rim] @ c[np.ix_(rim, ball)] if rim.size else np.zeros(ball.size)
+    load = r[ball] - outside
+    x = complementary(np.eye(ball.size) + inner.T, -load, settled[ball] > 0)
+    lam = inner.T @ x + outside
+    free = settled.copy()
+    free[ball] = np.maximum(r[ball] - lam, 0.0)
+    free[i] = 0.0
+    return float(lam[at]), free
+
+
+def _variance_rate(c: np.ndarray, peer: np.ndarray, p: float, i: int, ball: np.ndarray, rim: np.ndarray,
+                   free: np.ndarray) -> float:
+    """v_i = [F W F^T]_ii (docs/theory.md, "The variance rate"): f, row i of the feedback
+    F = (I + C^T P)^-1 (P: who has free ticks), solves (I + P C) f = e_i over the ball (0 beyond
+    it); then f^T S_j f of each sender's draw covariance S_j (a peer gets one message with probability c, variance
+    c - c^2; two peers both get one only from a send-all, (1-p)/3), summed with the
+    weights free_j, for the senders with a peer in the ball."""
+    at = int(np.searchsorted(ball, i))
+    sending = (free[ball] > 0).astype(float)
+    e = np.zeros(ball.size)
+    e[at] = 1.0
+    f = np.linalg.solve(np.eye(ball.size) + sending[:, None] * c[np.ix_(ball, ball)], e)
+    senders = np.concatenate([ball, rim])
+    to = c[np.ix_(senders, ball)]
+    hit = peer[np.ix_(senders, ball)].astype(float)
+    spread = (1.0 - p) / 3.0 * ((hit @ f) ** 2 - hit @ f ** 2) + to @ f ** 2 - (to @ f) ** 2
+    return float(free[senders] @ spread)
 
 
 def _loop_gains(r: np.ndarray, c: np.ndarray, rho: np.ndarray) -> np.ndarray:
@@ -117,14 +187,6 @@ def _loop_gains(r: np.ndarray, c: np.ndarray, rho: np.ndarray) -> np.ndarray:
     peers it finds idle, sum_j c_uj (1 - rho_j) c_ju; a message that waits in a peer's queue comes
     back too late to matter while u's own queue is short."""
     return np.clip((c * c.T * (1.0 - rho)[None, :]).sum(axis=1), 0.0, 0.99)
-
-
-def _send_covariance(c_row: np.ndarray, peer_row: np.ndarray, p: float) -> np.ndarray:
-    """Covariance of the messages one free tick sends to each machine: a peer gets one with
-    probability c (variance c - c^2); two peers both get one only from a send-all, (1-p)/3."""
-    together = (1.0 - p) / 3.0 * np.outer(peer_row, peer_row)
-    np.fill_diagonal(together, c_row)
-    return together - np.outer(c_row, c_row)
 
 
 def expected_queue(mu: np.ndarray, v: np.ndarray, t) -> np.ndarray:

@@ -289,9 +289,9 @@ def lag_model(pred, adj: np.ndarray, clocks: ClockPaces, latency="0", horizon: f
     machine hears a pace setter (the full topology): a LagModel, one hop from the setter. Elsewhere
     (a ring): ring_sample's reduced model over [0, horizon] with these phases (None: random)."""
     latency = latency if isinstance(latency, str) else repr(float(latency))
+    if not hears_setter(pred, adj, clocks):  # the reduced model takes the diffusion alone, not the tick chain
+        return sample_ring(pred, adj, diffusion(pred, adj, ticks=False), latency, phases, horizon)
     queues = diffusion(pred, adj)
-    if not hears_setter(pred, adj, clocks):
-        return sample_ring(pred, adj, queues, latency, phases, horizon)
     sigma = clocks.slope
     s_star = float(sigma.max())
     setter = clocks.setter

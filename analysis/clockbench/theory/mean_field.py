@@ -3,7 +3,8 @@ queue growth, event mix, mean jumps. Derivation: docs/theory.md, "The mean field
 
 Symbols: r_i the rates; p = p_internal; C[j, i] = c_ji, the probability that a free tick of j sends
 to i; lambda_i the arrival rates, the fixed point lambda = C^T (r - lambda)^+, solved as a linear
-complementarity problem in the free-tick rates x = (r - lambda)^+ (Lemke's algorithm);
+complementarity problem in the free-tick rates x = (r - lambda)^+ (active-set Newton steps, Lemke's
+algorithm where they do not settle);
 rho_i = min(1, lambda_i / r_i); growth lambda_i - r_i where lambda_i >= r_i, else 0.
 """
 
@@ -89,8 +90,37 @@ def _solve(r: np.ndarray, c: np.ndarray) -> np.ndarray:
     x = (r - lambda)^+:  w = (I + C^T) x - r,  x >= 0, w >= 0, x.w = 0  (w_i = lambda_i - r_i
     on an overloaded machine, 0 on a stable one). I + C^T is strictly copositive (C >= 0), for
     which Lemke's algorithm always ends with a solution; the caller checks its residual."""
-    x = _lemke(np.eye(r.shape[0]) + c.T, -r)
-    return c.T @ x
+    return c.T @ complementary(np.eye(r.shape[0]) + c.T, -r, c.T @ r < r)
+
+
+def complementary(m: np.ndarray, q: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    """z >= 0 with w = M z + q >= 0, z.w = 0, starting from the guess of which z_i > 0: the
+    active-set (semismooth) Newton steps, each one linear solve on the guessed set, settle in a few
+    steps where Lemke's algorithm pivots once per machine that changes side (O(N^3) each); where
+    they cycle or end off the cone, Lemke's algorithm decides (docs/theory.md, "Solving the fixed
+    point")."""
+    n = q.shape[0]
+    on = np.asarray(guess, dtype=bool).copy()
+    for _ in range(_NEWTON_STEPS):
+        z = np.zeros(n)
+        if on.any():
+            try:
+                z[on] = np.linalg.solve(m[np.ix_(on, on)], -q[on])
+            except np.linalg.LinAlgError:
+                break
+        w = m @ z + q
+        scale = 1e-12 * max(1.0, float(np.abs(q).max()))
+        nxt = np.where(on, z > scale, w < -scale)
+        if np.array_equal(nxt, on):
+            if np.all(z >= -scale) and np.all(w[~on] >= -scale):
+                return np.maximum(z, 0.0)
+            break
+        on = nxt
+    return _lemke(m, q)
+
+
+# Active-set steps before Lemke's algorithm takes over.
+_NEWTON_STEPS = 60
 
 
 def _lemke(m: np.ndarray, q: np.ndarray, max_pivots: int = 10_000) -> np.ndarray:
@@ -106,9 +136,9 @@ def _lemke(m: np.ndarray, q: np.ndarray, max_pivots: int = 10_000) -> np.ndarray
 
     def pivot(row: int, col: int) -> int:
         tab[row] /= tab[row, col]
-        for k in range(n):
-            if k != row and tab[k, col] != 0.0:
-                tab[k] -= tab[k, col] * tab[row]
+        rows = np.flatnonzero(tab[:, col] != 0.0)
+        rows = rows[rows != row]
+        tab[rows] -= tab[rows, col][:, None] * tab[row][None, :]
         leaving, basis[row] = basis[row], col
         return leaving
 

@@ -24,8 +24,8 @@ from clockbench.theory.mean_field import Prediction, send_matrix
 
 # Copies of the run, phase draws (random phases), time points, and the seed of the evaluation.
 RING_REPLICAS, RING_PHASE_DRAWS, RING_GRID, _RING_SEED = 160, 2, 2000, 20261128
-# Messages in flight per link and copy the buffers start with (they grow when needed).
-_START_CAPACITY = 64
+# Ticks ahead a machine's inbox holds at first (it grows when a message is due later).
+_START_SPAN = 16
 
 
 @dataclass
@@ -92,67 +92,58 @@ def _tick_events(rates: np.ndarray, phases: np.ndarray, horizon: float):
     return t[order], w[order], k[order]
 
 
-class _Links:
-    """Per link and copy, the messages in flight: first in, first out, as (tick of the receiver
-    that takes it, clock)."""
+class _Inbox:
+    """Per machine and copy, the largest clock among the messages it takes at each of its next
+    `span` ticks (a message is due at a tick of its receiver; first in, first out per link): a
+    receive needs only that maximum, so a tick reads one slot and empties it. Clocks are whole
+    numbers, exact in float32."""
 
-    def __init__(self, links: int, copies: int):
-        self.due = np.zeros((links, copies, _START_CAPACITY), dtype=np.int64)
-        self.clock = np.zeros((links, copies, _START_CAPACITY))
-        self.head = np.zeros((links, copies), dtype=np.int64)
-        self.tail = np.zeros((links, copies), dtype=np.int64)
-        self.last = np.full((links, copies), -1, dtype=np.int64)
+    def __init__(self, machines: int, links: int, copies: int):
+        self.best = np.full((machines, _START_SPAN, copies), -np.inf, dtype=np.float32)
+        self.next = np.zeros(machines, dtype=np.int64)   # each machine's next tick
+        self.last = np.full((links, copies), -1, dtype=np.int64)  # the latest due on each link
         self.rows = np.arange(copies)
 
-    def push(self, e: int, sent: np.ndarray, due: np.ndarray, clock: np.ndarray) -> None:
-        cap = self.due.shape[2]
-        if int((self.tail[e] - self.head[e]).max()) >= cap:
-            self._grow()
-            cap = self.due.shape[2]
-        due = np.maximum(due, self.last[e])  # first in, first out along the link
-        slot = self.tail[e] % cap
-        rows = self.rows[sent]
-        self.due[e, rows, slot[sent]] = due[sent]
-        self.clock[e, rows, slot[sent]] = clock[sent]
-        self.tail[e] += sent
+    def push(self, e: int, d: int, sent: np.ndarray, due: np.ndarray, clock: np.ndarray) -> None:
+        due = np.maximum(np.maximum(due, self.last[e]), self.next[d])  # first in, first out along the link
         self.last[e] = np.where(sent, due, self.last[e])
+        ahead = int(due[sent].max()) - int(self.next[d])
+        while ahead >= self.best.shape[1]:
+            self._grow()
+        slot, rows = due[sent] % self.best.shape[1], self.rows[sent]
+        self.best[d, slot, rows] = np.maximum(self.best[d, slot, rows], clock[sent])
 
-    def take(self, e: int, tick: int, best: np.ndarray) -> np.ndarray:
-        """The largest clock among the messages due by `tick`, taken off the link (into best)."""
-        cap = self.due.shape[2]
-        while True:
-            slot = self.head[e] % cap
-            ready = (self.head[e] < self.tail[e]) & (self.due[e, self.rows, slot] <= tick)
-            if not ready.any():
-                return best
-            best = np.where(ready, np.maximum(best, self.clock[e, self.rows, slot]), best)
-            self.head[e] += ready
+    def take(self, i: int, tick: int) -> np.ndarray:
+        """The largest clock among the messages due at machine i's tick `tick`, taken."""
+        slot = tick % self.best.shape[1]
+        out = self.best[i, slot].astype(float)
+        self.best[i, slot] = -np.inf
+        self.next[i] = tick + 1
+        return out
 
     def _grow(self) -> None:
-        cap = self.due.shape[2]
-        order = (self.head[:, :, None] + np.arange(cap)[None, None, :]) % cap  # unroll from the head
-        self.due = np.concatenate([np.take_along_axis(self.due, order, axis=2), np.zeros_like(self.due)], axis=2)
-        self.clock = np.concatenate([np.take_along_axis(self.clock, order, axis=2), np.zeros_like(self.clock)], axis=2)
-        self.tail -= self.head
-        self.head[:] = 0
+        """Twice the span: each slot's tick (next + its distance from next's slot) to its new slot."""
+        span = self.best.shape[1]
+        due = self.next[:, None] + (np.arange(span)[None, :] - self.next[:, None]) % span
+        grown = np.full((self.best.shape[0], 2 * span, self.best.shape[2]), -np.inf, dtype=np.float32)
+        grown[np.arange(self.best.shape[0])[:, None], due % (2 * span)] = self.best
+        self.best = grown
 
 
 def _copies(pred: Prediction, adj: np.ndarray, queues: QueueDiffusion, latency: str, phases: np.ndarray,
             grid: np.ndarray, copies: int, rng: np.random.Generator):
     """One phase draw: (grid x machines E[lag], grid x copies spread)."""
     r, n, p = pred.rates, pred.n, pred.p_internal
-    peers = [np.flatnonzero(np.asarray(adj)[i] > 0) for i in range(n)]
+    adj = np.asarray(adj) > 0
+    peers = [np.flatnonzero(adj[i]) for i in range(n)]
     c = send_matrix(adj, p)
     free_rate = r * (1.0 - np.minimum(pred.utilisation, 1.0))
-    link = {}
-    for j in range(n):
-        for i in peers[j]:
-            link[(j, i)] = len(link)
-    delay = {(j, i): effective_latency(latency, float(c[j, i] * free_rate[j])) for (j, i) in link}
-    into = [[link[(j, i)] for j in range(n) if (j, i) in link] for i in range(n)]
+    start = np.cumsum([0] + [x.size for x in peers])  # links out of i: start[i] + the peer's place
+    delay = [np.array([effective_latency(latency, float(c[j, i] * free_rate[j])) for i in peers[j]])
+             for j in range(n)]
     arrivals = [np.cumsum(arrivals_per_tick(float(queues.busy_arrival[i] / r[i]), float(queues.variance[i] / r[i])))
                 for i in range(n)]
-    links = _Links(len(link), copies)
+    inbox = _Inbox(n, int(start[-1]), copies)
     clock = np.zeros((copies, n))
     queue = np.zeros((copies, n), dtype=np.int64)   # the walk after each machine's last tick
     coming = np.zeros((copies, n), dtype=np.int64)  # its arrivals until the next tick
@@ -174,10 +165,7 @@ def _copies(pred: Prediction, adj: np.ndarray, queues: QueueDiffusion, latency: 
     times, machines, ticks = _tick_events(r, phases, float(grid[-1]))
     for t, i, k in zip(times, machines, ticks):
         record(t)  # a grid point sees the clocks after the ticks before it (compute(): at or before)
-        best = np.full(copies, -np.inf)
-        for e in into[i]:
-            best = links.take(e, int(k), best)
-        clock[:, i] = np.maximum(clock[:, i], best) + 1.0
+        clock[:, i] = np.maximum(clock[:, i], inbox.take(i, int(k))) + 1.0
         queue[:, i] += coming[:, i]
         busy = queue[:, i] > 0
         queue[:, i] -= busy
@@ -191,12 +179,11 @@ def _copies(pred: Prediction, adj: np.ndarray, queues: QueueDiffusion, latency: 
                 to = send & (every | (pick == m))
                 if not to.any():
                     continue
-                e = link[(int(i), int(d))]
-                arrive = t + delay[(int(i), int(d))]
+                arrive = t + delay[i][m]
                 first = int(math.floor((arrive - phases[d]) * r[d] + 1e-9)) + 1
                 share = min(max((arrive - last[d]) * r[d], 0.0), 1.0)  # of the interval, before it
                 ahead = queue[:, d] + np.floor(share * coming[:, d] + rng.random(copies)).astype(np.int64)
-                links.push(e, to, first + ahead, clock[:, i].copy())
+                inbox.push(int(start[i] + m), int(d), to, first + ahead, clock[:, i])
         coming[:, i] = np.searchsorted(arrivals[i], rng.random(copies) * arrivals[i][-1])
     record(math.inf)
     return lag_sum / copies, spread
