@@ -49,6 +49,12 @@ class PeerProgress {
   // waited for. A sender done for a deadline stays done: whatever it sends later arrives after it.
   Wait senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
                     std::size_t& from) const;
+  // How many messages sender `index` (senders_done's `from`) counted here that are not in
+  // `arrived_from` yet.
+  std::int64_t on_the_way(std::size_t index, const std::vector<std::int64_t>& arrived_from) const {
+    const Sender& s = senders_[index];
+    return s.slots[me_].sent.load(std::memory_order_relaxed) - arrived_from[static_cast<std::size_t>(s.rank)];
+  }
   // Blocks until sender `index` (senders_done's `from`) publishes, or until monotonic time
   // `until`, unless it is already done for `deadline`. Not in a simulation (there the caller
   // sleeps in slices): SMPI's ranks share one process.
