@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "mpi/byte_gather.hpp"
+#include "mpi/byte_tree.hpp"
 #include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/platform.hpp"
@@ -80,7 +80,7 @@ void FileAccess::write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t 
   throw_first_error(error, comm_);
 }
 
-// Every rank's block goes to rank 0 along a tree (mpi/byte_gather.hpp), each as its shape and then
+// Every rank's block goes to rank 0 along a tree (mpi/byte_tree.hpp), each as its shape and then
 // its bytes; rank 0 places each into a copy of the whole dataset and writes that at once. N sends
 // straight to rank 0 would leave N messages waiting there, which SimGrid pays for in N squared scans;
 // and one write per block is one per element for a column of a contiguous dataset

@@ -2,7 +2,7 @@
 // are r + 1, r + 2, r + 4, ... below that bit (rank 0: every power of two below N). The subtree of
 // child r + 2^k is the ranks r + 2^k .. r + 2^(k+1) - 1, so taking the children in that order
 // keeps the bytes in rank order.
-#include "mpi/byte_gather.hpp"
+#include "mpi/byte_tree.hpp"
 
 #include <algorithm>
 #include <climits>
