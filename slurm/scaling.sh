@@ -20,7 +20,8 @@
 # job come from sbatch's own environment variables (SBATCH_PARTITION, SBATCH_TIMELIMIT, ...).
 # --simulate: no Slurm: every run in turn, here, on a simulated cluster of N hosts (scripts/simulate's
 # default platform, docs/simulation.md), then the same report; it returns when the report is made,
-# in results/<name>-simulated-<UTC time>/.
+# in results/<name>-simulated-<UTC time>/ (times.txt: each run's wall time; study.txt ends with the
+# report's).
 #
 # Everything lands in results/<name>-<id>/ (CLOCKBENCH_RESULTS instead of results/), <id> being
 # the analysis job's: the runs <topology>-n<N>.h5 (random:K as randomK; with repetitions
@@ -143,8 +144,10 @@ if ((simulate)); then
         ((repetitions == 1)) || run=$run-r$r
         s=$((seed + (r - 1) * 4294967296))
         echo "$t N=$n$( ((repetitions == 1)) || echo " repetition $r") (seed $s): simulating"
+        started=$SECONDS
         "$CLOCKBENCH_HOME/scripts/simulate" --hosts "$n" -- --topology "$t" -o "$dir/$run.h5" "${args[@]}" --seed "$s" -q \
           >"$dir/$run.out" 2>&1 || cb_die "the simulation of $t at N=$n failed: $(tail -n 1 "$dir/$run.out") ($dir/$run.out)"
+        echo "$run: simulated in $((SECONDS - started)) s of wall time" >>"$dir/times.txt"
         files+=("$dir/$run.h5")
       done
     done
@@ -152,7 +155,9 @@ if ((simulate)); then
   echo "study: $(basename "$dir"), simulated (scripts/simulate, default cluster platform); N: ${ns[*]}; topologies: ${topos[*]}; repetitions: $repetitions (seed $seed); clockbench options: ${args[*]}" >"$dir/study.txt"
   report_args=()
   ((repetitions == 1)) || report_args=(--repetitions "$repetitions")
+  started=$SECONDS
   "$cb_analyze" scaling "${report_args[@]}" "${files[@]}" -o "$dir"
+  echo "report: $((SECONDS - started)) s of wall time (the theory beside each run)" | tee -a "$dir/study.txt"
   echo "the study is $dir (report: $dir/scaling.html)"
   exit 0
 fi

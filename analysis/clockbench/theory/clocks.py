@@ -60,8 +60,10 @@ def paces(pred: Prediction, adj: np.ndarray, phases: Optional[Sequence[float]] =
         best = into.argmax(axis=0)
         pulled = factor * into.max(axis=0)
         take = pulled > own * (1 + _SAME_RATE)
-        sigma = np.where(take, pulled, own)
-        flag = np.where(take, flag[best], contested)
+        new_sigma, new_flag = np.where(take, pulled, own), np.where(take, flag[best], contested)
+        if np.array_equal(new_sigma, sigma) and np.array_equal(new_flag, flag):
+            break  # settled: every further round gives the same
+        sigma, flag = new_sigma, new_flag
     incoming = np.maximum(np.where(heard, sigma[:, None], -1.0).max(axis=0), 0.0)
     return ClockPaces(slope=sigma, incoming=incoming, excess=excess, contested=flag,
                       setter=pred.stable & (sigma <= own))
@@ -77,7 +79,7 @@ def _setter_excess(pred: Prediction, c: np.ndarray, heard: np.ndarray,
     excess, approximate = np.zeros(n), np.zeros(n, dtype=bool)
     fronts: Dict[Tuple[int, ...], float] = {}
     for x in range(n):
-        rivals = [y for y in range(n) if heard[y, x] and r[y] > r[x] / 2]
+        rivals = [int(y) for y in np.flatnonzero(heard[:, x]) if r[y] > r[x] / 2]
         if not pred.stable[x] or not rivals or any(r[y] > r[x] * (1 + _SAME_RATE) for y in rivals):
             continue  # x does not set its own pace
         group = _equal_group(x, r, heard)

@@ -90,7 +90,14 @@ def _solve(r: np.ndarray, c: np.ndarray) -> np.ndarray:
     x = (r - lambda)^+:  w = (I + C^T) x - r,  x >= 0, w >= 0, x.w = 0  (w_i = lambda_i - r_i
     on an overloaded machine, 0 on a stable one). I + C^T is strictly copositive (C >= 0), for
     which Lemke's algorithm always ends with a solution; the caller checks its residual."""
-    return c.T @ complementary(np.eye(r.shape[0]) + c.T, -r, c.T @ r < r)
+    x = r.copy()
+    for _ in range(_GUESS_ROUNDS):  # x = (r - C^T x)^+ a few times: a guess of who is stable
+        x = np.maximum(r - c.T @ x, 0.0)
+    return c.T @ complementary(np.eye(r.shape[0]) + c.T, -r, x > 0)
+
+
+# Rounds of the plain iteration that make the active-set steps' first guess.
+_GUESS_ROUNDS = 30
 
 
 def complementary(m: np.ndarray, q: np.ndarray, guess: np.ndarray) -> np.ndarray:
