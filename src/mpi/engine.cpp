@@ -108,15 +108,15 @@ class Loop {
   }
 
   // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
-  // When the board covers every sender, the wake at `until` leaves the network to
-  // wait_for_senders, which polls it only for a message the board counts.
+  // When the board covers every sender, it takes arrivals only if the board counts one on its way,
+  // and not at all on the wake at `until`: wait_for_senders does that.
   double idle_until(double until) {
     double now = monotonic_now();
     while (now < until) {
       sleep_until(std::min(until, now + kPollSliceWall));
       ++sleeps_;
       now = monotonic_now();
-      if (now < until || !board_gates_polls_) take_arrivals();
+      if (!board_gates_polls_ || (now < until && board_.any_on_the_way(arrived_from_))) take_arrivals();
       update_end(now);
     }
     return now;

@@ -55,6 +55,12 @@ class PeerProgress {
     const Sender& s = senders_[index];
     return s.slots[me_].sent.load(std::memory_order_relaxed) - arrived_from[static_cast<std::size_t>(s.rank)];
   }
+  // Has any sender counted a message here that is not in `arrived_from` yet?
+  bool any_on_the_way(const std::vector<std::int64_t>& arrived_from) const {
+    for (std::size_t i = 0; i < senders_.size(); ++i)
+      if (on_the_way(i, arrived_from) > 0) return true;
+    return false;
+  }
   // Blocks until sender `index` (senders_done's `from`) publishes, or until monotonic time
   // `until`, unless it is already done for `deadline`. Not in a simulation (there the caller
   // sleeps in slices): SMPI's ranks share one process.
