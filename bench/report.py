@@ -173,6 +173,10 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
     for kind in runs:
         for log in sorted(folder.glob(f"flat-np{np_}-{kind}-[0-9]*.log"), key=lambda p: int(p.stem.split("-")[-1])):
             runs[kind].append(fields(prefix.get(kind, "CLOCKBENCH_RESULT"), log.read_text()))
+            # The journal's last flush (before the write) is recording's too: into the write's time.
+            journal_s = optional_fields("CLOCKBENCH_TIMINGS", log.read_text()).get("journal_s")
+            if journal_s and "write_s" in runs[kind][-1]:
+                runs[kind][-1]["write_s"] = str(float(runs[kind][-1]["write_s"]) + float(journal_s))
             loops[kind].append(optional_fields("CLOCKBENCH_LOOP", log.read_text()))
     for b in sorted(folder.glob(f"flat-np{np_}-output-[0-9]*.bytes")):
         bytes_written.append(int(b.read_text()))
@@ -226,7 +230,7 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
     overhead = median(pairs)
     t.section(f"Recording, {ranks} ranks: flat out with HDF5 output vs --no-output")
     t.row("", "write s", "file MB", "MB/s", "events/s")
-    t.row("file write (parallel HDF5, all ranks)", f"{write_s:.3f}", f"{size / 1e6:.0f}",
+    t.row("journal last flush + file write", f"{write_s:.3f}", f"{size / 1e6:.0f}",
           f"{size / write_s / 1e6:.0f}", si(events / write_s))
     def spread(values: List[float]) -> str:
         return f"{100 * min(values):+.1f}..{100 * max(values):+.1f} %" if values else ""
