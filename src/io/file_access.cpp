@@ -80,11 +80,12 @@ void FileAccess::write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t 
   throw_first_error(error, comm_);
 }
 
-// Every rank's block goes to rank 0 along a tree (mpi/byte_tree.hpp), each as its shape and then
-// its bytes; rank 0 places each into a copy of the whole dataset and writes that at once. N sends
-// straight to rank 0 would leave N messages waiting there, which SimGrid pays for in N squared scans;
-// and one write per block is one per element for a column of a contiguous dataset
-// (docs/simulation.md, "Scale").
+// Every rank's block goes to rank 0 along a tree (mpi/byte_tree.hpp), each as its shape, its bytes
+// and its error, if it has one; rank 0 places each block into a copy of the whole dataset, writes
+// that at once and sends the first error (by rank) back down the tree. Neither way leaves a send
+// detached, which SimGrid pays for in N squared scans, as it does for N sends straight to rank 0
+// or a collective's rounds; and one write per block was one per element for a column of a
+// contiguous dataset (docs/simulation.md, "Scale").
 void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data) {
   std::string error;
   BlockShape mine;
@@ -106,24 +107,41 @@ void FileAccess::write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const
     mine.bytes = static_cast<std::uint64_t>(points) * H5Tget_size(mem_type);
   } catch (const H5Error& e) {
     error = e.what();
+    mine = BlockShape{};
   }
-  throw_first_error(error, comm_);
-  std::vector<unsigned char> record(sizeof mine + mine.bytes);
+  mine.error_bytes = error.size();
+  std::vector<unsigned char> record(sizeof mine + mine.bytes + error.size());
   std::memcpy(record.data(), &mine, sizeof mine);
   if (mine.bytes > 0) std::memcpy(record.data() + sizeof mine, data, mine.bytes);
-  const std::vector<unsigned char> blocks = gather_bytes_to_root(record.data(), record.size(), comm_);
+  std::memcpy(record.data() + sizeof mine + mine.bytes, error.data(), error.size());
+  const std::vector<unsigned char> records = gather_bytes_to_root(record.data(), record.size(), comm_);
+
+  // The outcome, from rank 0: the failing rank (or -1) and its error.
+  std::vector<unsigned char> outcome(sizeof(std::int32_t), 0);
   if (rank_ == 0) {
+    std::int32_t from = -1;
     try {
-      write_blocks(dset, mem_type, blocks);
+      write_blocks(dset, mem_type, records, from, error);
     } catch (const H5Error& e) {
+      from = 0;
       error = e.what();
     }
+    if (from < 0) error.clear();
+    std::memcpy(outcome.data(), &from, sizeof from);
+    outcome.insert(outcome.end(), error.begin(), error.end());
   }
-  throw_first_error(error, comm_);
+  outcome = bytes_from_root(outcome, comm_);
+  std::int32_t from = -1;
+  std::memcpy(&from, outcome.data(), sizeof from);
+  const std::string first(outcome.begin() + sizeof from, outcome.end());
+  if (from > 0) throw H5Error(first + " on rank " + std::to_string(from));
+  if (from == 0) throw H5Error(first);
 }
 
-// Rank 0: every rank's block (shape, then bytes) into its place in a copy of `dset`, written at once.
-void FileAccess::write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsigned char>& blocks) {
+// Rank 0: every rank's block (shape, bytes, error) into its place in a copy of `dset`, written at
+// once; or, if a rank had an error, nothing, and `from` and `error` say the first.
+void FileAccess::write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsigned char>& blocks, std::int32_t& from,
+                              std::string& error) {
   const H5Id space = owned_space(H5Dget_space(dset), "H5Dget_space");
   const int axes = H5Sget_simple_extent_ndims(space);
   std::array<hsize_t, 2> dims{1, 1};
@@ -133,15 +151,20 @@ void FileAccess::write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsi
   const std::size_t row = (axes == 2 ? dims[1] : dims[0]) * element;
   std::vector<unsigned char> whole((axes == 2 ? dims[0] : 1) * row);
   bool any = false;
-  for (std::size_t at = 0; at < blocks.size();) {
+  std::int32_t rank = 0;
+  for (std::size_t at = 0; at < blocks.size(); ++rank) {
     BlockShape s;
     if (blocks.size() - at < sizeof s) throw H5Error("gathered blocks: a block shape cut short");
     std::memcpy(&s, blocks.data() + at, sizeof s);
     at += sizeof s;
-    if (blocks.size() - at < s.bytes) throw H5Error("gathered blocks: a block cut short");
+    if (blocks.size() - at < s.bytes + s.error_bytes) throw H5Error("gathered blocks: a block cut short");
     const unsigned char* block = blocks.data() + at;
-    at += s.bytes;
-    if (s.bytes == 0) continue;
+    at += s.bytes + s.error_bytes;
+    if (s.error_bytes > 0 && from < 0) {
+      from = rank;
+      error.assign(reinterpret_cast<const char*>(block + s.bytes), s.error_bytes);
+    }
+    if (s.bytes == 0 || from >= 0) continue;
     any = true;
     if (axes == 0) {
       std::memcpy(whole.data(), block, std::min<std::size_t>(s.bytes, whole.size()));
@@ -159,7 +182,7 @@ void FileAccess::write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsi
       std::memcpy(whole.data() + (first_row + r) * row + first_col * element, block + r * cols * element,
                   cols * element);
   }
-  if (!any) return;
+  if (!any || from >= 0) return;
   check_h5_status(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, dxpl_, whole.data()), "H5Dwrite");
 }
 

@@ -19,11 +19,13 @@
 namespace clockbench {
 
 // A block of a dataset of at most two axes, as one rank sends it towards rank 0: its first and last
-// element per axis and its size in bytes (0: nothing selected).
+// element per axis and its size in bytes (0: nothing selected), then the size of the rank's error
+// (0: none), whose text follows the block's bytes.
 struct BlockShape {
   std::array<std::uint64_t, 2> first{};
   std::array<std::uint64_t, 2> last{};
   std::uint64_t bytes = 0;
+  std::uint64_t error_bytes = 0;
 };
 
 class FileAccess {
@@ -46,7 +48,8 @@ class FileAccess {
  private:
   void write_parallel(hid_t dset, hid_t mem_type, hid_t mspace, hid_t fspace, const void* data);
   void write_from_root(hid_t dset, hid_t mem_type, hid_t fspace, const void* data);
-  void write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsigned char>& blocks);
+  void write_blocks(hid_t dset, hid_t mem_type, const std::vector<unsigned char>& blocks, std::int32_t& from,
+                    std::string& error);
 
   MPI_Comm comm_;
   int rank_ = 0;
