@@ -69,8 +69,9 @@ bool Transport::take_one(bool block, Message& m) {
   return true;
 }
 
-// One slot at a time, and only the slots in use: SMPI's MPI_Waitall looks through every slot once
-// per request still pending (8,192 x the sends, per rank; docs/simulation.md, "Scale").
+// One slot at a time, and only the slots in use: SMPI's MPI_Waitall calls its waitany once per
+// request still pending, and each call makes room for all 8,192 and looks through them from the
+// first (docs/simulation.md, "Scale").
 void Transport::complete_sends() {
   for (auto& req : send_req_)
     if (req != MPI_REQUEST_NULL) check_mpi(MPI_Wait(&req, MPI_STATUS_IGNORE), "MPI_Wait (sends)");
