@@ -99,10 +99,10 @@ def diffusion(pred: Prediction, adj: np.ndarray, ticks: bool = True) -> QueueDif
     c = send_matrix(adj, p)
     peer = np.asarray(adj) > 0
     near = _Neighbourhoods(peer)
-    # i's silence reaches d hops at most as gain^d when a message's effect fades along every path:
-    # then a ball of REACH machines holds it; else every machine.
+    # i's silence reaches d hops at most as gain^d: where that fades fast, a ball of REACH machines
+    # holds it; else every machine.
     gain = min(float(c.sum(axis=0).max()), float(c.sum(axis=1).max()))
-    reach = REACH if gain < 1.0 else n
+    reach = REACH if gain <= FADING_GAIN else n
     settled = np.maximum(r - pred.arrival, 0.0)  # every machine sending: the free-tick rates x
     mu, v, lam0 = np.zeros(n), np.zeros(n), np.zeros(n)
     for i in range(n):
@@ -116,8 +116,8 @@ def diffusion(pred: Prediction, adj: np.ndarray, ticks: bool = True) -> QueueDif
 
 
 # Machines around i over which i's silence is followed where its effect fades (docs/theory.md,
-# "The variance rate"); N <= REACH: every machine, exact.
-REACH = 256
+# "The variance rate"), by at least FADING_GAIN a hop; N <= REACH: every machine, exact.
+REACH, FADING_GAIN = 256, 0.7
 
 
 class _Neighbourhoods:
