@@ -99,7 +99,6 @@ class Loop {
   // Tells the machines waiting on the board that this one will send them nothing more.
   void no_more_sends(const std::vector<std::int32_t>& peers) {
     for (const int p : peers) board_.next_send_to(p, std::numeric_limits<double>::infinity());
-    board_.published();
   }
 
   void take_arrivals() {
@@ -128,7 +127,7 @@ class Loop {
     if (!board_gates_polls_) return wait_polling(deadline, until);
     // Every sender is on the board: it says when a message is on its way here (then one poll
     // takes it: a posted send is in this rank's shared-memory box), and a rank waits for a sender
-    // that is behind on the sender's futex, woken when it publishes its next tick.
+    // that is behind on its own doorbell, which the sender rings once it is done for the deadline.
     std::size_t done = 0;  // senders found done for this deadline, in board order
     double slice = kSenderWaitSliceWall;
     for (;;) {
@@ -138,7 +137,7 @@ class Loop {
       const double now = monotonic_now();
       if (now >= until) return take_arrivals();
       if (wait == PeerProgress::Wait::sender) {
-        board_.await_sender(done, deadline, least_latency_, until);
+        board_.await_sender(done, deadline, until);
         ++sleeps_;
         continue;
       }
@@ -258,7 +257,6 @@ class PacedTicks final : public TickPolicy {
 
   void ran(std::int64_t k) override {
     publish_sends(k + 1);
-    board_.published();
     lateness_.push_back(now_ - deadline_wall_);
   }
 
@@ -356,7 +354,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   Transport transport(comm);
   StopControl stop(comm, kStopLeadWall * speedup);
   // The senders are the peers: every topology is symmetric.
-  PeerProgress board(comm, res.peers);
+  PeerProgress board(comm, res.peers, plan.latency.least());
 
   TimingLedger ledger(!flat_out);  // flat out, ticks have no deadlines
   Loop loop(plan, machine, transport, stop, board, ledger, progress, arrived_from);

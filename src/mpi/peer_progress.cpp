@@ -1,6 +1,7 @@
 // The board lives in an MPI shared-memory window over the host's ranks: one segment per rank, a
-// head (publish count, waiters) and a slot (sent count, next send's deadline) per world rank; each
-// word is written by its owner only, but for the waiters count.
+// head (its doorbell) and a slot (sent count, next send's deadline, and the deadline its
+// destination waits for) per world rank; each word is written by its owner only, but for the
+// deadline waited for (by the destination) and the doorbell (rung by the others).
 #include "mpi/peer_progress.hpp"
 
 #include <climits>
@@ -52,7 +53,7 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, double
   (void)word, (void)expected, (void)until;
 }
 
-void futex_wake_all(std::atomic<std::uint32_t>& word) {
+void futex_wake(std::atomic<std::uint32_t>& word) {
 #if defined(__linux__)
   if constexpr (kFutexes)
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
@@ -62,12 +63,13 @@ void futex_wake_all(std::atomic<std::uint32_t>& word) {
 
 }  // namespace
 
-PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& senders) {
+PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& senders, double least_latency)
+    : least_latency_(least_latency) {
   int n = 0;
   check_mpi(MPI_Comm_rank(comm, &me_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm, &n), "MPI_Comm_size");
   check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, me_, MPI_INFO_NULL, &node_), "MPI_Comm_split_type");
-  static_assert(sizeof(Slot) == 16, "two 8-byte words per slot");
+  static_assert(sizeof(Slot) == 24, "three 8-byte words per slot");
   static_assert(sizeof(Head) == 64, "a head is one cache line");
   const auto slots = static_cast<std::size_t>(n);
   // Whole cache lines per segment, so that every head starts one.
@@ -77,12 +79,12 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
             "MPI_Win_allocate_shared");
   // Construct this rank's head and slots in place; the others construct theirs.
   head_ = new (base) Head{};
-  head_->published.store(0, std::memory_order_relaxed);
-  head_->waiters.store(0, std::memory_order_relaxed);
+  head_->doorbell.store(0, std::memory_order_relaxed);
   mine_ = reinterpret_cast<Slot*>(static_cast<unsigned char*>(base) + sizeof(Head));
   for (std::size_t i = 0; i < slots; ++i) {
     new (&mine_[i].sent) std::atomic<std::int64_t>(0);
     new (&mine_[i].next) std::atomic<double>(-std::numeric_limits<double>::infinity());
+    new (&mine_[i].waits_for) std::atomic<double>(kNotWaiting);
   }
 
   // Which of the senders share this host, and where their segments are.
@@ -96,15 +98,15 @@ PeerProgress::PeerProgress(MPI_Comm comm, const std::vector<std::int32_t>& sende
       "MPI_Group_translate_ranks");
   MPI_Group_free(&world_group);
   MPI_Group_free(&node_group);
+  doorbells_.assign(slots, nullptr);
   for (std::size_t i = 0; i < senders.size(); ++i) {
     if (in_node[i] == MPI_UNDEFINED) continue;
     MPI_Aint size = 0;
     int unit = 0;
     void* segment = nullptr;
     check_mpi(MPI_Win_shared_query(win_, in_node[i], &size, &unit, &segment), "MPI_Win_shared_query");
-    auto* head = static_cast<Head*>(segment);
-    senders_.push_back(
-        {senders[i], head, reinterpret_cast<const Slot*>(static_cast<unsigned char*>(segment) + sizeof(Head))});
+    doorbells_[static_cast<std::size_t>(senders[i])] = static_cast<Head*>(segment);
+    senders_.push_back({senders[i], reinterpret_cast<Slot*>(static_cast<unsigned char*>(segment) + sizeof(Head))});
   }
   covers_all_ = senders_.size() == senders.size();
   // Every segment is constructed before anyone reads one.
@@ -129,25 +131,27 @@ PeerProgress::Wait PeerProgress::senders_done(double deadline, double least_late
   return Wait::nothing;
 }
 
-// The publisher counts, then looks for waiters; a waiter counts itself, then reads the count and
-// looks at the slot once more before it sleeps on the count. Both in one total order (seq_cst):
-// either the waiter sees the new slot, or the publisher sees the waiter and wakes it, or the
-// futex finds the count changed and does not sleep.
-void PeerProgress::published() {
+void PeerProgress::ring(int dest) {
   if constexpr (!kFutexes) return;
-  head_->published.fetch_add(1, std::memory_order_seq_cst);
-  if (head_->waiters.load(std::memory_order_seq_cst) != 0) futex_wake_all(head_->published);
+  Head* bell = doorbells_[static_cast<std::size_t>(dest)];
+  if (bell == nullptr) return;
+  bell->doorbell.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(bell->doorbell);
 }
 
-void PeerProgress::await_sender(std::size_t index, double deadline, double least_latency, double until) {
+// The waiter reads its doorbell, writes the deadline it waits for into the sender's slot, and reads
+// the slot's `next` once more before it sleeps on the doorbell; the sender writes `next`, then reads
+// the deadline waited for, and rings (next_send_to). In one total order (seq_cst) either the waiter
+// sees the new `next`, or the sender sees the deadline and rings, and then either the futex finds
+// the doorbell changed and does not sleep, or the ring wakes it.
+void PeerProgress::await_sender(std::size_t index, double deadline, double until) {
   if constexpr (!kFutexes) return;
   if (index >= senders_.size()) return;
-  const Sender& s = senders_[index];
-  s.head->waiters.fetch_add(1, std::memory_order_seq_cst);
-  const std::uint32_t seen = s.head->published.load(std::memory_order_seq_cst);
-  if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency < deadline)
-    futex_wait(s.head->published, seen, until);
-  s.head->waiters.fetch_sub(1, std::memory_order_seq_cst);
+  Slot& slot = senders_[index].slots[me_];
+  const std::uint32_t rung = head_->doorbell.load(std::memory_order_seq_cst);
+  slot.waits_for.store(deadline, std::memory_order_seq_cst);
+  if (slot.next.load(std::memory_order_seq_cst) + least_latency_ < deadline) futex_wait(head_->doorbell, rung, until);
+  slot.waits_for.store(kNotWaiting, std::memory_order_relaxed);
 }
 
 }  // namespace clockbench
