@@ -259,6 +259,28 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
         if runs[k]:
             split[k] = parts(k)
             t.row(label, f"{split[k][0] * 1e9:.0f} ns", f"{split[k][1] * 1e9:.0f} ns", "", "", widths=(34, 14, 14, 14, 20))
+    # The machine's write floor: the same bytes written plainly beside each file (bench/write_floor.py),
+    # and recording's share with the file's write taken down to it: what clockbench adds beyond
+    # what writing those bytes costs this machine.
+    floors = [optional_fields("CLOCKBENCH_WRITE_FLOOR", p.read_text())
+              for p in sorted(folder.glob(f"flat-np{np_}-write-floor-[0-9]*.log"),
+                              key=lambda p: int(p.stem.split("-")[-1]))]
+    write_floor: Dict[str, Any] = {}
+    if floors and all(floors) and len(floors) == len(runs["output"]):
+        floor_s = [float(f["write_s"]) for f in floors]
+        ratio = [float(r["write_s"]) / f for r, f in zip(runs["output"], floor_s)]
+
+        def beyond(a: Dict[str, str], f: float, b: Dict[str, str]) -> float:
+            own = (float(a["end_s"]) / float(a["speedup"]) + max(0.0, float(a["write_s"]) - f)) / float(a["events"])
+            return own / run_per_event(b) - 1.0
+
+        beyond_pairs = [beyond(a, f, b) for a, f, b in zip(runs["output"], floor_s, runs["no-output"])]
+        t.row("plain write of the same bytes", f"{median(floor_s):.3f}", f"{size / 1e6:.0f}",
+              f"{size / median(floor_s) / 1e6:.0f}", f"file's: {median(ratio):.2f}x", widths=(34, 14, 14, 14, 20))
+        t.row("  recording beyond that floor", "", "", f"{100 * median(beyond_pairs):+.1f} %", spread(beyond_pairs),
+              widths=(34, 14, 14, 14, 20))
+        write_floor = {"write_s": floor_s, "file_write_over_floor": ratio, "recording_beyond_floor": median(beyond_pairs),
+                       "recording_beyond_floor_pairs": beyond_pairs}
     with_loop = [(lp, r) for lp, r in zip(loops["output"], runs["output"]) if lp]
     journal_cpu = [float(lp["journal_cpu_s"]) / float(r["events"]) for lp, r in with_loop]
     if journal_cpu:
@@ -273,7 +295,7 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
             "write_events_per_s": events / write_s, "recording_overhead": overhead,
             "recording_overhead_pairs": pairs, "recording_overhead_without_journal": file_only,
             "recording_overhead_without_journal_pairs": file_pairs,
-            "per_event_ticking_and_write_s": split,
+            "per_event_ticking_and_write_s": split, "write_floor": write_floor,
             "journal_cpu_s_per_event": journal_cpu}
 
 
