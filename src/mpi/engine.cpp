@@ -31,10 +31,11 @@ namespace clockbench {
 
 namespace {
 
-// Between ticks a rank sleeps at most this long before taking arrivals off the network and looking
-// for a stop: a quarter of the stop's lead. Each wake costs a rank some 50 us of CPU at 64 ranks on
-// 2 cores (an MPI poll over its peers, the switches); at 10 ms, 64 idle ranks at speedup 1 kept 0.3
-// cores busy, at 25 ms 0.13 (docs/measurements.md, "Where a tick's time goes"). A simulated rank
+// Between ticks a rank sleeps at most this long before looking for a stop (and, if senders are off
+// its host's board or the board counts one on its way, taking arrivals): a quarter of the stop's
+// lead. Each wake costs CPU (at 64 ranks on 2 cores, a stop poll's MPI progress over the peers and
+// the switches: 40 us); at 10 ms, 64 idle ranks at speedup 1 kept 0.3 cores busy, at 25 ms 0.11
+// (docs/measurements.md, "Where a tick's time goes"). A simulated rank
 // sleeps until its next deadline: SMPI moves messages without being polled, and a simulation has no
 // signals to stop it (docs/simulation.md); periodic wakes would be most of the simulation's work.
 constexpr double kPollSliceWall = platform::kSimulated ? std::numeric_limits<double>::infinity() : 25e-3;
@@ -43,15 +44,18 @@ constexpr double kPollSliceWall = platform::kSimulated ? std::numeric_limits<dou
 constexpr double kStopLeadWall = 0.1;
 // Model time 0 lies this far (wall) after the start is agreed, plus a little per rank.
 constexpr double kStartLeadWall = 0.05;
-// While a tick waits for its senders (at most the grace), it looks again after this long (wall),
-// doubling up to the most: a sender that is not there at once is likely descheduled, and many
-// ranks waking every few microseconds to look would take the cores it needs to catch up.
+// While a tick waits for its senders (at most the grace) by looking again and again (senders off
+// the board, a simulation), or for a message the board counts that MPI has not shown yet, it looks
+// again after this long (wall), doubling up to the most: a sender that is not there at once is
+// likely descheduled, and many ranks waking every few microseconds to look would take the cores it
+// needs to catch up. On one host a wait for a sender that is behind sleeps on the board instead.
 constexpr double kSenderWaitSliceWall = 20e-6;
 constexpr double kSenderWaitSliceMaxWall = 500e-6;
 // How many of its coming draws a machine reads ahead to tell its peers when it may next send them.
 constexpr std::int32_t kLookaheadDraws = 64;
 // Stop messages are checked at most this often (wall): far inside the stop's lead, and it spares a
-// flat-out tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield).
+// tick an MPI call (with Open MPI oversubscribed, each idle MPI_Test is a sched_yield; at 1 ms, 64
+// paced ranks at speed-up 100 made one a tick).
 constexpr double kStopPollWall = 10e-3;
 
 // Every rank's timing counts, on every rank.
