@@ -83,7 +83,6 @@ class Loop {
         progress_(progress),
         arrived_from_(arrived_from),
         speedup_(plan.speedup),
-        least_latency_(plan.latency.least()),
         end_(plan.duration_s) {}
 
   // Model time 0 on this rank's clock (wall).
@@ -136,7 +135,7 @@ class Loop {
     double slice = kSenderWaitSliceWall;
     for (;;) {
       ++board_checks_;
-      const PeerProgress::Wait wait = board_.senders_done(deadline, least_latency_, arrived_from_, done);
+      const PeerProgress::Wait wait = board_.senders_done(deadline, arrived_from_, done);
       if (wait == PeerProgress::Wait::nothing) return;
       const double now = monotonic_now();
       if (now >= until) return take_arrivals();
@@ -165,9 +164,7 @@ class Loop {
       take_arrivals();
       const double now = monotonic_now();
       ++board_checks_;
-      if (board_.senders_done(deadline, least_latency_, arrived_from_, done) == PeerProgress::Wait::nothing ||
-          now >= until)
-        return;
+      if (board_.senders_done(deadline, arrived_from_, done) == PeerProgress::Wait::nothing || now >= until) return;
       sleep_until(std::min(until, now + slice));
       ++sleeps_;
     }
@@ -197,7 +194,6 @@ class Loop {
   EventProgress* progress_;
   std::vector<std::int64_t>& arrived_from_;
   double speedup_;
-  double least_latency_;
   double t0_ = 0.0;
   double end_;
   double next_stop_poll_ = 0.0;

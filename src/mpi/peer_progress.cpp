@@ -118,13 +118,13 @@ PeerProgress::~PeerProgress() {
   if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
 }
 
-PeerProgress::Wait PeerProgress::senders_done(double deadline, double least_latency,
-                                              const std::vector<std::int64_t>& arrived_from, std::size_t& from) const {
+PeerProgress::Wait PeerProgress::senders_done(double deadline, const std::vector<std::int64_t>& arrived_from,
+                                              std::size_t& from) const {
   for (; from < senders_.size(); ++from) {
     const Sender& s = senders_[from];
     // The acquire orders the count's load after the deadline's: a sender whose next send is at or
     // after T has published the count of every send it made before.
-    if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency < deadline) return Wait::sender;
+    if (s.slots[me_].next.load(std::memory_order_acquire) + least_latency_ < deadline) return Wait::sender;
     if (arrived_from[static_cast<std::size_t>(s.rank)] < s.slots[me_].sent.load(std::memory_order_relaxed))
       return Wait::message;
   }

@@ -45,14 +45,13 @@ class PeerProgress {
   }
 
   // What a tick with deadline T still waits for: nothing, a sender on this host whose next send
-  // could arrive before T (its next send's deadline + `least_latency` is before T), or a message
+  // could arrive before T (its next send's deadline + the least latency is before T), or a message
   // a sender counted that is not yet in `arrived_from` (per source rank).
   enum class Wait { nothing, sender, message };
   // `from`: how many senders, in board order, an earlier call for the same deadline found done (0
   // for a new deadline); advanced past each sender found done, so that it then names the one
   // waited for. A sender done for a deadline stays done: whatever it sends later arrives after it.
-  Wait senders_done(double deadline, double least_latency, const std::vector<std::int64_t>& arrived_from,
-                    std::size_t& from) const;
+  Wait senders_done(double deadline, const std::vector<std::int64_t>& arrived_from, std::size_t& from) const;
   // How many messages sender `index` (senders_done's `from`) counted here that are not in
   // `arrived_from` yet.
   std::int64_t on_the_way(std::size_t index, const std::vector<std::int64_t>& arrived_from) const {
@@ -74,8 +73,8 @@ class PeerProgress {
 
  private:
   static constexpr double kNotWaiting = -1.0;  // deadlines are model times >= 0
-  // What a rank publishes for one destination, side by side so that a reader finds both in one
-  // cache line; and the deadline the destination waits for, written by it.
+  // What a rank publishes for one destination, side by side (a reader finds them in the same cache
+  // line or two); and the deadline the destination waits for, written by it.
   struct Slot {
     std::atomic<std::int64_t> sent;  // messages sent to it
     std::atomic<double> next;        // deadline of the earliest tick that may send it one
