@@ -13,7 +13,7 @@ import platform
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import h5py
 import numpy as np
@@ -211,14 +211,19 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
     size = median([float(b) for b in bytes_written]) if bytes_written else float("nan")
     per_event_without = 1.0 / ev["no-output"]
 
+    def ticking_s(r: Dict[str, str]) -> float:
+        """The run's timed window, wall seconds."""
+        return float(r["end_s"]) / float(r["speedup"])
+
     def per_event(kind: str) -> float:
         """Wall time per event, the write included."""
-        window = median([float(r["end_s"]) / float(r["speedup"]) for r in runs[kind]])
+        window = median([ticking_s(r) for r in runs[kind]])
         return (window + median([float(r["write_s"]) for r in runs[kind]])) / median(
             [float(r["events"]) for r in runs[kind]])
 
-    def run_per_event(r: Dict[str, str]) -> float:
-        return (float(r["end_s"]) / float(r["speedup"]) + float(r["write_s"])) / float(r["events"])
+    def run_per_event(r: Dict[str, str], write_s: Optional[float] = None) -> float:
+        """Run r's wall time per event, its write included (or `write_s` in its place)."""
+        return (ticking_s(r) + (float(r["write_s"]) if write_s is None else write_s)) / float(r["events"])
 
     def paired(kind: str) -> List[float]:
         """Run i's time per event against the --no-output run of the same repetition, minus 1."""
@@ -249,7 +254,7 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
                    "run of its repetition, in rotated order; then their range)")
     # Where the difference lies: the ticking (fewer events in the same window) or the write after it.
     def parts(kind: str) -> List[float]:
-        window = [float(r["end_s"]) / float(r["speedup"]) / float(r["events"]) for r in runs[kind]]
+        window = [ticking_s(r) / float(r["events"]) for r in runs[kind]]
         write = [float(r.get("write_s") or 0) / float(r["events"]) for r in runs[kind]]
         return [median(window), median(write)]
     t.row("  per event: ticking + write", "", "", "", "", widths=(34, 14, 14, 14, 20))
@@ -271,8 +276,7 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
         ratio = [float(r["write_s"]) / f for r, f in zip(runs["output"], floor_s)]
 
         def beyond(a: Dict[str, str], f: float, b: Dict[str, str]) -> float:
-            own = (float(a["end_s"]) / float(a["speedup"]) + max(0.0, float(a["write_s"]) - f)) / float(a["events"])
-            return own / run_per_event(b) - 1.0
+            return run_per_event(a, max(0.0, float(a["write_s"]) - f)) / run_per_event(b) - 1.0
 
         beyond_pairs = [beyond(a, f, b) for a, f, b in zip(runs["output"], floor_s, runs["no-output"])]
         t.row("plain write of the same bytes", f"{median(floor_s):.3f}", f"{size / 1e6:.0f}",
@@ -284,7 +288,7 @@ def flat_out(folder: Path, t: Table, np_: int, targets: bool) -> Dict[str, Any]:
     with_loop = [(lp, r) for lp, r in zip(loops["output"], runs["output"]) if lp]
     journal_cpu = [float(lp["journal_cpu_s"]) / float(r["events"]) for lp, r in with_loop]
     if journal_cpu:
-        share = median([float(lp["journal_cpu_s"]) / (float(r["end_s"]) / float(r["speedup"])) for lp, r in with_loop])
+        share = median([float(lp["journal_cpu_s"]) / ticking_s(r) for lp, r in with_loop])
         t.row("the crash journal's thread: CPU", f"{1e9 * median(journal_cpu):.1f} ns/ev",
               f"{100 * share:.2f} % core", widths=(34, 14, 14))
     if targets:

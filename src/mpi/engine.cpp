@@ -35,9 +35,9 @@ namespace {
 // its host's board or the board counts one on its way, taking arrivals): a quarter of the stop's
 // lead. Each wake costs CPU (at 64 ranks on 2 cores, a stop poll's MPI progress over the peers and
 // the switches: 40 us); at 10 ms, 64 idle ranks at speedup 1 kept 0.3 cores busy, at 25 ms 0.11
-// (docs/measurements.md, "Where a tick's time goes"). A simulated rank
-// sleeps until its next deadline: SMPI moves messages without being polled, and a simulation has no
-// signals to stop it (docs/simulation.md); periodic wakes would be most of the simulation's work.
+// (docs/measurements.md, "Where a tick's time goes"). A simulated rank sleeps until its next
+// deadline: SMPI moves messages without being polled, and a simulation has no signals to stop it
+// (docs/simulation.md); periodic wakes would be most of the simulation's work.
 constexpr double kPollSliceWall = platform::kSimulated ? std::numeric_limits<double>::infinity() : 25e-3;
 // An early stop takes effect this long (wall) after rank 0 decides it: time for every rank,
 // even oversubscribed, to hear of it before the stop time passes.
@@ -104,9 +104,10 @@ class Loop {
     for (const int p : peers) board_.next_send_to(p, std::numeric_limits<double>::infinity());
   }
 
-  void take_arrivals() {
+  // Takes the messages that have arrived, at most `most` (how many the board counts, when known).
+  int take_arrivals(std::int64_t most = std::numeric_limits<std::int64_t>::max()) {
     ++polls_;
-    transport_.poll([this](const Message& m) { deliver(m); });
+    return transport_.poll_up_to(most, [this](const Message& m) { deliver(m); });
   }
 
   // Sleeps until wall time `until` in slices, taking arrivals and watching for a stop between them.
@@ -138,7 +139,10 @@ class Loop {
       const PeerProgress::Wait wait = board_.senders_done(deadline, arrived_from_, done);
       if (wait == PeerProgress::Wait::nothing) return;
       const double now = monotonic_now();
-      if (now >= until) return take_arrivals();
+      if (now >= until) {
+        take_arrivals();
+        return;
+      }
       if (wait == PeerProgress::Wait::sender) {
         board_.await_sender(done, deadline, until);
         ++sleeps_;
@@ -146,9 +150,7 @@ class Loop {
       }
       // As many as the board counts from this sender: a poll that took every message there would
       // end on an empty MPI_Test, and its yield.
-      ++polls_;
-      if (transport_.poll_up_to(board_.on_the_way(done, arrived_from_), [this](const Message& m) { deliver(m); }) > 0)
-        continue;
+      if (take_arrivals(board_.on_the_way(done, arrived_from_)) > 0) continue;
       // Counted but not in yet (a send MPI has not pushed out): look again shortly.
       sleep_until(std::min(until, now + slice));
       ++sleeps_;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/message.hpp"
@@ -41,13 +42,7 @@ class Transport {
   // Takes every message that has arrived, in arrival order, calling on_message(const Message&).
   template <typename F>
   int poll(F&& on_message) {
-    int taken = 0;
-    Message m;
-    while (take_one(/*block=*/false, m)) {
-      on_message(m);
-      ++taken;
-    }
-    return taken;
+    return poll_up_to(std::numeric_limits<std::int64_t>::max(), on_message);
   }
 
   // Takes at most `most` of the messages that have arrived: when the caller knows how many are
