@@ -126,8 +126,9 @@ def test_second_signal_changes_nothing(tmp_path: Path) -> None:
 def signal_during_the_write(tmp_path: Path):
     """Flat out, 1 s: some 10^5 to 10^6 events a rank, a write of a tenth of a second or so. The cap
     is the default 5,000,000: the cap guard extrapolates from its fastest window of 1024 ticks, and
-    with a cap of 1,000,000 a fast window once stopped a run early (completed=0, 1.5 M events in all). The set-up also makes (and removes) a .partial, to prove the folder writable: the one looked
-    for is the one after every rank was seen ticking. Returns None if the write was over before the
+    with a cap of 1,000,000 a fast window once stopped a run early (completed=0, 1.5 M events in
+    all). The set-up also makes (and removes) a .partial, to prove the folder writable: the one
+    looked for is the one after every rank was seen ticking. Returns None if the write was over before the
     test saw its file (a loaded machine may not run the test in time), else what finish() returns."""
     out = tmp_path / "run.h5"
     proc = start(3, ["--rates", "max", "--max-ticks", 5000000, "--duration", 1, "--seed", 6, "--flush-interval", 0.2,
