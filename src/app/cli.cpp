@@ -174,6 +174,10 @@ CliOutcome parse_cli(int argc, char** argv, int n_machines) {
   app.add_flag("--strict-timing", c.strict_timing,
                "exit 1 if the loop did not keep up with the model (late deliveries or missed ticks); the file is "
                "still written");
+  app.add_flag("--realtime", c.realtime,
+               "paced runs: tick at real-time priority (SCHED_FIFO 1, the ticking only), so that other processes' "
+               "bursts cannot hold a rank past its deadline; needs root with CAP_SYS_NICE or ulimit -r 1 (see "
+               "docs/measurements.md, \"Lateness and the other processes\")");
   add_choice(app, "--clock-estimate", c.clock_estimate, kClockEstimates,
              "which ranks estimate their clock's offset to rank 0's before and after the loop: auto (one rank "
              "per host other than rank 0's), force (every rank but 0, as if each had a host of its own), "

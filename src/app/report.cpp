@@ -61,8 +61,9 @@ void print_header(const RunDescription& f) {
   }
   std::printf("  seed:      %llu\n", static_cast<unsigned long long>(f.seed));
   if (!c.flat_out)
-    std::printf("  timing:    phase %s, latency %s model s, grace %s wall s%s\n", phase_mode_name(c.phase),
-                c.latency.text().c_str(), format_number(c.grace_s).c_str(), c.strict_timing ? ", strict" : "");
+    std::printf("  timing:    phase %s, latency %s model s, grace %s wall s%s%s\n", phase_mode_name(c.phase),
+                c.latency.text().c_str(), format_number(c.grace_s).c_str(), c.strict_timing ? ", strict" : "",
+                c.realtime ? ", real-time priority" : "");
   std::printf("  duration:  %s model s at speedup %s = %s wall s\n", format_number(c.duration_s).c_str(),
               format_number(c.speedup).c_str(), format_number(c.duration_s / c.speedup).c_str());
   if (const std::string job = slurm_label(f); !job.empty()) std::printf("  slurm:     %s\n", job.c_str());

@@ -43,6 +43,7 @@ void share(RunDescription& d, MPI_Comm comm) {
   c.latency = bcast_value(c.latency, 0, comm);
   c.grace_s = bcast_value(c.grace_s, 0, comm);
   c.strict_timing = bcast_value(c.strict_timing, 0, comm);
+  c.realtime = bcast_value(c.realtime, 0, comm);
   c.clock_estimate = bcast_value(c.clock_estimate, 0, comm);
   d.rates = bcast_doubles(d.rates, 0, comm);
   d.rates_drawn = bcast_value(d.rates_drawn, 0, comm);
@@ -86,6 +87,7 @@ EnginePlan engine_plan(const RunDescription& d) {
   plan.phase = c.phase;
   plan.latency = c.latency;
   plan.grace_s = c.grace_s;
+  plan.realtime = c.realtime;
   plan.clock_estimate = c.clock_estimate;
   return plan;
 }
@@ -150,6 +152,7 @@ RunMetadata run_metadata(const RunDescription& d, const MachineResult& result, c
   m.timing = result.timing;
   m.late_deliveries = result.late_deliveries;
   m.missed_ticks = result.missed_ticks;
+  m.realtime = result.realtime_ranks_all;
   return m;
 }
 

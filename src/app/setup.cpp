@@ -10,9 +10,12 @@
 #include "core/rates.hpp"
 #include "git_sha.hpp"
 #include "io/h5_handles.hpp"
+#include "io/journal.hpp"
 #include "io/provenance.hpp"
+#include "mpi/failure_vote.hpp"
 #include "mpi/mpi_env.hpp"
 #include "mpi/platform.hpp"
+#include "mpi/realtime.hpp"
 #include "version.hpp"
 
 namespace clockbench {
@@ -76,12 +79,16 @@ Setup decide_on_rank0(int argc, char** argv, int n) {
   if (platform::kSimulated && c.flat_out &&
       fail("--rates max (flat out) has no meaning in a simulation: its ticks take no simulated time"))
     return s;
+  if (platform::kSimulated && c.realtime &&
+      fail("--realtime has no meaning in a simulation: its time is simulated, and no process competes for a processor"))
+    return s;
   if (fail(check_peer_graph(c.topology, n, d.seed))) return s;
   if (fail(check_memory(d.rates, c, d.seed))) return s;
   if (!c.no_output && fail(plan_output(c.output, c.force, d.seed, d.output))) return s;
   if (!cli.json.empty() && fail(plan_json(cli.json, c.force, d.output.final_path, d.json))) return s;
   if (c.no_output) return s;
-  // The journal folder is created last, when nothing else can refuse the run.
+  // The journal folder is created last, when nothing on rank 0 can refuse the run (should another
+  // rank refuse --realtime, decide_setup removes it again).
   if (c.flush_interval_s > 0 && platform::kOwnThreads) {  // a simulation has no journal (docs/simulation.md)
     d.journal = journal_folder(d.output);
     fail(create_journal_folder(d.journal));
@@ -99,6 +106,16 @@ Setup decide_setup(int argc, char** argv, MPI_Comm comm) {
   s.status = static_cast<CliStatus>(bcast_value<int>(static_cast<int>(s.status), 0, comm));
   s.message = bcast_string(s.message, 0, comm);
   if (s.status == CliStatus::run) share(s.run, comm);
+  // --realtime: every rank tries its host's permission (hosts differ); the first refusal stops them all.
+  if (s.status == CliStatus::run && s.run.config.realtime) {
+    int from = -1;
+    const std::string refused = first_rank_error(realtime_probe(), comm, &from);
+    if (!refused.empty()) {
+      if (rank == 0 && !s.run.journal.empty()) remove_journal_folder(s.run.journal);
+      s.status = CliStatus::error;
+      s.message = refused + (from > 0 ? " (rank " + std::to_string(from) + ")" : "");
+    }
+  }
   return s;
 }
 

@@ -44,6 +44,9 @@ std::string validate(const Config& c, int n_machines) {
     return err.str();
   }
   if (c.flat_out) {
+    if (c.realtime)
+      return "--realtime is for paced runs: flat out (--rates max) a rank never sleeps, and at real-time priority "
+             "it would hold a processor from every other process; drop --realtime or give rates";
     if (!(c.max_ticks >= 1 && c.max_ticks <= kMaxTicksPerMachine)) {
       err << "--max-ticks must be a whole number of ticks per machine from 1 to " << kMaxTicksPerMachine << ", got "
           << c.max_ticks;

@@ -76,6 +76,8 @@ struct Config {
   // (docs/model.md, "The real-time loop"); also how late after end_s a last tick may still run.
   double grace_s = 0.01;
   bool strict_timing = false;  // a degraded run exits 1
+  // Paced runs: each rank's timed window at real-time priority (mpi/realtime.hpp, docs/measurements.md).
+  bool realtime = false;
   ClockEstimate clock_estimate = ClockEstimate::automatic;
 };
 

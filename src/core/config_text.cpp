@@ -32,6 +32,7 @@ std::string to_config_text(const Config& c, const std::vector<double>& rates, st
   out << "phase=\"" << phase_mode_name(c.phase) << "\"\n";
   out << "latency=\"" << c.latency.text() << "\"\n";
   out << "grace=" << format_number(c.grace_s) << "\n";
+  if (c.realtime) out << "realtime=true\n";
   return out.str();
 }
 

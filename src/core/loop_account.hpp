@@ -21,11 +21,12 @@ struct LoopAccount {
     voluntary_switches,    // the thread gave up the processor (a sleep, a blocking call)
     involuntary_switches,  // the thread was preempted while it could run
     journal_cpu_s,         // CPU seconds of the crash journal's thread over the whole run
+    realtime_ranks,        // 1 if the loop ran at real-time priority (--realtime), else 0
     count
   };
   static constexpr std::array<const char*, count> kNames = {
-      "ticks",        "messages",           "cpu_user_s",           "cpu_sys_s",    "sleeps", "polls",
-      "board_checks", "voluntary_switches", "involuntary_switches", "journal_cpu_s"};
+      "ticks",        "messages",           "cpu_user_s",           "cpu_sys_s",     "sleeps",        "polls",
+      "board_checks", "voluntary_switches", "involuntary_switches", "journal_cpu_s", "realtime_ranks"};
 
   std::array<double, count> v{};  // doubles: summed over the ranks by one MPI_Reduce
   double& operator[](Field f) { return v[f]; }

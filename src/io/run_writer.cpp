@@ -241,6 +241,7 @@ void write_root_attributes(hid_t file, const RunMetadata& m) {
   set_text_attr(file, "timing", m.timing);
   set_number_attr<std::int64_t>(file, "late_deliveries", m.late_deliveries);
   set_number_attr<std::int64_t>(file, "missed_ticks", m.missed_ticks);
+  set_number_attr<std::int32_t>(file, "realtime", m.realtime);
   // A simulated run says so, and on what (docs/simulation.md); a real run's are 0 and "".
   set_number_attr<std::int32_t>(file, "simulated", m.simulation.platform.empty() ? 0 : 1);
   set_text_attr(file, "platform", m.simulation.platform);

@@ -41,6 +41,7 @@ struct RunMetadata {
   std::string timing;  // "ok" or "degraded: ..."
   std::int64_t late_deliveries = 0;
   std::int64_t missed_ticks = 0;
+  std::int32_t realtime = 0;        // 1: every rank ticked at real-time priority (--realtime)
   BuildProvenance build;            // compiler, flags, build type; rank 0's CPU model
   platform::Simulation simulation;  // a simulated run's platform; its name empty on a real run
 };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "mpi/mpi_env.hpp"
 #include "mpi/peer_progress.hpp"
 #include "mpi/platform.hpp"
+#include "mpi/realtime.hpp"
 #include "mpi/stop_control.hpp"
 #include "mpi/transport.hpp"
 
@@ -389,6 +391,9 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const double t0_rank0 = bcast_value<double>(monotonic_now() + kStartLeadWall + 2e-3 * n, 0, comm);
   const double t0 = t0_rank0 + clock.start.offset_s;
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
+  // From the wait for t0 to the loop's end: the policy at its lowest (mpi/realtime.hpp).
+  std::optional<RealtimeWindow> realtime;
+  if (plan.realtime) realtime.emplace();
   loop.start(t0);
   phases.mark(PhaseTimes::start_wait, std::max(t0, monotonic_now()));  // the loop waits for t0
   const ThreadUsage usage_before = thread_usage();
@@ -441,6 +446,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     now = loop.idle_until(std::min(loop.wall_at(loop.end()), now + kPollSliceWall));
   const double loop_end = monotonic_now();
   const ThreadUsage usage_after = thread_usage();
+  const bool ticked_realtime = realtime && realtime->error().empty();
+  realtime.reset();
   // ---- end of the timed window ----
   phases.mark(PhaseTimes::ticking, loop_end);
   loop.count_into(res.account);
@@ -449,6 +456,15 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   res.account[LoopAccount::voluntary_switches] = usage_after.voluntary_switches - usage_before.voluntary_switches;
   res.account[LoopAccount::involuntary_switches] = usage_after.involuntary_switches - usage_before.involuntary_switches;
   res.account[LoopAccount::ticks] = static_cast<double>(ran);
+  res.account[LoopAccount::realtime_ranks] = ticked_realtime ? 1.0 : 0.0;
+  if (plan.realtime) {  // the probe in setup let every rank switch; should one have failed here, say so
+    if (!ticked_realtime)
+      std::fprintf(stderr, "clockbench: warning on rank %d: %s; this rank ticked at its normal priority\n", rank,
+                   realtime->error().c_str());
+    int all = ticked_realtime ? 1 : 0;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
+    res.realtime_ranks_all = all;
+  }
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
   // End of run: complete sends, learn how many messages each peer sent here, take them all.

@@ -24,7 +24,8 @@ struct EnginePlan {
   Topology topology;  // full
   PhaseMode phase = PhaseMode::random;
   Latency latency;
-  double grace_s = 0.0;  // wall seconds a tick may wait for its senders (docs/model.md)
+  double grace_s = 0.0;   // wall seconds a tick may wait for its senders (docs/model.md)
+  bool realtime = false;  // paced: the timed window at real-time priority (mpi/realtime.hpp)
   ClockEstimate clock_estimate = ClockEstimate::automatic;
 };
 

@@ -82,6 +82,8 @@ TEST(Cli, TimingOptionsAndTheirDefaults) {
   EXPECT_EQ(d.config.latency.form, Latency::Form::constant);
   EXPECT_EQ(d.config.latency.a, 0.0);
   EXPECT_FALSE(d.config.strict_timing);
+  EXPECT_FALSE(d.config.realtime);
+  EXPECT_TRUE(parse({"--realtime"}).config.realtime);
   const CliOutcome o =
       parse({"--phase", "zero", "--latency", "uniform:0.01,0.25", "--grace", "0.005", "--strict-timing"});
   ASSERT_EQ(o.status, CliStatus::run) << o.message;
@@ -149,6 +151,7 @@ TEST(Cli, BadInputGetsOneLineNamingTheProblem) {
   expect_error({"--rates", "max", "--max-ticks", "-3"}, "--max-ticks must be a whole number of ticks");
   expect_error({"--rates", "max", "--max-ticks", "many"}, "--max-ticks");
   expect_error({"--max-ticks", "1000"}, "--max-ticks applies only with --rates max");
+  expect_error({"--rates", "max", "--realtime"}, "--realtime is for paced runs: flat out (--rates max) a rank never");
   expect_error({"--rates", "max", "--rate-max", "4"}, "--rates excludes --rate-max");
   expect_error({"--no-output", "-o", "x.h5"}, "--output excludes --no-output");
   expect_error({"--rate-min", "4", "--rate-max", "2"}, "greater than --rate-max");
@@ -199,6 +202,7 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   c.phase = PhaseMode::zero;
   c.latency = Latency{Latency::Form::uniform, 0.125, 0.5};
   c.grace_s = 0.004;
+  c.realtime = true;
   const std::vector<double> rates{1, 2.25, 6, 0.1};
   const std::string text = to_config_text(c, rates, 1234567890123ULL, "test");
   const CliOutcome o = parse({"--config", write_temp("roundtrip.toml", text)}, 4);
@@ -212,6 +216,7 @@ TEST(Cli, StoredConfigTextRerunsTheSameExperiment) {
   EXPECT_EQ(o.config.phase, PhaseMode::zero);
   EXPECT_EQ(o.config.latency.text(), "uniform:0.125,0.5");
   EXPECT_EQ(o.config.grace_s, 0.004);
+  EXPECT_TRUE(o.config.realtime);
   // And the text of the parsed config is the text it came from.
   EXPECT_EQ(to_config_text(o.config, o.config.rates, *o.config.seed, "test"), text);
 }

@@ -20,7 +20,7 @@ PHASES = ["mpi_init_s", "setup_s", "reserve_s", "clock_estimate_s", "warm_up_s",
 
 
 LOOP = ["ranks", "ticks", "messages", "cpu_user_s", "cpu_sys_s", "sleeps", "polls", "board_checks",
-        "voluntary_switches", "involuntary_switches", "journal_cpu_s", "cpu_us_per_tick", "user_us_per_tick",
+        "voluntary_switches", "involuntary_switches", "journal_cpu_s", "realtime_ranks", "cpu_us_per_tick", "user_us_per_tick",
         "sys_us_per_tick", "sleeps_per_tick", "polls_per_tick", "board_checks_per_tick", "messages_per_tick",
         "switches_per_tick", "cores"]
 
@@ -55,6 +55,7 @@ def test_loop_account_of_a_paced_run(tmp_path: Path, np_: int, journal: bool) ->
     assert a["board_checks"] >= a["ticks"]
     assert 0 < a["polls"] <= a["board_checks"] + a["sleeps"]
     assert (a["journal_cpu_s"] > 0) == journal
+    assert a["realtime_ranks"] == 0  # --realtime not given (tests/mpi/test_realtime.py)
     cpu = a["cpu_user_s"] + a["cpu_sys_s"]
     assert a["cpu_us_per_tick"] == pytest.approx(1e6 * cpu / a["ticks"], rel=1e-3)
     assert a["messages_per_tick"] == pytest.approx(sent / events, rel=1e-3)

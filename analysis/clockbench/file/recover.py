@@ -265,6 +265,7 @@ def _write(output: Path, force: bool, folder: Path, journals: List[Journal], kep
              "seed": first.seed, "p_internal": first.p_internal, "completed": 0, "end_s": T,
              "flat_out": first.flat_out, "max_ticks": first.max_ticks, "recovered": 1,
              "grace_s": first.grace_s or 0.0,
+             "realtime": -1,  # not known: no journal records --realtime
              "late_deliveries": int(timing.late.sum()) if timing.known else COUNT_UNKNOWN,
              "missed_ticks": int(timing.missed.sum()) if timing.known else COUNT_UNKNOWN}
     events = {"rank": np.concatenate([np.full(len(ev), j.rank) for j, ev in zip(journals, kept)])}
