@@ -446,6 +446,43 @@ def tick_account(folder: Path, t: Table) -> Dict[str, Any]:
             "capacity_ticks_per_s": capacity}
 
 
+def priority(folder: Path, t: Table) -> Dict[str, Any]:
+    """The paced runs at speed-up 100 of the most ranks, seeds 1..N, each at normal priority and with
+    --realtime, alternating: the worst machine's p99 lateness of each (docs/measurements.md,
+    "Lateness and the other processes"), or why the host refused --realtime."""
+    runs: Dict[str, List[Dict[str, Any]]] = {"normal": [], "realtime": []}
+    refused = ""
+    for log in sorted(folder.glob("priority-np*-s100-*-*.log"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
+        prio = log.stem.split("-")[3]
+        h5 = log.with_suffix(".h5")
+        if not h5.exists():
+            refused = log.with_suffix(".err").read_text().strip()
+            continue
+        loop = optional_fields("CLOCKBENCH_LOOP", log.read_text())
+        runs[prio].append({**fidelity_run(h5), "seed": int(log.stem.rsplit("-", 1)[1]),
+                           "realtime_ranks": int(float(loop.get("realtime_ranks", "0")))})
+    if not runs["normal"]:
+        return {}
+    ranks = runs["normal"][0]["ranks"]
+    t.section(f"Lateness and the other processes: {ranks} ranks, speedup 100, default grace, at normal priority "
+              "and with --realtime (the timed window at SCHED_FIFO 1), alternating")
+    widths = (6, 16, 16, 16, 16)
+    t.row("seed", "p99 ms", "p99 ms realtime", "late", "late realtime", widths=widths)
+    by_seed = {r["seed"]: r for r in runs["realtime"]}
+    for r in runs["normal"]:
+        rt = by_seed.get(r["seed"])
+        t.row(str(r["seed"]), f"{1e3 * r['late_p99_s']:.3f}", f"{1e3 * rt['late_p99_s']:.3f}" if rt else "-",
+              str(r["late_deliveries"]), str(rt["late_deliveries"]) if rt else "-", widths=widths)
+    if refused:
+        t.lines.append(f"  --realtime was refused on this host: {refused}")
+    for prio, label in (("normal", "normal priority"), ("realtime", "--realtime")):
+        if runs[prio]:
+            worst = max(r["late_p99_s"] for r in runs[prio])
+            t.target(f"{ranks} ranks, speedup 100, {label}: worst p99 lateness of {len(runs[prio])} runs",
+                     f"{1e3 * worst:.3f} ms", f"<= {1e3 * LATE_P99_TARGET_64:g} ms", worst <= LATE_P99_TARGET_64)
+    return {"ranks": ranks, "refused": refused, **runs}
+
+
 def startup(folder: Path, t: Table) -> List[Dict[str, Any]]:
     """Per rank count: the whole mpirun's wall time of a bare MPI program and of a short clockbench
     run, and clockbench's phases (--timings, the slowest rank's); what the launcher spends outside
@@ -488,6 +525,7 @@ def main(argv: List[str]) -> int:
     flat = {str(np_): flat_out(folder, t, np_, targets=(np_ == FLAT_TARGET_RANKS)) for np_ in FLAT_RANKS}
     fid = fidelity(folder, t)
     account = tick_account(folder, t)
+    prio = priority(folder, t)
     start = startup(folder, t)
     hdf5 = fid[0]["hdf5_version"] if fid else "unknown"
     machine = machine_description(folder, micro["context"], hdf5)
@@ -501,6 +539,7 @@ def main(argv: List[str]) -> int:
     ]
     print("\n".join(header) + "\n" + t.text())
     system = {"schema": "clockbench-bench/2", "machine": machine, "flat_out": flat, "fidelity": fid, "tick_account": account,
+              "priority": prio,
               "startup": start,
               "microbench_items_per_second": micro["repetitions"],
               "targets": [{"name": n, "value": v, "target": g, "met": ok} for n, v, g, ok in t.targets]}
