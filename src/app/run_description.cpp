@@ -152,7 +152,7 @@ RunMetadata run_metadata(const RunDescription& d, const MachineResult& result, c
   m.timing = result.timing;
   m.late_deliveries = result.late_deliveries;
   m.missed_ticks = result.missed_ticks;
-  m.realtime = result.realtime_ranks_all;
+  m.realtime = result.realtime;
   return m;
 }
 

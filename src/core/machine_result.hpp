@@ -33,7 +33,7 @@ struct MachineResult {
   std::int64_t late_deliveries = 0;  // totals over all machines
   std::int64_t missed_ticks = 0;
   // --realtime: 1 if every rank's timed window ran at real-time priority (mpi/realtime.hpp), else 0.
-  int realtime_ranks_all = 0;
+  int realtime = 0;
   PhaseTimes phases;    // this rank's engine phases, reserve .. settle (core/phase_times.hpp)
   LoopAccount account;  // this rank's tick loop: its CPU, sleeps and polls (core/loop_account.hpp)
   bool degraded() const { return timing != "ok"; }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "core/footprint.hpp"
@@ -391,7 +392,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   const double t0_rank0 = bcast_value<double>(monotonic_now() + kStartLeadWall + 2e-3 * n, 0, comm);
   const double t0 = t0_rank0 + clock.start.offset_s;
   if (status) status->wall_t0.store(t0, std::memory_order_relaxed);
-  // From the wait for t0 to the loop's end: the policy at its lowest (mpi/realtime.hpp).
+  // From the wait for t0 to the loop's end, at real-time priority if asked (mpi/realtime.hpp).
   std::optional<RealtimeWindow> realtime;
   if (plan.realtime) realtime.emplace();
   loop.start(t0);
@@ -446,7 +447,8 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     now = loop.idle_until(std::min(loop.wall_at(loop.end()), now + kPollSliceWall));
   const double loop_end = monotonic_now();
   const ThreadUsage usage_after = thread_usage();
-  const bool ticked_realtime = realtime && realtime->error().empty();
+  const std::string realtime_error = realtime ? realtime->error() : "";
+  const bool ticked_realtime = realtime && realtime_error.empty();
   realtime.reset();
   // ---- end of the timed window ----
   phases.mark(PhaseTimes::ticking, loop_end);
@@ -460,10 +462,10 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   if (plan.realtime) {  // the probe in setup let every rank switch; should one have failed here, say so
     if (!ticked_realtime)
       std::fprintf(stderr, "clockbench: warning on rank %d: %s; this rank ticked at its normal priority\n", rank,
-                   realtime->error().c_str());
+                   realtime_error.c_str());
     int all = ticked_realtime ? 1 : 0;
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
-    res.realtime_ranks_all = all;
+    res.realtime = all;
   }
   if (status) status->stopping.store(true, std::memory_order_relaxed);
 
