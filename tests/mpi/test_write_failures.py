@@ -118,7 +118,10 @@ def test_journal_removed_mid_run_is_reported(tmp_path: Path) -> None:
     p = fail_mid_run(tmp_path, out, remove_journal, "--flush-interval", "0.2", ticking=True)
     assert p.returncode == 0, p.stderr
     assert result_fields(p.stdout)["status"] == "ok"
-    warnings = [ln for ln in p.stderr.splitlines() if ln.startswith("clockbench")]
+    # On a loaded machine the run may also say that its loop fell behind (a missed tick at the end:
+    # timing degraded, exit 0); that line is the timing's, not the journal's, and is let be.
+    warnings = [ln for ln in p.stderr.splitlines() if ln.startswith("clockbench")
+                and not ln.startswith("clockbench: warning: the loop did not keep up with the model: timing degraded")]
     assert len(warnings) == 1, p.stderr
     assert warnings[0].startswith("clockbench: warning: the crash journal is incomplete (the journal '")
     assert "was removed during the run); the run's file is whole" in warnings[0]
