@@ -453,13 +453,13 @@ def priority(folder: Path, t: Table) -> Dict[str, Any]:
     runs: Dict[str, List[Dict[str, Any]]] = {"normal": [], "realtime": []}
     refused = ""
     for log in sorted(folder.glob("priority-np*-s100-*-*.log"), key=lambda p: int(p.stem.rsplit("-", 1)[1])):
-        prio = log.stem.split("-")[3]
+        prio, seed = log.stem.split("-")[3], int(log.stem.rsplit("-", 1)[1])
         h5 = log.with_suffix(".h5")
         if not h5.exists():
             refused = log.with_suffix(".err").read_text().strip()
             continue
         loop = optional_fields("CLOCKBENCH_LOOP", log.read_text())
-        runs[prio].append({**fidelity_run(h5), "seed": int(log.stem.rsplit("-", 1)[1]),
+        runs[prio].append({**fidelity_run(h5), "seed": seed,
                            "realtime_ranks": int(float(loop.get("realtime_ranks", "0")))})
     if not runs["normal"]:
         return {}

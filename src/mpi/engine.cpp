@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
-#include <string>
 #include <utility>
 
 #include "core/footprint.hpp"
@@ -447,11 +446,14 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
     now = loop.idle_until(std::min(loop.wall_at(loop.end()), now + kPollSliceWall));
   const double loop_end = monotonic_now();
   const ThreadUsage usage_after = thread_usage();
-  const std::string realtime_error = realtime ? realtime->error() : "";
-  const bool ticked_realtime = realtime && realtime_error.empty();
-  realtime.reset();
   // ---- end of the timed window ----
   phases.mark(PhaseTimes::ticking, loop_end);
+  // The probe in set-up let every rank switch; should one have failed here, it says so.
+  const bool ticked_realtime = realtime && realtime->error().empty();
+  if (realtime && !ticked_realtime)
+    std::fprintf(stderr, "clockbench: warning on rank %d: %s; this rank ticked at its normal priority\n", rank,
+                 realtime->error().c_str());
+  realtime.reset();  // before any collective: MPI's waits yield in a loop
   loop.count_into(res.account);
   res.account[LoopAccount::cpu_user_s] = usage_after.user_s - usage_before.user_s;
   res.account[LoopAccount::cpu_sys_s] = usage_after.sys_s - usage_before.sys_s;
@@ -459,10 +461,7 @@ MachineResult run_engine(const EnginePlan& plan, MPI_Comm comm, LiveStatus* stat
   res.account[LoopAccount::involuntary_switches] = usage_after.involuntary_switches - usage_before.involuntary_switches;
   res.account[LoopAccount::ticks] = static_cast<double>(ran);
   res.account[LoopAccount::realtime_ranks] = ticked_realtime ? 1.0 : 0.0;
-  if (plan.realtime) {  // the probe in setup let every rank switch; should one have failed here, say so
-    if (!ticked_realtime)
-      std::fprintf(stderr, "clockbench: warning on rank %d: %s; this rank ticked at its normal priority\n", rank,
-                   realtime_error.c_str());
+  if (plan.realtime) {
     int all = ticked_realtime ? 1 : 0;
     check_mpi(MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
     res.realtime = all;
